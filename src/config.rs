@@ -1,0 +1,259 @@
+//! Server configuration: embedded defaults, an optional TOML file, then `SIGNRELAY_*` env vars and
+//! command-line flags (the last one set wins).
+
+use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// Everything `signrelay serve` can be told.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// HTTP/WebSocket listen address.
+    pub listen: SocketAddr,
+    /// Where the server keeps its files.
+    pub data_dir: PathBuf,
+    /// Media (WebRTC) transport settings.
+    pub media: MediaConfig,
+    /// Interpreting-service rules.
+    pub service: ServiceConfig,
+    /// Interpreter accounts (a configured list until the accounts store lands).
+    pub interpreters: Vec<InterpreterAccount>,
+}
+
+/// WebRTC transport settings.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MediaConfig {
+    /// Local IP the media sockets bind to; `0.0.0.0` binds every non-loopback interface.
+    pub bind_ip: IpAddr,
+    /// Address written into our ICE candidates instead of the bound one (1:1 NAT, cloud VMs).
+    pub public_ip: Option<IpAddr>,
+    /// First UDP port of the media range (inclusive), so a firewall can be opened for it.
+    pub port_min: u16,
+    /// Last UDP port of the media range (inclusive).
+    pub port_max: u16,
+    /// STUN/TURN servers handed to browsers and used by the server.
+    pub ice_servers: Vec<IceServer>,
+    /// Seconds without ICE traffic before a peer counts as disconnected.
+    pub ice_disconnected_secs: u64,
+    /// Seconds after disconnection before a peer counts as failed and leaves its call.
+    pub ice_failed_secs: u64,
+}
+
+/// One STUN or TURN server, as a browser's `RTCIceServer`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct IceServer {
+    /// `stun:` / `turn:` / `turns:` URLs.
+    pub urls: Vec<String>,
+    /// TURN user name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// TURN credential.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+/// The interpreting service's rules.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// Seconds an interpreter's console rings before the call moves on.
+    pub ring_timeout_secs: u64,
+    /// Seconds a guest invitation link stays valid (it also dies with its call).
+    pub invite_ttl_secs: u64,
+    /// Most calls waiting at once; more get `queue_full`.
+    pub max_queue: usize,
+    /// Sign languages callers may ask for; the first is the default.
+    pub sign_languages: Vec<SignLanguage>,
+    /// Public base URL used in invitation links (e.g. `https://relay.example.gov.cn`); empty means
+    /// "the address the browser used".
+    pub public_url: String,
+}
+
+/// A sign language a caller can choose.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SignLanguage {
+    /// Stable code, e.g. `csl`.
+    pub code: String,
+    /// Name in Chinese.
+    pub name_zh: String,
+    /// Name in English.
+    pub name_en: String,
+}
+
+/// An interpreter who may sign in.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct InterpreterAccount {
+    /// Sign-in name.
+    pub username: String,
+    /// Password (plain, in a file only root reads, until the accounts store replaces this list).
+    pub password: String,
+    /// Name shown to callers.
+    pub display_name: String,
+    /// Sign-language codes this interpreter works in; empty means all.
+    #[serde(default)]
+    pub sign_languages: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8080),
+            data_dir: PathBuf::from("./data"),
+            media: MediaConfig::default(),
+            service: ServiceConfig::default(),
+            interpreters: Vec::new(),
+        }
+    }
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self {
+            bind_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            public_ip: None,
+            port_min: 40000,
+            port_max: 40999,
+            ice_servers: Vec::new(),
+            ice_disconnected_secs: 3,
+            ice_failed_secs: 10,
+        }
+    }
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            ring_timeout_secs: 20,
+            invite_ttl_secs: 600,
+            max_queue: 500,
+            sign_languages: vec![
+                SignLanguage {
+                    code: "csl".into(),
+                    name_zh: "国家通用手语".into(),
+                    name_en: "Chinese Sign Language (national)".into(),
+                },
+                SignLanguage {
+                    code: "csl-local".into(),
+                    name_zh: "本地手语".into(),
+                    name_en: "Local sign variety".into(),
+                },
+            ],
+            public_url: String::new(),
+        }
+    }
+}
+
+/// Why the configuration could not be used.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this schema.
+    #[error("config file {path} is invalid: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: toml::de::Error,
+    },
+    /// A value makes no sense.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Reads a TOML file over the defaults.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// Checks values that TOML types alone cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.media.port_min == 0 || self.media.port_min > self.media.port_max {
+            return Err(ConfigError::Invalid(format!(
+                "media port range {}-{} is empty or starts at 0",
+                self.media.port_min, self.media.port_max
+            )));
+        }
+        if self.service.sign_languages.is_empty() {
+            return Err(ConfigError::Invalid(
+                "service.sign_languages needs at least one entry".into(),
+            ));
+        }
+        if self.service.ring_timeout_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "service.ring_timeout_secs must be > 0".into(),
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for a in &self.interpreters {
+            if a.username.is_empty() || a.password.is_empty() {
+                return Err(ConfigError::Invalid(
+                    "every interpreter needs a username and a password".into(),
+                ));
+            }
+            if !seen.insert(a.username.as_str()) {
+                return Err(ConfigError::Invalid(format!(
+                    "interpreter {} is listed twice",
+                    a.username
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Parses `MIN-MAX` into the media port range.
+    pub fn set_port_range(&mut self, spec: &str) -> Result<(), ConfigError> {
+        let bad = || ConfigError::Invalid(format!("port range {spec:?} is not MIN-MAX"));
+        let (a, b) = spec.split_once('-').ok_or_else(bad)?;
+        self.media.port_min = a.trim().parse().map_err(|_| bad())?;
+        self.media.port_max = b.trim().parse().map_err(|_| bad())?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_overrides_defaults_and_rejects_unknown_keys() {
+        let c: Config = toml::from_str(
+            "listen = \"0.0.0.0:9000\"\n[media]\nport_min = 50000\nport_max = 50010\n",
+        )
+        .unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.media.port_max, 50010);
+        assert_eq!(c.service.ring_timeout_secs, 20);
+        assert!(toml::from_str::<Config>("lisen = \"x\"").is_err());
+    }
+
+    #[test]
+    fn port_range_parsing_and_validation() {
+        let mut c = Config::default();
+        c.set_port_range("41000-41010").unwrap();
+        assert_eq!((c.media.port_min, c.media.port_max), (41000, 41010));
+        assert!(c.set_port_range("41000").is_err());
+        c.media.port_min = 42000;
+        assert!(c.validate().is_err());
+    }
+}

@@ -1,0 +1,486 @@
+//! The signaling protocol: JSON messages over one WebSocket per page, tagged by `type`.
+//! Shared by the server, the Rust test client and (documented in README) the web pages.
+
+use serde::{Deserialize, Serialize};
+
+/// Largest signaling message accepted; SDP offers with many tracks stay far below this.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// Identifies one WebSocket session (one page).
+pub type SessionId = u64;
+/// Identifies one call; also the id of its media room.
+pub type CallId = u64;
+
+/// Why a caller is calling; emergencies jump the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    /// Questions about policies and public services.
+    PolicyConsultation,
+    /// Help with daily life (clinic, bank, landlord...).
+    DailyLife,
+    /// Emergency: served before everyone else.
+    Emergency,
+}
+
+/// What a session is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A deaf or speech-impaired resident.
+    Caller,
+    /// A sign-language interpreter.
+    Interpreter,
+    /// A hearing party invited into a call.
+    Guest,
+}
+
+/// An interpreter's presence as they set it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Presence {
+    /// Ready to take calls.
+    Available,
+    /// Not taking calls.
+    Away,
+}
+
+/// An interpreter's full state as others see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InterpreterStatus {
+    /// Ready to take calls.
+    Available,
+    /// Not taking calls.
+    Away,
+    /// Their console is ringing.
+    Ringing,
+    /// In a call.
+    Busy,
+}
+
+/// A message from a page to the server.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ClientEnvelope {
+    /// Optional request number, echoed in an error reply so the page can match it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub req: Option<u64>,
+    /// The message itself.
+    #[serde(flatten)]
+    pub msg: ClientMsg,
+}
+
+/// What a page can ask.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMsg {
+    /// An anonymous caller or a guest introduces itself (guests must bring an invitation).
+    Hello {
+        /// `caller` or `guest`.
+        role: Role,
+        /// Name shown to the others in a call.
+        #[serde(default)]
+        name: Option<String>,
+        /// Invitation token, for guests.
+        #[serde(default)]
+        invite: Option<String>,
+    },
+    /// An interpreter signs in.
+    Login {
+        /// Account name.
+        username: String,
+        /// Password.
+        password: String,
+    },
+    /// An interpreter sets presence.
+    SetPresence {
+        /// The new presence.
+        status: Presence,
+    },
+    /// A caller asks for an interpreter.
+    PlaceCall {
+        /// Why.
+        purpose: Purpose,
+        /// Sign language code; the configured default if absent.
+        #[serde(default)]
+        sign_language: Option<String>,
+    },
+    /// A caller gives up waiting.
+    CancelCall,
+    /// An interpreter answers a ringing call.
+    Accept {
+        /// The call that rang.
+        call_id: CallId,
+    },
+    /// An interpreter passes on a ringing call.
+    Decline {
+        /// The call that rang.
+        call_id: CallId,
+    },
+    /// Leave the call (ends it for everyone unless sent by a guest).
+    HangUp,
+    /// Create a one-time invitation link for a hearing party.
+    CreateInvite,
+    /// A chat line to everyone in the call.
+    Chat {
+        /// The text.
+        text: String,
+    },
+    /// The page's SDP answer to the server's offer.
+    Answer {
+        /// SDP text.
+        sdp: String,
+    },
+    /// A trickled ICE candidate from the page.
+    Candidate {
+        /// `candidate:` line, empty for end-of-candidates.
+        candidate: String,
+        /// Media id.
+        #[serde(default, rename = "sdpMid")]
+        sdp_mid: Option<String>,
+        /// Media line index.
+        #[serde(default, rename = "sdpMLineIndex")]
+        sdp_mline_index: Option<u16>,
+    },
+    /// Ask the others to send a keyframe (after a decoder error).
+    RequestKeyframe,
+    /// Keep-alive.
+    Ping,
+}
+
+/// Machine-readable error codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Not JSON, or not a known message.
+    BadMessage,
+    /// Over [`MAX_MESSAGE_BYTES`].
+    TooLarge,
+    /// The session's role may not do this.
+    Forbidden,
+    /// The session must say hello or log in first.
+    NotIdentified,
+    /// Already identified.
+    AlreadyIdentified,
+    /// Wrong user name or password.
+    AuthFailed,
+    /// That account is signed in on another page.
+    AlreadySignedIn,
+    /// The session is not in a call (or not the one named).
+    NotInCall,
+    /// The session already has a call.
+    AlreadyInCall,
+    /// The call does not exist or is not ringing this interpreter.
+    NoSuchCall,
+    /// The invitation is unknown, used, expired, or its call ended.
+    InviteInvalid,
+    /// Too many callers waiting.
+    QueueFull,
+    /// The sign language is not offered.
+    UnknownSignLanguage,
+    /// The SDP did not parse or does not fit the offer.
+    BadSdp,
+    /// The ICE candidate did not parse.
+    BadCandidate,
+    /// The interpreter cannot change presence now.
+    Busy,
+    /// Media could not be set up.
+    MediaFailed,
+    /// A bug or resource limit on the server.
+    Internal,
+}
+
+/// A configured sign language as the pages see it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SignLanguageInfo {
+    /// Code.
+    pub code: String,
+    /// Chinese name.
+    pub name_zh: String,
+    /// English name.
+    pub name_en: String,
+}
+
+/// An ICE server as the browser's `RTCIceServer`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct IceServerInfo {
+    /// URLs.
+    pub urls: Vec<String>,
+    /// TURN user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// TURN credential.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+/// One waiting or ringing call, as interpreters see the queue.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct QueueEntry {
+    /// Call id.
+    pub call_id: CallId,
+    /// Why.
+    pub purpose: Purpose,
+    /// Sign language code.
+    pub sign_language: String,
+    /// Seconds since the call was placed.
+    pub waited_secs: u64,
+    /// Ringing an interpreter right now.
+    pub ringing: bool,
+    /// Put back at the front after its interpreter dropped.
+    pub requeued: bool,
+}
+
+/// Counts of interpreters by state.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Staffing {
+    /// Ready.
+    pub available: usize,
+    /// Ringing or in a call.
+    pub busy: usize,
+    /// Signed in but away.
+    pub away: usize,
+}
+
+/// Someone in a call's media room.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Participant {
+    /// Media id: the `msid` stream id of their tracks and the `rtt:<id>` data channel label.
+    pub id: String,
+    /// Role in the call.
+    pub role: Role,
+    /// Display name.
+    pub name: String,
+}
+
+/// Why a call (or one leg) ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// Someone hung up.
+    HangUp,
+    /// The caller gave up waiting.
+    Cancelled,
+    /// A page vanished.
+    Disconnected,
+    /// Media could not be kept up.
+    MediaFailed,
+    /// The ring was not answered in time.
+    Timeout,
+    /// Another interpreter took it or the caller left.
+    Taken,
+    /// The interpreter declined.
+    Declined,
+}
+
+/// What the server tells a page.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    /// The session is identified.
+    Welcome {
+        /// Session id.
+        session: SessionId,
+        /// Its role.
+        role: Role,
+        /// Display name.
+        name: String,
+        /// ICE servers for the page's RTCPeerConnection.
+        ice_servers: Vec<IceServerInfo>,
+        /// Sign languages on offer.
+        sign_languages: Vec<SignLanguageInfo>,
+    },
+    /// A request failed; nothing else changed.
+    Error {
+        /// The request number, if the page sent one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<u64>,
+        /// Machine-readable code.
+        code: ErrorCode,
+        /// Human explanation.
+        message: String,
+    },
+    /// The caller's place in the queue (sent whenever it changes).
+    Queued {
+        /// Call id.
+        call_id: CallId,
+        /// 1 = next.
+        position: usize,
+        /// Estimate, absent when no interpreter is signed in.
+        estimated_wait_secs: Option<u64>,
+        /// Interpreters signed in.
+        interpreters_online: usize,
+    },
+    /// An interpreter's console is ringing for this caller.
+    Connecting {
+        /// Call id.
+        call_id: CallId,
+    },
+    /// To an interpreter: a call is ringing.
+    Incoming {
+        /// Call id.
+        call_id: CallId,
+        /// Why.
+        purpose: Purpose,
+        /// Sign language.
+        sign_language: String,
+        /// Seconds the caller has waited.
+        waited_secs: u64,
+        /// Seconds before the ring moves on.
+        ring_timeout_secs: u64,
+    },
+    /// To an interpreter: the ring stopped.
+    RingStopped {
+        /// Call id.
+        call_id: CallId,
+        /// Why.
+        reason: EndReason,
+    },
+    /// To an interpreter: their own state.
+    Status {
+        /// Current status.
+        status: InterpreterStatus,
+    },
+    /// To interpreters: the queue and staffing (sent on every change).
+    QueueSnapshot {
+        /// Waiting and ringing calls in service order.
+        calls: Vec<QueueEntry>,
+        /// Interpreter counts.
+        staffing: Staffing,
+    },
+    /// The call is connected; media negotiation follows.
+    CallConnected {
+        /// Call id.
+        call_id: CallId,
+        /// The interpreter's name.
+        interpreter: String,
+        /// The purpose.
+        purpose: Purpose,
+    },
+    /// Who is in the call's media room.
+    Room {
+        /// Call id.
+        call_id: CallId,
+        /// Your participant id.
+        you: String,
+        /// Everyone, you included.
+        participants: Vec<Participant>,
+    },
+    /// To the caller and guests: the interpreter dropped; the call is back at the front.
+    InterpreterLost {
+        /// Call id.
+        call_id: CallId,
+    },
+    /// The call ended for this page.
+    CallEnded {
+        /// Call id.
+        call_id: CallId,
+        /// Why.
+        reason: EndReason,
+        /// Who ended it, when a person did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<Role>,
+    },
+    /// A guest invitation.
+    InviteCreated {
+        /// Call id.
+        call_id: CallId,
+        /// The one-time token.
+        token: String,
+        /// Path of the guest page (prefix with the site URL).
+        path: String,
+        /// Absolute URL when `service.public_url` is set.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        url: Option<String>,
+        /// Seconds until it expires.
+        expires_in_secs: u64,
+    },
+    /// A chat line.
+    Chat {
+        /// Sender's participant id.
+        from: String,
+        /// Sender's name.
+        name: String,
+        /// Sender's role.
+        role: Role,
+        /// Text.
+        text: String,
+    },
+    /// The server's SDP offer (first or renegotiation).
+    Offer {
+        /// SDP text.
+        sdp: String,
+    },
+    /// Reply to `ping`.
+    Pong,
+}
+
+impl ServerMsg {
+    /// An error reply.
+    pub fn error(req: Option<u64>, code: ErrorCode, message: impl Into<String>) -> Self {
+        ServerMsg::Error {
+            req,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Parses one text frame, mapping every failure to a clear error reply.
+pub fn parse_client(text: &str) -> Result<ClientEnvelope, ServerMsg> {
+    if text.len() > MAX_MESSAGE_BYTES {
+        return Err(ServerMsg::error(
+            None,
+            ErrorCode::TooLarge,
+            format!("message is {} bytes; the limit is {MAX_MESSAGE_BYTES}", text.len()),
+        ));
+    }
+    serde_json::from_str(text).map_err(|e| {
+        let req = serde_json::from_str::<serde_json::Value>(text)
+            .ok()
+            .and_then(|v| v.get("req").and_then(|r| r.as_u64()));
+        ServerMsg::error(req, ErrorCode::BadMessage, format!("unreadable message: {e}"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_tagged_messages_with_request_numbers() {
+        let e = parse_client(r#"{"type":"place_call","purpose":"emergency","req":7}"#).unwrap();
+        assert_eq!(e.req, Some(7));
+        assert_eq!(
+            e.msg,
+            ClientMsg::PlaceCall {
+                purpose: Purpose::Emergency,
+                sign_language: None
+            }
+        );
+        let c = parse_client(r#"{"type":"candidate","candidate":"x","sdpMid":"0","sdpMLineIndex":0}"#)
+            .unwrap();
+        assert!(matches!(c.msg, ClientMsg::Candidate { sdp_mline_index: Some(0), .. }));
+    }
+
+    #[test]
+    fn malformed_and_oversized_give_clear_errors() {
+        let bad = |t: &str| match parse_client(t) {
+            Err(ServerMsg::Error { code, req, .. }) => (code, req),
+            other => panic!("expected error, got {other:?}"),
+        };
+        assert_eq!(bad("{not json").0, ErrorCode::BadMessage);
+        assert_eq!(bad(r#"{"type":"fly","req":3}"#), (ErrorCode::BadMessage, Some(3)));
+        assert_eq!(bad(r#"{"type":"place_call","purpose":"party"}"#).0, ErrorCode::BadMessage);
+        let big = format!(r#"{{"type":"chat","text":"{}"}}"#, "x".repeat(MAX_MESSAGE_BYTES));
+        assert_eq!(bad(&big).0, ErrorCode::TooLarge);
+    }
+
+    #[test]
+    fn server_messages_are_tagged_snake_case() {
+        let s = serde_json::to_string(&ServerMsg::Pong).unwrap();
+        assert_eq!(s, r#"{"type":"pong"}"#);
+        let s = serde_json::to_string(&ServerMsg::error(Some(1), ErrorCode::BadSdp, "x")).unwrap();
+        assert!(s.contains(r#""code":"bad_sdp""#), "{s}");
+    }
+}
