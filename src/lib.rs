@@ -2,5 +2,9 @@
 //! WebRTC, in one self-hosted binary.
 
 pub mod config;
+pub mod http;
 pub mod relay;
+pub mod server;
+pub mod sfu;
 pub mod signal;
+pub mod switchboard;

@@ -432,14 +432,21 @@ pub fn parse_client(text: &str) -> Result<ClientEnvelope, ServerMsg> {
         return Err(ServerMsg::error(
             None,
             ErrorCode::TooLarge,
-            format!("message is {} bytes; the limit is {MAX_MESSAGE_BYTES}", text.len()),
+            format!(
+                "message is {} bytes; the limit is {MAX_MESSAGE_BYTES}",
+                text.len()
+            ),
         ));
     }
     serde_json::from_str(text).map_err(|e| {
         let req = serde_json::from_str::<serde_json::Value>(text)
             .ok()
             .and_then(|v| v.get("req").and_then(|r| r.as_u64()));
-        ServerMsg::error(req, ErrorCode::BadMessage, format!("unreadable message: {e}"))
+        ServerMsg::error(
+            req,
+            ErrorCode::BadMessage,
+            format!("unreadable message: {e}"),
+        )
     })
 }
 
@@ -458,9 +465,16 @@ mod tests {
                 sign_language: None
             }
         );
-        let c = parse_client(r#"{"type":"candidate","candidate":"x","sdpMid":"0","sdpMLineIndex":0}"#)
-            .unwrap();
-        assert!(matches!(c.msg, ClientMsg::Candidate { sdp_mline_index: Some(0), .. }));
+        let c =
+            parse_client(r#"{"type":"candidate","candidate":"x","sdpMid":"0","sdpMLineIndex":0}"#)
+                .unwrap();
+        assert!(matches!(
+            c.msg,
+            ClientMsg::Candidate {
+                sdp_mline_index: Some(0),
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -470,9 +484,18 @@ mod tests {
             other => panic!("expected error, got {other:?}"),
         };
         assert_eq!(bad("{not json").0, ErrorCode::BadMessage);
-        assert_eq!(bad(r#"{"type":"fly","req":3}"#), (ErrorCode::BadMessage, Some(3)));
-        assert_eq!(bad(r#"{"type":"place_call","purpose":"party"}"#).0, ErrorCode::BadMessage);
-        let big = format!(r#"{{"type":"chat","text":"{}"}}"#, "x".repeat(MAX_MESSAGE_BYTES));
+        assert_eq!(
+            bad(r#"{"type":"fly","req":3}"#),
+            (ErrorCode::BadMessage, Some(3))
+        );
+        assert_eq!(
+            bad(r#"{"type":"place_call","purpose":"party"}"#).0,
+            ErrorCode::BadMessage
+        );
+        let big = format!(
+            r#"{{"type":"chat","text":"{}"}}"#,
+            "x".repeat(MAX_MESSAGE_BYTES)
+        );
         assert_eq!(bad(&big).0, ErrorCode::TooLarge);
     }
 

@@ -215,7 +215,11 @@ impl Relay {
 
     /// The call a session takes part in, whatever its role.
     pub fn call_of(&self, session: SessionId) -> Option<CallId> {
-        if let Some(c) = self.callers.get(&session).or_else(|| self.guests.get(&session)) {
+        if let Some(c) = self
+            .callers
+            .get(&session)
+            .or_else(|| self.guests.get(&session))
+        {
             return Some(*c);
         }
         match self.interpreters.get(&session)?.state {
@@ -394,8 +398,14 @@ impl Relay {
         let Some(&id) = self.callers.get(&session) else {
             return err(ErrorCode::NotInCall, "you have no call to cancel");
         };
-        if matches!(self.calls.get(&id).map(|c| c.state), Some(CallState::Connected { .. })) {
-            return err(ErrorCode::AlreadyInCall, "the call is connected: hang up instead");
+        if matches!(
+            self.calls.get(&id).map(|c| c.state),
+            Some(CallState::Connected { .. })
+        ) {
+            return err(
+                ErrorCode::AlreadyInCall,
+                "the call is connected: hang up instead",
+            );
         }
         let mut fx = Vec::new();
         self.end_call(id, EndReason::Cancelled, Some(Role::Caller), now, &mut fx);
@@ -418,7 +428,10 @@ impl Relay {
             return err(ErrorCode::NoSuchCall, "that call is no longer waiting");
         };
         if !matches!(call.state, CallState::Ringing { interpreter, .. } if interpreter == session) {
-            return err(ErrorCode::NoSuchCall, "that call is not ringing on your console");
+            return err(
+                ErrorCode::NoSuchCall,
+                "that call is not ringing on your console",
+            );
         }
         call.state = CallState::Connected {
             interpreter: session,
@@ -476,7 +489,10 @@ impl Relay {
             Some(CallState::Ringing { interpreter, .. }) if interpreter == session
         );
         if !ringing_here {
-            return err(ErrorCode::NoSuchCall, "that call is not ringing on your console");
+            return err(
+                ErrorCode::NoSuchCall,
+                "that call is not ringing on your console",
+            );
         }
         let mut fx = Vec::new();
         if let Some(i) = self.interpreters.get_mut(&session) {
@@ -603,10 +619,16 @@ impl Relay {
             return err(ErrorCode::InviteInvalid, "this invitation link has expired");
         }
         let Some(call) = self.calls.get_mut(&inv.call).filter(|c| c.room_open) else {
-            return err(ErrorCode::InviteInvalid, "the call this link was for has ended");
+            return err(
+                ErrorCode::InviteInvalid,
+                "the call this link was for has ended",
+            );
         };
         if call.guests.len() >= MAX_GUESTS_PER_CALL {
-            return err(ErrorCode::InviteInvalid, "this call has no room for more guests");
+            return err(
+                ErrorCode::InviteInvalid,
+                "this call has no room for more guests",
+            );
         }
         call.guests.push(session);
         self.guests.insert(session, inv.call);
@@ -649,7 +671,10 @@ impl Relay {
 
     fn push_status(&self, session: SessionId, fx: &mut Vec<Effect>) {
         if let Some(i) = self.interpreters.get(&session) {
-            fx.push(Effect::Send(session, ServerMsg::Status { status: i.status() }));
+            fx.push(Effect::Send(
+                session,
+                ServerMsg::Status { status: i.status() },
+            ));
         }
     }
 
@@ -881,7 +906,11 @@ impl Relay {
             .iter()
             .filter_map(|id| {
                 let c = self.calls.get(id)?;
-                Some((*id, matches!(c.state, CallState::Ringing { .. }), c.requeued))
+                Some((
+                    *id,
+                    matches!(c.state, CallState::Ringing { .. }),
+                    c.requeued,
+                ))
             })
             .collect();
         if self.sent_snapshot.as_ref() == Some(&(key.clone(), staffing)) {

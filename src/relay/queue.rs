@@ -29,7 +29,11 @@ impl Priority {
 /// `None` when nobody is signed in: any number would be a lie. A caller who can be rung at once
 /// waits about one ring; otherwise each interpreter on duty clears one call per average call
 /// length, so the wait grows in steps of `avg_handle_secs` per full round of interpreters.
-pub fn estimate_wait_secs(position: usize, staffing: Staffing, avg_handle_secs: f64) -> Option<u64> {
+pub fn estimate_wait_secs(
+    position: usize,
+    staffing: Staffing,
+    avg_handle_secs: f64,
+) -> Option<u64> {
     let on_duty = staffing.available + staffing.busy;
     if on_duty == 0 {
         return None;

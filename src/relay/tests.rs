@@ -47,7 +47,13 @@ fn a_call_rings_the_longest_idle_interpreter_and_connects_on_accept() {
     available(&mut r, BO, "bo", t0 + Duration::from_secs(5));
     available(&mut r, ANNA, "anna", t0);
     let (call, fx) = r
-        .place_call(CALLER, "caller", Purpose::DailyLife, None, t0 + Duration::from_secs(6))
+        .place_call(
+            CALLER,
+            "caller",
+            Purpose::DailyLife,
+            None,
+            t0 + Duration::from_secs(6),
+        )
         .unwrap();
     assert_eq!(rang(&fx), vec![(ANNA, call)], "anna has been idle longest");
     assert!(sent_to(&fx, CALLER).contains(&&ServerMsg::Connecting { call_id: call }));
@@ -60,22 +66,48 @@ fn a_call_rings_the_longest_idle_interpreter_and_connects_on_accept() {
             _ => None,
         })
         .collect();
-    assert_eq!(joins, vec![(CALLER, Role::Caller), (ANNA, Role::Interpreter)]);
-    assert!(matches!(sent_to(&fx, CALLER)[0], ServerMsg::CallConnected { interpreter, .. } if interpreter == "anna"));
+    assert_eq!(
+        joins,
+        vec![(CALLER, Role::Caller), (ANNA, Role::Interpreter)]
+    );
+    assert!(
+        matches!(sent_to(&fx, CALLER)[0], ServerMsg::CallConnected { interpreter, .. } if interpreter == "anna")
+    );
     assert_eq!(r.members(call), vec![CALLER, ANNA]);
-    assert_eq!(r.staffing(), Staffing { available: 1, busy: 1, away: 0 });
+    assert_eq!(
+        r.staffing(),
+        Staffing {
+            available: 1,
+            busy: 1,
+            away: 0
+        }
+    );
 }
 
 #[test]
 fn emergencies_are_served_first_then_fifo() {
     let mut r = relay();
     let t0 = Instant::now();
-    let (c1, _) = r.place_call(CALLER, "a", Purpose::DailyLife, None, t0).unwrap();
+    let (c1, _) = r
+        .place_call(CALLER, "a", Purpose::DailyLife, None, t0)
+        .unwrap();
     let (c2, _) = r
-        .place_call(CALLER2, "b", Purpose::PolicyConsultation, None, t0 + Duration::from_secs(1))
+        .place_call(
+            CALLER2,
+            "b",
+            Purpose::PolicyConsultation,
+            None,
+            t0 + Duration::from_secs(1),
+        )
         .unwrap();
     let (c3, fx) = r
-        .place_call(CALLER3, "c", Purpose::Emergency, None, t0 + Duration::from_secs(2))
+        .place_call(
+            CALLER3,
+            "c",
+            Purpose::Emergency,
+            None,
+            t0 + Duration::from_secs(2),
+        )
         .unwrap();
     // Nobody is signed in: positions are known, the wait is not.
     assert!(sent_to(&fx, CALLER3).contains(&&ServerMsg::Queued {
@@ -94,12 +126,16 @@ fn queue_positions_update_live_as_calls_ahead_leave() {
     let mut r = relay();
     let t0 = Instant::now();
     r.sign_in(ANNA, "anna", "anna", vec![], t0).unwrap();
-    r.place_call(CALLER, "a", Purpose::DailyLife, None, t0).unwrap();
-    let (c2, _) = r.place_call(CALLER2, "b", Purpose::DailyLife, None, t0).unwrap();
+    r.place_call(CALLER, "a", Purpose::DailyLife, None, t0)
+        .unwrap();
+    let (c2, _) = r
+        .place_call(CALLER2, "b", Purpose::DailyLife, None, t0)
+        .unwrap();
     let fx = r.cancel(CALLER, t0 + Duration::from_secs(1)).unwrap();
     let q: Vec<_> = sent_to(&fx, CALLER2);
     assert!(
-        q.iter().any(|m| matches!(m, ServerMsg::Queued { call_id, position: 1, .. } if *call_id == c2)),
+        q.iter()
+            .any(|m| matches!(m, ServerMsg::Queued { call_id, position: 1, .. } if *call_id == c2)),
         "{q:?}"
     );
     assert!(fx.iter().any(|e| matches!(e, Effect::Record(rec) if rec.reason == EndReason::Cancelled && rec.answered_by.is_none())));
@@ -115,13 +151,33 @@ fn an_unanswered_ring_moves_on_and_sets_the_console_away() {
     let t0 = Instant::now();
     available(&mut r, ANNA, "anna", t0);
     available(&mut r, BO, "bo", t0 + Duration::from_secs(1));
-    let (call, _) = r.place_call(CALLER, "a", Purpose::DailyLife, None, t0 + Duration::from_secs(2)).unwrap();
+    let (call, _) = r
+        .place_call(
+            CALLER,
+            "a",
+            Purpose::DailyLife,
+            None,
+            t0 + Duration::from_secs(2),
+        )
+        .unwrap();
     assert!(r.tick(t0 + Duration::from_secs(21)).is_empty(), "not yet");
     let fx = r.tick(t0 + Duration::from_secs(22));
-    assert!(sent_to(&fx, ANNA).contains(&&ServerMsg::RingStopped { call_id: call, reason: EndReason::Timeout }));
-    assert!(sent_to(&fx, ANNA).contains(&&ServerMsg::Status { status: InterpreterStatus::Away }));
-    assert_eq!(rang(&fx), vec![(BO, call)], "the call rings the next interpreter");
-    assert!(r.accept(ANNA, call, t0 + Duration::from_secs(23)).is_err(), "anna's ring is over");
+    assert!(sent_to(&fx, ANNA).contains(&&ServerMsg::RingStopped {
+        call_id: call,
+        reason: EndReason::Timeout
+    }));
+    assert!(sent_to(&fx, ANNA).contains(&&ServerMsg::Status {
+        status: InterpreterStatus::Away
+    }));
+    assert_eq!(
+        rang(&fx),
+        vec![(BO, call)],
+        "the call rings the next interpreter"
+    );
+    assert!(
+        r.accept(ANNA, call, t0 + Duration::from_secs(23)).is_err(),
+        "anna's ring is over"
+    );
     r.accept(BO, call, t0 + Duration::from_secs(23)).unwrap();
 }
 
@@ -130,14 +186,23 @@ fn a_declined_call_rings_someone_else_and_not_the_decliner_again_soon() {
     let mut r = relay();
     let t0 = Instant::now();
     available(&mut r, ANNA, "anna", t0);
-    let (call, _) = r.place_call(CALLER, "a", Purpose::DailyLife, None, t0).unwrap();
+    let (call, _) = r
+        .place_call(CALLER, "a", Purpose::DailyLife, None, t0)
+        .unwrap();
     let fx = r.decline(ANNA, call, t0 + Duration::from_secs(1)).unwrap();
-    assert!(rang(&fx).is_empty(), "nobody else is free and anna just declined");
+    assert!(
+        rang(&fx).is_empty(),
+        "nobody else is free and anna just declined"
+    );
     let fx = available(&mut r, BO, "bo", t0 + Duration::from_secs(2));
     assert_eq!(rang(&fx), vec![(BO, call)]);
     r.decline(BO, call, t0 + Duration::from_secs(3)).unwrap();
     let fx = r.tick(t0 + Duration::from_secs(62));
-    assert_eq!(rang(&fx), vec![(ANNA, call)], "after the cooldown anna is rung again");
+    assert_eq!(
+        rang(&fx),
+        vec![(ANNA, call)],
+        "after the cooldown anna is rung again"
+    );
 }
 
 #[test]
@@ -145,26 +210,51 @@ fn a_dropped_interpreter_puts_the_caller_back_at_the_front() {
     let mut r = relay();
     let t0 = Instant::now();
     available(&mut r, ANNA, "anna", t0);
-    let (call, _) = r.place_call(CALLER, "a", Purpose::DailyLife, None, t0).unwrap();
+    let (call, _) = r
+        .place_call(CALLER, "a", Purpose::DailyLife, None, t0)
+        .unwrap();
     r.accept(ANNA, call, t0).unwrap();
     let (later, _) = r
-        .place_call(CALLER2, "b", Purpose::PolicyConsultation, None, t0 + Duration::from_secs(1))
+        .place_call(
+            CALLER2,
+            "b",
+            Purpose::PolicyConsultation,
+            None,
+            t0 + Duration::from_secs(1),
+        )
         .unwrap();
     let fx = r.leave(ANNA, EndReason::Disconnected, t0 + Duration::from_secs(30));
     assert!(sent_to(&fx, CALLER).contains(&&ServerMsg::InterpreterLost { call_id: call }));
-    assert!(fx.contains(&Effect::LeaveRoom { call, session: ANNA }));
-    assert!(!fx.iter().any(|e| matches!(e, Effect::CloseRoom { .. })), "the room stays for the caller");
-    assert!(sent_to(&fx, CALLER).iter().any(|m| matches!(m, ServerMsg::Queued { position: 1, .. })));
+    assert!(fx.contains(&Effect::LeaveRoom {
+        call,
+        session: ANNA
+    }));
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::CloseRoom { .. })),
+        "the room stays for the caller"
+    );
+    assert!(sent_to(&fx, CALLER)
+        .iter()
+        .any(|m| matches!(m, ServerMsg::Queued { position: 1, .. })));
     assert_eq!(r.service_order(), vec![call, later]);
     // The next interpreter joins the same room; the caller does not rejoin.
     let fx = available(&mut r, BO, "bo", t0 + Duration::from_secs(31));
     assert_eq!(rang(&fx), vec![(BO, call)]);
     let fx = r.accept(BO, call, t0 + Duration::from_secs(32)).unwrap();
-    let joins: Vec<_> = fx.iter().filter(|e| matches!(e, Effect::JoinRoom { .. })).collect();
+    let joins: Vec<_> = fx
+        .iter()
+        .filter(|e| matches!(e, Effect::JoinRoom { .. }))
+        .collect();
     assert_eq!(joins.len(), 1);
     // The record keeps the first answer.
     let fx = r.hang_up(CALLER, t0 + Duration::from_secs(40)).unwrap();
-    let rec = fx.iter().find_map(|e| match e { Effect::Record(r) => Some(r.clone()), _ => None }).unwrap();
+    let rec = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::Record(r) => Some(r.clone()),
+            _ => None,
+        })
+        .unwrap();
     assert_eq!(rec.answered_by.as_deref(), Some("anna"));
     assert_eq!(rec.rang, vec!["anna".to_string(), "bo".to_string()]);
     assert_eq!(rec.ended_by, Some(Role::Caller));
@@ -175,14 +265,22 @@ fn hang_up_ends_it_for_everyone_and_frees_the_interpreter() {
     let mut r = relay();
     let t0 = Instant::now();
     available(&mut r, ANNA, "anna", t0);
-    let (call, _) = r.place_call(CALLER, "a", Purpose::DailyLife, None, t0).unwrap();
+    let (call, _) = r
+        .place_call(CALLER, "a", Purpose::DailyLife, None, t0)
+        .unwrap();
     r.accept(ANNA, call, t0).unwrap();
     r.create_invite(ANNA, "tok".into(), t0).unwrap();
     r.join_invite(GUEST, "tok", "clinic", t0).unwrap();
     let fx = r.hang_up(ANNA, t0 + Duration::from_secs(60)).unwrap();
     for s in [CALLER, GUEST, ANNA] {
         assert!(
-            sent_to(&fx, s).iter().any(|m| matches!(m, ServerMsg::CallEnded { by: Some(Role::Interpreter), .. })),
+            sent_to(&fx, s).iter().any(|m| matches!(
+                m,
+                ServerMsg::CallEnded {
+                    by: Some(Role::Interpreter),
+                    ..
+                }
+            )),
             "{s} told"
         );
     }
@@ -197,25 +295,45 @@ fn invitations_are_one_time_expire_and_die_with_the_call() {
     let mut r = relay();
     let t0 = Instant::now();
     available(&mut r, ANNA, "anna", t0);
-    let (call, _) = r.place_call(CALLER, "a", Purpose::DailyLife, None, t0).unwrap();
+    let (call, _) = r
+        .place_call(CALLER, "a", Purpose::DailyLife, None, t0)
+        .unwrap();
     assert_eq!(
-        r.create_invite(CALLER, "early".into(), t0).unwrap_err().code,
+        r.create_invite(CALLER, "early".into(), t0)
+            .unwrap_err()
+            .code,
         ErrorCode::NotInCall,
         "no invitations before the call connects"
     );
     r.accept(ANNA, call, t0).unwrap();
     r.create_invite(CALLER, "once".into(), t0).unwrap();
     r.join_invite(GUEST, "once", "clinic", t0).unwrap();
-    assert_eq!(r.join_invite(GUEST + 1, "once", "x", t0).unwrap_err().code, ErrorCode::InviteInvalid);
-    assert_eq!(r.create_invite(GUEST, "g".into(), t0).unwrap_err().code, ErrorCode::Forbidden);
+    assert_eq!(
+        r.join_invite(GUEST + 1, "once", "x", t0).unwrap_err().code,
+        ErrorCode::InviteInvalid
+    );
+    assert_eq!(
+        r.create_invite(GUEST, "g".into(), t0).unwrap_err().code,
+        ErrorCode::Forbidden
+    );
 
     r.create_invite(ANNA, "late".into(), t0).unwrap();
     let t_exp = t0 + Duration::from_secs(601);
-    assert_eq!(r.join_invite(GUEST + 2, "late", "x", t_exp).unwrap_err().code, ErrorCode::InviteInvalid);
+    assert_eq!(
+        r.join_invite(GUEST + 2, "late", "x", t_exp)
+            .unwrap_err()
+            .code,
+        ErrorCode::InviteInvalid
+    );
 
     r.create_invite(ANNA, "orphan".into(), t0).unwrap();
     r.hang_up(CALLER, t0 + Duration::from_secs(5)).unwrap();
-    assert_eq!(r.join_invite(GUEST + 3, "orphan", "x", t0).unwrap_err().code, ErrorCode::InviteInvalid);
+    assert_eq!(
+        r.join_invite(GUEST + 3, "orphan", "x", t0)
+            .unwrap_err()
+            .code,
+        ErrorCode::InviteInvalid
+    );
 }
 
 #[test]
@@ -224,23 +342,50 @@ fn wrong_roles_and_wrong_calls_are_refused_without_changing_anything() {
     let t0 = Instant::now();
     available(&mut r, ANNA, "anna", t0);
     available(&mut r, BO, "bo", t0 + Duration::from_secs(1));
-    let (call, _) = r.place_call(CALLER, "a", Purpose::DailyLife, None, t0).unwrap();
-    assert_eq!(r.accept(CALLER, call, t0).unwrap_err().code, ErrorCode::Forbidden);
-    assert_eq!(r.accept(BO, call, t0).unwrap_err().code, ErrorCode::NoSuchCall);
-    assert_eq!(r.accept(ANNA, 999, t0).unwrap_err().code, ErrorCode::NoSuchCall);
-    assert_eq!(r.set_presence(CALLER, Presence::Away, t0).unwrap_err().code, ErrorCode::Forbidden);
+    let (call, _) = r
+        .place_call(CALLER, "a", Purpose::DailyLife, None, t0)
+        .unwrap();
     assert_eq!(
-        r.place_call(CALLER, "a", Purpose::DailyLife, None, t0).unwrap_err().code,
+        r.accept(CALLER, call, t0).unwrap_err().code,
+        ErrorCode::Forbidden
+    );
+    assert_eq!(
+        r.accept(BO, call, t0).unwrap_err().code,
+        ErrorCode::NoSuchCall
+    );
+    assert_eq!(
+        r.accept(ANNA, 999, t0).unwrap_err().code,
+        ErrorCode::NoSuchCall
+    );
+    assert_eq!(
+        r.set_presence(CALLER, Presence::Away, t0).unwrap_err().code,
+        ErrorCode::Forbidden
+    );
+    assert_eq!(
+        r.place_call(CALLER, "a", Purpose::DailyLife, None, t0)
+            .unwrap_err()
+            .code,
         ErrorCode::AlreadyInCall
     );
     assert_eq!(
-        r.place_call(CALLER2, "b", Purpose::DailyLife, Some("klingon"), t0).unwrap_err().code,
+        r.place_call(CALLER2, "b", Purpose::DailyLife, Some("klingon"), t0)
+            .unwrap_err()
+            .code,
         ErrorCode::UnknownSignLanguage
     );
-    assert_eq!(r.sign_in(99, "anna", "anna", vec![], t0).unwrap_err().code, ErrorCode::AlreadySignedIn);
-    assert_eq!(r.hang_up(CALLER2, t0).unwrap_err().code, ErrorCode::NotInCall);
+    assert_eq!(
+        r.sign_in(99, "anna", "anna", vec![], t0).unwrap_err().code,
+        ErrorCode::AlreadySignedIn
+    );
+    assert_eq!(
+        r.hang_up(CALLER2, t0).unwrap_err().code,
+        ErrorCode::NotInCall
+    );
     r.accept(ANNA, call, t0).unwrap();
-    assert_eq!(r.set_presence(ANNA, Presence::Away, t0).unwrap_err().code, ErrorCode::Busy);
+    assert_eq!(
+        r.set_presence(ANNA, Presence::Away, t0).unwrap_err().code,
+        ErrorCode::Busy
+    );
 }
 
 #[test]
@@ -250,16 +395,24 @@ fn the_queue_has_a_limit() {
     for s in 1..=3 {
         r.place_call(s, "x", Purpose::DailyLife, None, t0).unwrap();
     }
-    assert_eq!(r.place_call(4, "x", Purpose::DailyLife, None, t0).unwrap_err().code, ErrorCode::QueueFull);
+    assert_eq!(
+        r.place_call(4, "x", Purpose::DailyLife, None, t0)
+            .unwrap_err()
+            .code,
+        ErrorCode::QueueFull
+    );
 }
 
 #[test]
 fn interpreters_are_matched_by_sign_language() {
     let mut r = relay();
     let t0 = Instant::now();
-    r.sign_in(ANNA, "anna", "anna", vec!["csl".into()], t0).unwrap();
+    r.sign_in(ANNA, "anna", "anna", vec!["csl".into()], t0)
+        .unwrap();
     r.set_presence(ANNA, Presence::Available, t0).unwrap();
-    let (_, fx) = r.place_call(CALLER, "a", Purpose::DailyLife, Some("csl-local"), t0).unwrap();
+    let (_, fx) = r
+        .place_call(CALLER, "a", Purpose::DailyLife, Some("csl-local"), t0)
+        .unwrap();
     assert!(rang(&fx).is_empty());
     let fx = available(&mut r, BO, "bo", t0);
     assert_eq!(rang(&fx).len(), 1);
@@ -270,16 +423,25 @@ fn a_caller_who_vanishes_while_ringing_stops_the_ring() {
     let mut r = relay();
     let t0 = Instant::now();
     available(&mut r, ANNA, "anna", t0);
-    let (call, _) = r.place_call(CALLER, "a", Purpose::Emergency, None, t0).unwrap();
+    let (call, _) = r
+        .place_call(CALLER, "a", Purpose::Emergency, None, t0)
+        .unwrap();
     let fx = r.leave(CALLER, EndReason::Disconnected, t0 + Duration::from_secs(3));
-    assert!(sent_to(&fx, ANNA).contains(&&ServerMsg::RingStopped { call_id: call, reason: EndReason::Taken }));
+    assert!(sent_to(&fx, ANNA).contains(&&ServerMsg::RingStopped {
+        call_id: call,
+        reason: EndReason::Taken
+    }));
     assert_eq!(r.staffing().available, 1);
     assert_eq!(r.active_calls(), 0);
 }
 
 #[test]
 fn wait_estimates() {
-    let s = |a, b| Staffing { available: a, busy: b, away: 0 };
+    let s = |a, b| Staffing {
+        available: a,
+        busy: b,
+        away: 0,
+    };
     assert_eq!(estimate_wait_secs(1, s(0, 0), 180.0), None);
     assert_eq!(estimate_wait_secs(1, s(1, 0), 180.0), Some(10));
     assert_eq!(estimate_wait_secs(1, s(0, 2), 180.0), Some(180));

@@ -1,0 +1,159 @@
+//! The selective forwarding unit: one media room per call, one peer connection per participant,
+//! every published track forwarded to every other participant, real-time text relayed over data
+//! channels. The server makes every SDP offer (the page only answers), so renegotiation never
+//! collides and the server is always the DTLS server (one round trip less than as client).
+
+mod forward;
+mod peer;
+mod ports;
+mod room;
+pub mod sdp;
+
+pub use forward::SfuStats;
+pub use peer::{OPUS_PT, VP8_PT};
+pub use ports::PortPool;
+
+use crate::config::MediaConfig;
+use crate::signal::{CallId, Role, ServerMsg, SessionId};
+use room::{Room, RoomCmd};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use thiserror::Error;
+use tokio::sync::mpsc;
+use webrtc::peer_connection::RTCIceCandidateInit;
+
+/// Media failures.
+#[derive(Debug, Error)]
+pub enum SfuError {
+    /// webrtc-rs refused an operation.
+    #[error("webrtc: {0}")]
+    WebRtc(#[from] webrtc::error::Error),
+    /// Every port of the media range is taken.
+    #[error("no free media port in the configured range")]
+    NoPorts,
+}
+
+/// What the SFU tells the service about.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SfuEvent {
+    /// A participant's connection failed for good (ICE timeout, DTLS failure).
+    MediaFailed {
+        /// The call.
+        call: CallId,
+        /// Whose connection.
+        session: SessionId,
+    },
+}
+
+/// State shared by all rooms.
+pub(crate) struct Shared {
+    media: MediaConfig,
+    ports: PortPool,
+    stats: Arc<SfuStats>,
+    events: mpsc::UnboundedSender<SfuEvent>,
+    rooms: Mutex<HashMap<CallId, mpsc::UnboundedSender<RoomCmd>>>,
+}
+
+/// Handle to the SFU; cheap to clone.
+#[derive(Clone)]
+pub struct Sfu {
+    shared: Arc<Shared>,
+}
+
+/// The media id of a session in a room (used as `msid` stream id and data channel label).
+pub fn participant_id(session: SessionId) -> String {
+    format!("p{session}")
+}
+
+impl Sfu {
+    /// A SFU with no rooms; failures are reported on `events`.
+    pub fn new(media: MediaConfig, events: mpsc::UnboundedSender<SfuEvent>) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                ports: PortPool::new(media.port_min, media.port_max),
+                media,
+                stats: Arc::new(SfuStats::default()),
+                events,
+                rooms: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// Forwarding counters.
+    pub fn stats(&self) -> Arc<SfuStats> {
+        self.shared.stats.clone()
+    }
+
+    /// Rooms open now.
+    pub fn rooms(&self) -> usize {
+        self.shared
+            .rooms
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
+    }
+
+    fn room(&self, call: CallId, create: bool) -> Option<mpsc::UnboundedSender<RoomCmd>> {
+        let mut rooms = self.shared.rooms.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(tx) = rooms.get(&call) {
+            return Some(tx.clone());
+        }
+        if !create {
+            return None;
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        rooms.insert(call, tx.clone());
+        Room::spawn(call, self.shared.clone(), tx.clone(), rx);
+        Some(tx)
+    }
+
+    fn send(&self, call: CallId, cmd: RoomCmd) {
+        if let Some(tx) = self.room(call, false) {
+            let _ = tx.send(cmd);
+        }
+    }
+
+    /// Puts a session into a call's room; the room sends it an offer through `tx`.
+    pub fn join(
+        &self,
+        call: CallId,
+        session: SessionId,
+        role: Role,
+        name: String,
+        tx: mpsc::Sender<ServerMsg>,
+    ) {
+        if let Some(room) = self.room(call, true) {
+            let _ = room.send(RoomCmd::Join {
+                session,
+                role,
+                name,
+                tx,
+            });
+        }
+    }
+
+    /// Takes a session out of a room.
+    pub fn leave(&self, call: CallId, session: SessionId) {
+        self.send(call, RoomCmd::Leave { session });
+    }
+
+    /// Tears a room down.
+    pub fn close(&self, call: CallId) {
+        self.send(call, RoomCmd::Close);
+    }
+
+    /// The page's answer to our last offer.
+    pub fn answer(&self, call: CallId, session: SessionId, sdp: String) {
+        self.send(call, RoomCmd::Answer { session, sdp });
+    }
+
+    /// A trickled candidate from the page.
+    pub fn candidate(&self, call: CallId, session: SessionId, init: RTCIceCandidateInit) {
+        self.send(call, RoomCmd::Candidate { session, init });
+    }
+
+    /// The page asks everyone else for a keyframe.
+    pub fn request_keyframe(&self, call: CallId, session: SessionId) {
+        self.send(call, RoomCmd::Keyframe { session });
+    }
+}

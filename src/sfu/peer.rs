@@ -1,0 +1,254 @@
+//! Building one server-side peer connection: codecs, interceptors, ICE settings, bound port,
+//! and an event handler that turns webrtc-rs callbacks into room commands.
+
+use super::room::RoomCmd;
+use super::SfuError;
+use crate::config::MediaConfig;
+use crate::signal::SessionId;
+use rtc::interceptor::{Attribute, Interceptor, Packet, Slot, StreamInfo, TaggedPacket};
+use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
+use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind,
+};
+use rtc::sansio::Protocol;
+use rtc::shared::error::Error as RtcError;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch};
+use webrtc::media_stream::track_remote::TrackRemote;
+use webrtc::peer_connection::{
+    register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder,
+    PeerConnectionEventHandler, RTCConfigurationBuilder, RTCIceGatheringState, RTCIceServer,
+    RTCPeerConnectionState, Registry, SettingEngineBuilder,
+};
+
+/// Payload type of Opus in every offer we make.
+pub const OPUS_PT: u8 = 111;
+/// Payload type of VP8 in every offer we make.
+pub const VP8_PT: u8 = 96;
+
+/// The codecs this SFU forwards: Opus and VP8 only, with fixed payload types. Because the
+/// server makes every offer, every leg uses these numbers and forwarded packets need no
+/// payload-type mapping. No RTX: Chromium then retransmits NACKed packets on the main SSRC,
+/// which the forwarder passes through unchanged.
+pub fn media_engine() -> Result<MediaEngine, SfuError> {
+    let mut me = MediaEngine::default();
+    let fb = |typ: &str, parameter: &str| RTCPFeedback {
+        typ: typ.to_owned(),
+        parameter: parameter.to_owned(),
+    };
+    me.register_codec(
+        RTCRtpCodecParameters {
+            rtp_codec: RTCRtpCodec {
+                mime_type: MIME_TYPE_OPUS.to_owned(),
+                clock_rate: 48000,
+                channels: 2,
+                sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+                rtcp_feedback: vec![],
+            },
+            payload_type: OPUS_PT,
+        },
+        RtpCodecKind::Audio,
+    )?;
+    me.register_codec(
+        RTCRtpCodecParameters {
+            rtp_codec: RTCRtpCodec {
+                mime_type: MIME_TYPE_VP8.to_owned(),
+                clock_rate: 90000,
+                channels: 0,
+                sdp_fmtp_line: String::new(),
+                rtcp_feedback: vec![fb("ccm", "fir"), fb("nack", ""), fb("nack", "pli")],
+            },
+            payload_type: VP8_PT,
+        },
+        RtpCodecKind::Video,
+    )?;
+    Ok(me)
+}
+
+/// Codec description of a forwarded track of `kind`.
+pub fn codec_for(kind: RtpCodecKind) -> RTCRtpCodec {
+    match kind {
+        RtpCodecKind::Audio => RTCRtpCodec {
+            mime_type: MIME_TYPE_OPUS.to_owned(),
+            clock_rate: 48000,
+            channels: 2,
+            sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+            rtcp_feedback: vec![],
+        },
+        _ => RTCRtpCodec {
+            mime_type: MIME_TYPE_VP8.to_owned(),
+            clock_rate: 90000,
+            channels: 0,
+            sdp_fmtp_line: String::new(),
+            rtcp_feedback: vec![],
+        },
+    }
+}
+
+/// Everything needed to build a peer connection for one participant.
+pub struct PeerSpec<'a> {
+    /// Transport settings.
+    pub media: &'a MediaConfig,
+    /// Port to bind.
+    pub port: u16,
+    /// Where events go.
+    pub room: mpsc::UnboundedSender<RoomCmd>,
+    /// Whose connection this is.
+    pub session: SessionId,
+}
+
+/// A built connection and a way to wait for its candidates.
+pub struct BuiltPeer {
+    /// The connection.
+    pub pc: Arc<dyn PeerConnection>,
+    /// Becomes true when ICE gathering completes.
+    pub gathered: watch::Receiver<bool>,
+}
+
+/// Builds a peer connection bound to `spec.port`.
+pub async fn build(spec: PeerSpec<'_>) -> Result<BuiltPeer, SfuError> {
+    let mut me = media_engine()?;
+    let registry = register_default_interceptors(Registry::new(), &mut me)?;
+    // Last in the chain, after the interceptors that consume RTCP, so keyframe requests from
+    // subscribers reach the forwarder (which asks the publisher).
+    let registry = registry.with(Slot::from(14_000), KeyframeRequestFilter::default());
+    let ice_servers = spec
+        .media
+        .ice_servers
+        .iter()
+        .map(|s| RTCIceServer {
+            urls: s.urls.clone(),
+            username: s.username.clone().unwrap_or_default(),
+            credential: s.credential.clone().unwrap_or_default(),
+            ..Default::default()
+        })
+        .collect();
+    let settings = SettingEngineBuilder::new()
+        // mDNS needs a multicast interface servers often lack, and hides nothing on a server.
+        .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
+        .with_include_loopback_candidate(spec.media.bind_ip.is_loopback())
+        .with_ice_timeouts(
+            Some(Duration::from_secs(spec.media.ice_disconnected_secs)),
+            Some(Duration::from_secs(spec.media.ice_failed_secs)),
+            Some(Duration::from_secs(1)),
+        )
+        .build();
+    let (gtx, grx) = watch::channel(false);
+    let handler = Arc::new(PeerEvents {
+        room: spec.room,
+        session: spec.session,
+        gathered: gtx,
+    });
+    let pc = PeerConnectionBuilder::new()
+        .with_configuration(
+            RTCConfigurationBuilder::new()
+                .with_ice_servers(ice_servers)
+                .build(),
+        )
+        .with_media_engine(me)
+        .with_setting_engine(settings)
+        .with_interceptor_registry(registry)
+        .with_handler(handler)
+        .with_udp_addrs(vec![std::net::SocketAddr::new(
+            spec.media.bind_ip,
+            spec.port,
+        )])
+        .build()
+        .await?;
+    Ok(BuiltPeer {
+        pc: Arc::new(pc),
+        gathered: grx,
+    })
+}
+
+/// Forwards webrtc-rs callbacks to the room actor, which owns all state.
+struct PeerEvents {
+    room: mpsc::UnboundedSender<RoomCmd>,
+    session: SessionId,
+    gathered: watch::Sender<bool>,
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for PeerEvents {
+    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
+        if state == RTCIceGatheringState::Complete {
+            let _ = self.gathered.send(true);
+        }
+    }
+
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        let _ = self.room.send(RoomCmd::PcState {
+            session: self.session,
+            state,
+        });
+    }
+
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        let _ = self.room.send(RoomCmd::Track {
+            session: self.session,
+            track,
+        });
+    }
+}
+
+/// Lets keyframe requests (PLI, FIR) through to the application and stops all other inbound
+/// RTCP at the end of the interceptor chain, where it has already been acted on.
+#[derive(Default)]
+struct KeyframeRequestFilter {
+    read: VecDeque<TaggedPacket>,
+    write: VecDeque<TaggedPacket>,
+}
+
+fn is_keyframe_request(p: &dyn rtc::rtcp::Packet) -> bool {
+    let any = p.as_any();
+    any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
+}
+
+impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequestFilter {
+    type Rout = TaggedPacket;
+    type Wout = TaggedPacket;
+    type Eout = ();
+    type Error = RtcError;
+    type Time = Instant;
+
+    fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
+        if let Packet::Rtcp(packets) = &msg.message.packet {
+            let wanted: Vec<Box<dyn rtc::rtcp::Packet>> = packets
+                .iter()
+                .filter(|p| is_keyframe_request(p.as_ref()))
+                .cloned()
+                .collect();
+            if wanted.is_empty() {
+                return Ok(());
+            }
+            msg.message.packet = Packet::Rtcp(wanted);
+            msg.message.add(Attribute::DeliverToApplication);
+        }
+        self.read.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_read(&mut self) -> Option<Self::Rout> {
+        self.read.pop_front()
+    }
+
+    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+        self.write.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_write(&mut self) -> Option<Self::Wout> {
+        self.write.pop_front()
+    }
+}
+
+impl Interceptor for KeyframeRequestFilter {
+    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
+}

@@ -1,0 +1,614 @@
+//! One call's media room: an actor that owns its participants' connections and does every
+//! negotiation step in order, so offers, answers and track changes never interleave.
+
+use super::forward::{self, Fanout, SUBSCRIBER_QUEUE};
+use super::peer::{self, PeerSpec, OPUS_PT, VP8_PT};
+use super::{participant_id, sdp, SfuError, SfuEvent, Shared};
+use crate::signal::{CallId, ErrorCode, Participant, Role, ServerMsg, SessionId};
+use rtc::data_channel::RTCDataChannelInit;
+use rtc::media_stream::MediaStreamTrack;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
+use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use webrtc::data_channel::{DataChannel, DataChannelEvent};
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::media_stream::track_remote::TrackRemote;
+use webrtc::peer_connection::{
+    PeerConnection, RTCIceCandidateInit, RTCPeerConnectionState, RTCSessionDescription,
+};
+use webrtc::rtp_transceiver::RtpSender;
+
+/// Largest real-time-text chunk relayed; T.140 sends a few characters at a time.
+const MAX_RTT_BYTES: usize = 4096;
+/// How long the first offer waits for our ICE candidates (host candidates take milliseconds).
+const GATHER_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// What a room is asked to do.
+pub enum RoomCmd {
+    /// Add a participant.
+    Join {
+        session: SessionId,
+        role: Role,
+        name: String,
+        tx: mpsc::Sender<ServerMsg>,
+    },
+    /// Remove a participant.
+    Leave { session: SessionId },
+    /// Tear the room down.
+    Close,
+    /// A page's SDP answer.
+    Answer { session: SessionId, sdp: String },
+    /// A page's ICE candidate.
+    Candidate {
+        session: SessionId,
+        init: RTCIceCandidateInit,
+    },
+    /// A page asks for keyframes.
+    Keyframe { session: SessionId },
+    /// A participant's connection started receiving a track.
+    Track {
+        session: SessionId,
+        track: Arc<dyn TrackRemote>,
+    },
+    /// A participant's connection changed state.
+    PcState {
+        session: SessionId,
+        state: RTCPeerConnectionState,
+    },
+    /// Real-time text typed by a participant.
+    Rtt { session: SessionId, text: String },
+}
+
+struct Subscription {
+    publisher: SessionId,
+    /// Set once the subscriber answered an offer that carries this track.
+    ready: Arc<AtomicBool>,
+    fanout: Weak<Fanout>,
+    sender: Arc<dyn RtpSender>,
+    writer: JoinHandle<()>,
+    feedback: JoinHandle<()>,
+}
+
+struct Member {
+    session: SessionId,
+    pid: String,
+    role: Role,
+    name: String,
+    tx: mpsc::Sender<ServerMsg>,
+    pc: Arc<dyn PeerConnection>,
+    port: u16,
+    gathered: watch::Receiver<bool>,
+    offered: bool,
+    negotiating: bool,
+    needs_offer: bool,
+    /// Subscriptions announced in the outstanding offer; they start flowing on its answer.
+    announced: Vec<Arc<AtomicBool>>,
+    published: Vec<Arc<Fanout>>,
+    subs: Vec<Subscription>,
+    rtt_down: HashMap<SessionId, Arc<dyn DataChannel>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Member {
+    fn send(&self, msg: ServerMsg) {
+        if self.tx.try_send(msg).is_err() {
+            tracing::warn!(participant = %self.pid, "signaling queue full or closed; message dropped");
+        }
+    }
+}
+
+/// The actor.
+pub(super) struct Room {
+    call: CallId,
+    shared: Arc<Shared>,
+    me: mpsc::UnboundedSender<RoomCmd>,
+    members: BTreeMap<SessionId, Member>,
+}
+
+impl Room {
+    pub(super) fn spawn(
+        call: CallId,
+        shared: Arc<Shared>,
+        me: mpsc::UnboundedSender<RoomCmd>,
+        mut rx: mpsc::UnboundedReceiver<RoomCmd>,
+    ) {
+        let mut room = Room {
+            call,
+            shared,
+            me,
+            members: BTreeMap::new(),
+        };
+        tokio::spawn(async move {
+            tracing::info!(call, "media room open");
+            while let Some(cmd) = rx.recv().await {
+                if matches!(cmd, RoomCmd::Close) {
+                    break;
+                }
+                room.handle(cmd).await;
+            }
+            room.shutdown().await;
+            tracing::info!(call, "media room closed");
+        });
+    }
+
+    async fn handle(&mut self, cmd: RoomCmd) {
+        match cmd {
+            RoomCmd::Join {
+                session,
+                role,
+                name,
+                tx,
+            } => {
+                if self.members.contains_key(&session) {
+                    return;
+                }
+                if let Err(e) = self.join(session, role, name, tx.clone()).await {
+                    tracing::error!(call = self.call, session, error = %e, "could not add participant");
+                    let _ = tx.try_send(ServerMsg::error(
+                        None,
+                        ErrorCode::MediaFailed,
+                        format!("the media connection could not be set up: {e}"),
+                    ));
+                    let _ = self.shared.events.send(SfuEvent::MediaFailed {
+                        call: self.call,
+                        session,
+                    });
+                }
+            }
+            RoomCmd::Leave { session } => self.leave(session).await,
+            RoomCmd::Close => {}
+            RoomCmd::Answer { session, sdp } => self.answer(session, sdp).await,
+            RoomCmd::Candidate { session, init } => {
+                let Some(m) = self.members.get(&session) else {
+                    return;
+                };
+                if let Err(e) = m.pc.add_ice_candidate(init).await {
+                    m.send(ServerMsg::error(
+                        None,
+                        ErrorCode::BadCandidate,
+                        format!("ICE candidate rejected: {e}"),
+                    ));
+                }
+            }
+            RoomCmd::Keyframe { session } => {
+                if let Some(m) = self.members.get(&session) {
+                    for s in &m.subs {
+                        if let Some(f) = s.fanout.upgrade() {
+                            f.request_keyframe();
+                        }
+                    }
+                }
+            }
+            RoomCmd::Track { session, track } => self.publish(session, track).await,
+            RoomCmd::PcState { session, state } => self.pc_state(session, state),
+            RoomCmd::Rtt { session, text } => {
+                for (s, m) in &self.members {
+                    if *s == session {
+                        continue;
+                    }
+                    if let Some(dc) = m.rtt_down.get(&session) {
+                        let dc = dc.clone();
+                        let text = text.clone();
+                        tokio::spawn(async move {
+                            let _ = dc.send_text(&text).await;
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    async fn join(
+        &mut self,
+        session: SessionId,
+        role: Role,
+        name: String,
+        tx: mpsc::Sender<ServerMsg>,
+    ) -> Result<(), SfuError> {
+        let built = self.build_peer(session).await?;
+        let (pc, port) = (built.0.pc, built.1);
+        self.shared.stats.peers.fetch_add(1, Ordering::Relaxed);
+        let recv_only = || {
+            Some(RTCRtpTransceiverInit {
+                direction: RTCRtpTransceiverDirection::Recvonly,
+                ..Default::default()
+            })
+        };
+        // The page's own camera and microphone land on these first two m-lines.
+        pc.add_transceiver_from_kind(RtpCodecKind::Audio, recv_only())
+            .await?;
+        pc.add_transceiver_from_kind(RtpCodecKind::Video, recv_only())
+            .await?;
+        let pid = participant_id(session);
+        let mut member = Member {
+            session,
+            pid: pid.clone(),
+            role,
+            name,
+            tx,
+            pc: pc.clone(),
+            port,
+            gathered: built.0.gathered,
+            offered: false,
+            negotiating: false,
+            needs_offer: true,
+            announced: Vec::new(),
+            published: Vec::new(),
+            subs: Vec::new(),
+            rtt_down: HashMap::new(),
+            tasks: Vec::new(),
+        };
+        // RFC 8865: one T.140 channel per direction and party. `rtt:<own id>` carries what this
+        // page types; `rtt:<other id>` carries what another participant types.
+        let own = pc
+            .create_data_channel(&format!("rtt:{pid}"), t140())
+            .await?;
+        member
+            .tasks
+            .push(drain_channel(own, Some((self.me.clone(), session))));
+        let others: Vec<SessionId> = self.members.keys().copied().collect();
+        for other in others {
+            let Some(o) = self.members.get_mut(&other) else {
+                continue;
+            };
+            let down = pc
+                .create_data_channel(&format!("rtt:{}", o.pid), t140())
+                .await?;
+            member.tasks.push(drain_channel(down.clone(), None));
+            member.rtt_down.insert(other, down);
+            match o
+                .pc
+                .create_data_channel(&format!("rtt:{pid}"), t140())
+                .await
+            {
+                Ok(up) => {
+                    o.tasks.push(drain_channel(up.clone(), None));
+                    o.rtt_down.insert(session, up);
+                }
+                Err(e) => tracing::warn!(error = %e, "no text channel to an existing participant"),
+            }
+            let fanouts = o.published.clone();
+            for f in fanouts {
+                self.subscribe(&mut member, session, &f).await?;
+            }
+        }
+        self.members.insert(session, member);
+        self.send_roster();
+        self.negotiate(session).await;
+        Ok(())
+    }
+
+    async fn build_peer(&self, session: SessionId) -> Result<(peer::BuiltPeer, u16), SfuError> {
+        let mut last = SfuError::NoPorts;
+        // A port another program holds makes the bind fail: move on to the next few.
+        for _ in 0..4 {
+            let port = self.shared.ports.acquire().ok_or(SfuError::NoPorts)?;
+            let spec = PeerSpec {
+                media: &self.shared.media,
+                port,
+                room: self.me.clone(),
+                session,
+            };
+            match peer::build(spec).await {
+                Ok(b) => return Ok((b, port)),
+                Err(e) => {
+                    tracing::warn!(port, error = %e, "media port unusable");
+                    self.shared.ports.release(port);
+                    last = e;
+                }
+            }
+        }
+        Err(last)
+    }
+
+    async fn subscribe(
+        &self,
+        member: &mut Member,
+        session: SessionId,
+        fanout: &Arc<Fanout>,
+    ) -> Result<(), SfuError> {
+        let ssrc: u32 = rand::random();
+        let (kind_name, pt) = match fanout.kind {
+            RtpCodecKind::Audio => ("audio", OPUS_PT),
+            _ => ("video", VP8_PT),
+        };
+        let stream = participant_id(fanout.publisher);
+        let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
+            stream.clone(),
+            format!("{stream}-{kind_name}"),
+            format!("{stream}-{kind_name}"),
+            fanout.kind,
+            vec![RTCRtpEncodingParameters {
+                rtp_coding_parameters: RTCRtpCodingParameters {
+                    ssrc: Some(ssrc),
+                    ..Default::default()
+                },
+                active: true,
+                codec: peer::codec_for(fanout.kind),
+                ..Default::default()
+            }],
+        )));
+        let transceiver = member
+            .pc
+            .add_transceiver_from_track(
+                track.clone(),
+                Some(RTCRtpTransceiverInit {
+                    direction: RTCRtpTransceiverDirection::Sendonly,
+                    streams: vec![stream],
+                    ..Default::default()
+                }),
+            )
+            .await?;
+        let Some(sender) = transceiver.sender().await? else {
+            return Ok(());
+        };
+        let (tx, rx) = mpsc::channel(SUBSCRIBER_QUEUE);
+        fanout.add_subscriber(session, tx);
+        let stats = self.shared.stats.clone();
+        let ready = Arc::new(AtomicBool::new(false));
+        member.subs.push(Subscription {
+            publisher: fanout.publisher,
+            ready: ready.clone(),
+            fanout: Arc::downgrade(fanout),
+            sender,
+            writer: forward::spawn_writer(track.clone(), ssrc, pt, ready, rx, stats),
+            feedback: forward::spawn_feedback(track, fanout.clone()),
+        });
+        member.needs_offer = true;
+        Ok(())
+    }
+
+    async fn publish(&mut self, session: SessionId, track: Arc<dyn TrackRemote>) {
+        if !self.members.contains_key(&session) {
+            return;
+        }
+        let kind = track.kind().await;
+        let Some(ssrc) = track.ssrcs().await.first().copied() else {
+            return;
+        };
+        let fanout = Fanout::start(session, kind, track, ssrc, self.shared.stats.clone());
+        tracing::info!(call = self.call, session, ?kind, "track published");
+        let others: Vec<SessionId> = self
+            .members
+            .keys()
+            .copied()
+            .filter(|s| *s != session)
+            .collect();
+        for other in others {
+            let Some(mut m) = self.members.remove(&other) else {
+                continue;
+            };
+            if let Err(e) = self.subscribe(&mut m, other, &fanout).await {
+                tracing::warn!(error = %e, "could not forward a track to a participant");
+            }
+            self.members.insert(other, m);
+            self.negotiate(other).await;
+        }
+        if let Some(m) = self.members.get_mut(&session) {
+            m.published.push(fanout);
+        }
+    }
+
+    /// Sends an offer if one is needed and none is outstanding.
+    async fn negotiate(&mut self, session: SessionId) {
+        let Some(m) = self.members.get_mut(&session) else {
+            return;
+        };
+        if m.negotiating || !m.needs_offer {
+            return;
+        }
+        let offer = match m.pc.create_offer(None).await {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::error!(error = %e, "create_offer failed");
+                return;
+            }
+        };
+        if let Err(e) = m.pc.set_local_description(offer).await {
+            tracing::error!(error = %e, "set_local_description failed");
+            return;
+        }
+        if !m.offered {
+            let mut g = m.gathered.clone();
+            let _ = tokio::time::timeout(GATHER_TIMEOUT, g.wait_for(|done| *done)).await;
+            m.offered = true;
+        }
+        let Some(local) = m.pc.local_description().await else {
+            return;
+        };
+        let text = match self.shared.media.public_ip {
+            Some(ip) => sdp::rewrite_candidates(&local.sdp, ip),
+            None => local.sdp,
+        };
+        m.negotiating = true;
+        m.needs_offer = false;
+        m.announced = m.subs.iter().map(|s| s.ready.clone()).collect();
+        m.send(ServerMsg::Offer { sdp: text });
+    }
+
+    async fn answer(&mut self, session: SessionId, text: String) {
+        let Some(m) = self.members.get_mut(&session) else {
+            return;
+        };
+        if !m.negotiating {
+            m.send(ServerMsg::error(
+                None,
+                ErrorCode::BadSdp,
+                "no offer is waiting for an answer",
+            ));
+            return;
+        }
+        let applied = match RTCSessionDescription::answer(text) {
+            Ok(desc) => m.pc.set_remote_description(desc).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = applied {
+            // The offer stays outstanding: the page may answer again.
+            m.send(ServerMsg::error(
+                None,
+                ErrorCode::BadSdp,
+                format!("the SDP answer was refused: {e}"),
+            ));
+            return;
+        }
+        m.negotiating = false;
+        for r in m.announced.drain(..) {
+            r.store(true, Ordering::Release);
+        }
+        for s in &m.subs {
+            if let Some(f) = s.fanout.upgrade() {
+                f.request_keyframe();
+            }
+        }
+        self.negotiate(session).await;
+    }
+
+    fn pc_state(&mut self, session: SessionId, state: RTCPeerConnectionState) {
+        tracing::debug!(call = self.call, session, %state, "peer connection state");
+        match state {
+            RTCPeerConnectionState::Connected => {
+                if let Some(m) = self.members.get(&session) {
+                    for s in &m.subs {
+                        if let Some(f) = s.fanout.upgrade() {
+                            f.request_keyframe();
+                        }
+                    }
+                }
+            }
+            RTCPeerConnectionState::Failed if self.members.contains_key(&session) => {
+                tracing::warn!(call = self.call, session, "media connection failed");
+                let _ = self.shared.events.send(SfuEvent::MediaFailed {
+                    call: self.call,
+                    session,
+                });
+            }
+            _ => {}
+        }
+    }
+
+    async fn leave(&mut self, session: SessionId) {
+        let Some(m) = self.members.remove(&session) else {
+            return;
+        };
+        self.close_member(m).await;
+        let others: Vec<SessionId> = self.members.keys().copied().collect();
+        for other in others {
+            let Some(o) = self.members.get_mut(&other) else {
+                continue;
+            };
+            if let Some(dc) = o.rtt_down.remove(&session) {
+                let _ = dc.close().await;
+            }
+            let (gone, kept): (Vec<Subscription>, Vec<Subscription>) =
+                o.subs.drain(..).partition(|s| s.publisher == session);
+            o.subs = kept;
+            for s in gone {
+                s.writer.abort();
+                s.feedback.abort();
+                if let Err(e) = o.pc.remove_track(&s.sender).await {
+                    tracing::debug!(error = %e, "remove_track");
+                }
+                o.needs_offer = true;
+            }
+            self.negotiate(other).await;
+        }
+        self.send_roster();
+    }
+
+    async fn close_member(&self, m: Member) {
+        for f in &m.published {
+            f.stop();
+        }
+        for s in &m.subs {
+            s.writer.abort();
+            s.feedback.abort();
+            if let Some(f) = s.fanout.upgrade() {
+                f.remove_subscriber(m.session);
+            }
+        }
+        for t in &m.tasks {
+            t.abort();
+        }
+        if let Err(e) = m.pc.close().await {
+            tracing::debug!(error = %e, "closing peer connection");
+        }
+        self.shared.ports.release(m.port);
+        self.shared.stats.peers.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    fn send_roster(&self) {
+        let participants: Vec<Participant> = self
+            .members
+            .values()
+            .map(|m| Participant {
+                id: m.pid.clone(),
+                role: m.role,
+                name: m.name.clone(),
+            })
+            .collect();
+        for m in self.members.values() {
+            m.send(ServerMsg::Room {
+                call_id: self.call,
+                you: m.pid.clone(),
+                participants: participants.clone(),
+            });
+        }
+    }
+
+    async fn shutdown(&mut self) {
+        let members = std::mem::take(&mut self.members);
+        for (_, m) in members {
+            self.close_member(m).await;
+        }
+        self.shared
+            .rooms
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.call);
+    }
+}
+
+fn t140() -> Option<RTCDataChannelInit> {
+    Some(RTCDataChannelInit {
+        ordered: true,
+        protocol: "t140".to_owned(),
+        ..Default::default()
+    })
+}
+
+/// Reads a data channel until it closes. Only a participant's own channel (`relay_to` set)
+/// carries text to relay; the others are read so their events never pile up.
+fn drain_channel(
+    dc: Arc<dyn DataChannel>,
+    relay_to: Option<(mpsc::UnboundedSender<RoomCmd>, SessionId)>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        while let Some(ev) = dc.poll().await {
+            match ev {
+                DataChannelEvent::OnMessage(msg) => {
+                    let Some((room, session)) = &relay_to else {
+                        continue;
+                    };
+                    if !msg.is_string || msg.data.len() > MAX_RTT_BYTES {
+                        continue;
+                    }
+                    if let Ok(text) = std::str::from_utf8(&msg.data) {
+                        let _ = room.send(RoomCmd::Rtt {
+                            session: *session,
+                            text: text.to_owned(),
+                        });
+                    }
+                }
+                DataChannelEvent::OnClose => break,
+                _ => {}
+            }
+        }
+    })
+}

@@ -1,0 +1,530 @@
+//! The async glue between pages, the service rules (`relay`) and media (`sfu`): it owns the
+//! connected sessions, checks who may do what, applies the rules' effects and runs the clock.
+
+use crate::config::{Config, InterpreterAccount};
+use crate::relay::{Effect, Relay, RelayConfig, RelayError};
+use crate::sfu::{Sfu, SfuEvent};
+use crate::signal::{
+    ClientEnvelope, ClientMsg, EndReason, ErrorCode, IceServerInfo, Role, ServerMsg, SessionId,
+    SignLanguageInfo,
+};
+use rand::Rng;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use webrtc::peer_connection::RTCIceCandidateInit;
+
+/// Messages a page may have waiting before further ones are dropped for it.
+pub const SESSION_QUEUE: usize = 256;
+/// Longest chat line.
+const MAX_CHAT_CHARS: usize = 2000;
+/// Longest display name.
+const MAX_NAME_CHARS: usize = 40;
+/// How often ring timeouts and invitation expiry are checked.
+const TICK: Duration = Duration::from_millis(250);
+
+struct SessionInfo {
+    tx: mpsc::Sender<ServerMsg>,
+    role: Option<Role>,
+    name: String,
+}
+
+/// The service: one per server.
+pub struct Switchboard {
+    cfg: Arc<Config>,
+    relay: Mutex<Relay>,
+    sessions: Mutex<HashMap<SessionId, SessionInfo>>,
+    accounts: HashMap<String, InterpreterAccount>,
+    sfu: Sfu,
+    next_session: AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic elsewhere must not take the whole service down with a poisoned lock.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Switchboard {
+    /// Builds the service and starts its clock and media-event tasks.
+    pub fn start(cfg: Arc<Config>) -> Arc<Self> {
+        let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
+        let sfu = Sfu::new(cfg.media.clone(), ev_tx);
+        let relay = Relay::new(RelayConfig {
+            ring_timeout: Duration::from_secs(cfg.service.ring_timeout_secs),
+            invite_ttl: Duration::from_secs(cfg.service.invite_ttl_secs),
+            max_queue: cfg.service.max_queue,
+            sign_languages: cfg
+                .service
+                .sign_languages
+                .iter()
+                .map(|s| s.code.clone())
+                .collect(),
+            decline_cooldown: Duration::from_secs(60),
+        });
+        let sb = Arc::new(Self {
+            accounts: cfg
+                .interpreters
+                .iter()
+                .map(|a| (a.username.clone(), a.clone()))
+                .collect(),
+            cfg,
+            relay: Mutex::new(relay),
+            sessions: Mutex::new(HashMap::new()),
+            sfu,
+            next_session: AtomicU64::new(1),
+        });
+        let weak = Arc::downgrade(&sb);
+        tokio::spawn(async move {
+            let mut iv = tokio::time::interval(TICK);
+            loop {
+                iv.tick().await;
+                let Some(sb) = weak.upgrade() else { break };
+                let fx = lock(&sb.relay).tick(Instant::now());
+                sb.apply(fx);
+            }
+        });
+        let weak = Arc::downgrade(&sb);
+        tokio::spawn(async move {
+            while let Some(ev) = ev_rx.recv().await {
+                let Some(sb) = weak.upgrade() else { break };
+                sb.on_sfu_event(ev);
+            }
+        });
+        sb
+    }
+
+    /// The media unit (for metrics).
+    pub fn sfu(&self) -> &Sfu {
+        &self.sfu
+    }
+
+    /// Calls waiting, ringing or connected.
+    pub fn active_calls(&self) -> usize {
+        lock(&self.relay).active_calls()
+    }
+
+    /// Registers a new page; messages for it go to `tx`.
+    pub fn open_session(&self, tx: mpsc::Sender<ServerMsg>) -> SessionId {
+        let id = self.next_session.fetch_add(1, Ordering::Relaxed);
+        lock(&self.sessions).insert(
+            id,
+            SessionInfo {
+                tx,
+                role: None,
+                name: String::new(),
+            },
+        );
+        id
+    }
+
+    /// A page is gone: whatever it was doing ends or, for an interpreter mid-call, is requeued.
+    pub fn close_session(&self, session: SessionId) {
+        let fx = lock(&self.relay).leave(session, EndReason::Disconnected, Instant::now());
+        self.apply(fx);
+        lock(&self.sessions).remove(&session);
+    }
+
+    /// Sends a message to one session; a page that stopped reading loses it.
+    pub fn deliver(&self, session: SessionId, msg: ServerMsg) {
+        let sessions = lock(&self.sessions);
+        if let Some(s) = sessions.get(&session) {
+            if let Err(mpsc::error::TrySendError::Full(_)) = s.tx.try_send(msg) {
+                tracing::warn!(session, "page is not reading its messages; one dropped");
+            }
+        }
+    }
+
+    fn role(&self, session: SessionId) -> Option<Role> {
+        lock(&self.sessions).get(&session).and_then(|s| s.role)
+    }
+
+    fn identify(&self, session: SessionId, role: Role, name: &str) {
+        if let Some(s) = lock(&self.sessions).get_mut(&session) {
+            s.role = Some(role);
+            s.name = name.to_owned();
+        }
+    }
+
+    fn welcome(&self, session: SessionId, role: Role, name: &str) -> ServerMsg {
+        ServerMsg::Welcome {
+            session,
+            role,
+            name: name.to_owned(),
+            ice_servers: self
+                .cfg
+                .media
+                .ice_servers
+                .iter()
+                .map(|s| IceServerInfo {
+                    urls: s.urls.clone(),
+                    username: s.username.clone(),
+                    credential: s.credential.clone(),
+                })
+                .collect(),
+            sign_languages: self
+                .cfg
+                .service
+                .sign_languages
+                .iter()
+                .map(|s| SignLanguageInfo {
+                    code: s.code.clone(),
+                    name_zh: s.name_zh.clone(),
+                    name_en: s.name_en.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Handles one message from a page. Every failure is answered with an error on that page
+    /// and changes nothing else.
+    pub async fn handle(&self, session: SessionId, env: ClientEnvelope) {
+        let req = env.req;
+        if let Err(e) = self.dispatch(session, env.msg).await {
+            tracing::debug!(session, code = ?e.code, "request refused: {}", e.message);
+            self.deliver(session, ServerMsg::error(req, e.code, e.message));
+        }
+    }
+
+    async fn dispatch(&self, session: SessionId, msg: ClientMsg) -> Result<(), RelayError> {
+        let now = Instant::now();
+        let role = self.role(session);
+        let need = |want: Role| -> Result<(), RelayError> {
+            match role {
+                Some(r) if r == want => Ok(()),
+                None => Err(refuse(
+                    ErrorCode::NotIdentified,
+                    "say hello or sign in first",
+                )),
+                Some(_) => Err(refuse(
+                    ErrorCode::Forbidden,
+                    format!("only a {want:?} may do that").to_lowercase(),
+                )),
+            }
+        };
+        match msg {
+            ClientMsg::Ping => self.deliver(session, ServerMsg::Pong),
+            ClientMsg::Hello {
+                role: r,
+                name,
+                invite,
+            } => {
+                if role.is_some() {
+                    return Err(refuse(ErrorCode::AlreadyIdentified, "already identified"));
+                }
+                let name = clean_name(name.as_deref(), r);
+                match r {
+                    Role::Caller => {
+                        self.identify(session, Role::Caller, &name);
+                        self.deliver(session, self.welcome(session, Role::Caller, &name));
+                    }
+                    Role::Guest => {
+                        let Some(token) = invite else {
+                            return Err(refuse(
+                                ErrorCode::InviteInvalid,
+                                "guests join with an invitation link",
+                            ));
+                        };
+                        let (_, fx) = lock(&self.relay).join_invite(session, &token, &name, now)?;
+                        self.identify(session, Role::Guest, &name);
+                        self.deliver(session, self.welcome(session, Role::Guest, &name));
+                        self.apply(fx);
+                    }
+                    Role::Interpreter => {
+                        return Err(refuse(
+                            ErrorCode::Forbidden,
+                            "interpreters sign in with a user name and password",
+                        ))
+                    }
+                }
+            }
+            ClientMsg::Login { username, password } => {
+                if role.is_some() {
+                    return Err(refuse(ErrorCode::AlreadyIdentified, "already identified"));
+                }
+                let Some(acct) = self
+                    .accounts
+                    .get(&username)
+                    .filter(|a| constant_time_eq(a.password.as_bytes(), password.as_bytes()))
+                else {
+                    // Slows password guessing from one page without blocking anyone else.
+                    tokio::time::sleep(Duration::from_millis(400)).await;
+                    tracing::warn!(session, %username, "interpreter sign-in failed");
+                    return Err(refuse(ErrorCode::AuthFailed, "wrong user name or password"));
+                };
+                let fx = lock(&self.relay).sign_in(
+                    session,
+                    &acct.username,
+                    &acct.display_name,
+                    acct.sign_languages.clone(),
+                    now,
+                )?;
+                self.identify(session, Role::Interpreter, &acct.display_name);
+                tracing::info!(session, username = %acct.username, "interpreter signed in");
+                self.deliver(
+                    session,
+                    self.welcome(session, Role::Interpreter, &acct.display_name),
+                );
+                self.apply(fx);
+            }
+            ClientMsg::SetPresence { status } => {
+                need(Role::Interpreter)?;
+                let fx = lock(&self.relay).set_presence(session, status, now)?;
+                self.apply(fx);
+            }
+            ClientMsg::PlaceCall {
+                purpose,
+                sign_language,
+            } => {
+                need(Role::Caller)?;
+                let name = self.name(session);
+                let (call, fx) = lock(&self.relay).place_call(
+                    session,
+                    &name,
+                    purpose,
+                    sign_language.as_deref(),
+                    now,
+                )?;
+                tracing::info!(session, call, ?purpose, "call placed");
+                self.apply(fx);
+            }
+            ClientMsg::CancelCall => {
+                need(Role::Caller)?;
+                let fx = lock(&self.relay).cancel(session, now)?;
+                self.apply(fx);
+            }
+            ClientMsg::Accept { call_id } => {
+                need(Role::Interpreter)?;
+                let fx = lock(&self.relay).accept(session, call_id, now)?;
+                tracing::info!(session, call = call_id, "call answered");
+                self.apply(fx);
+            }
+            ClientMsg::Decline { call_id } => {
+                need(Role::Interpreter)?;
+                let fx = lock(&self.relay).decline(session, call_id, now)?;
+                self.apply(fx);
+            }
+            ClientMsg::HangUp => {
+                if role.is_none() {
+                    return Err(refuse(
+                        ErrorCode::NotIdentified,
+                        "say hello or sign in first",
+                    ));
+                }
+                let fx = lock(&self.relay).hang_up(session, now)?;
+                self.apply(fx);
+            }
+            ClientMsg::CreateInvite => {
+                let token = new_token();
+                let (call_id, ttl) =
+                    lock(&self.relay).create_invite(session, token.clone(), now)?;
+                let path = format!("/guest#{token}");
+                let base = self.cfg.service.public_url.trim_end_matches('/');
+                self.deliver(
+                    session,
+                    ServerMsg::InviteCreated {
+                        call_id,
+                        token,
+                        url: (!base.is_empty()).then(|| format!("{base}{path}")),
+                        path,
+                        expires_in_secs: ttl.as_secs(),
+                    },
+                );
+            }
+            ClientMsg::Chat { text } => {
+                let text = text.trim();
+                if text.is_empty() || text.chars().count() > MAX_CHAT_CHARS {
+                    return Err(refuse(
+                        ErrorCode::BadMessage,
+                        format!("chat text must be 1 to {MAX_CHAT_CHARS} characters"),
+                    ));
+                }
+                let members = self.room_members(session)?;
+                let msg = ServerMsg::Chat {
+                    from: crate::sfu::participant_id(session),
+                    name: self.name(session),
+                    role: role.unwrap_or(Role::Caller),
+                    text: text.to_owned(),
+                };
+                for m in members {
+                    self.deliver(m, msg.clone());
+                }
+            }
+            ClientMsg::Answer { sdp } => {
+                let call = self.in_room(session)?;
+                self.sfu.answer(call, session, sdp);
+            }
+            ClientMsg::Candidate {
+                candidate,
+                sdp_mid,
+                sdp_mline_index,
+            } => {
+                let call = self.in_room(session)?;
+                if candidate.len() > 1024 {
+                    return Err(refuse(ErrorCode::BadCandidate, "candidate too long"));
+                }
+                self.sfu.candidate(
+                    call,
+                    session,
+                    RTCIceCandidateInit {
+                        candidate,
+                        sdp_mid,
+                        sdp_mline_index,
+                        username_fragment: None,
+                        url: None,
+                    },
+                );
+            }
+            ClientMsg::RequestKeyframe => {
+                let call = self.in_room(session)?;
+                self.sfu.request_keyframe(call, session);
+            }
+        }
+        Ok(())
+    }
+
+    fn name(&self, session: SessionId) -> String {
+        lock(&self.sessions)
+            .get(&session)
+            .map(|s| s.name.clone())
+            .unwrap_or_default()
+    }
+
+    fn room_members(&self, session: SessionId) -> Result<Vec<SessionId>, RelayError> {
+        let relay = lock(&self.relay);
+        let call = relay
+            .call_of(session)
+            .ok_or_else(|| refuse(ErrorCode::NotInCall, "you are not in a call"))?;
+        let members = relay.members(call);
+        if !members.contains(&session) {
+            return Err(refuse(ErrorCode::NotInCall, "your call is not connected"));
+        }
+        Ok(members)
+    }
+
+    fn in_room(&self, session: SessionId) -> Result<u64, RelayError> {
+        let relay = lock(&self.relay);
+        match relay.call_of(session) {
+            Some(call) if relay.members(call).contains(&session) => Ok(call),
+            _ => Err(refuse(
+                ErrorCode::NotInCall,
+                "media messages need a connected call",
+            )),
+        }
+    }
+
+    fn on_sfu_event(&self, ev: SfuEvent) {
+        let SfuEvent::MediaFailed { call, session } = ev;
+        let now = Instant::now();
+        let fx = {
+            let mut relay = lock(&self.relay);
+            if relay.call_of(session) != Some(call) {
+                return; // stale: the session already left that call
+            }
+            match self.role(session) {
+                Some(Role::Interpreter) => relay.interpreter_media_failed(session, now),
+                _ => relay.leave(session, EndReason::MediaFailed, now),
+            }
+        };
+        self.apply(fx);
+    }
+
+    /// Carries out what the rules decided.
+    fn apply(&self, fx: Vec<Effect>) {
+        for e in fx {
+            match e {
+                Effect::Send(s, m) => self.deliver(s, m),
+                Effect::JoinRoom {
+                    call,
+                    session,
+                    role,
+                    name,
+                } => {
+                    let tx = lock(&self.sessions).get(&session).map(|s| s.tx.clone());
+                    if let Some(tx) = tx {
+                        self.sfu.join(call, session, role, name, tx);
+                    }
+                }
+                Effect::LeaveRoom { call, session } => self.sfu.leave(call, session),
+                Effect::CloseRoom { call } => self.sfu.close(call),
+                Effect::Record(r) => tracing::info!(
+                    target: "call_record",
+                    call = r.call_id,
+                    purpose = ?r.purpose,
+                    sign_language = %r.sign_language,
+                    answered_by = ?r.answered_by,
+                    rang = ?r.rang,
+                    wait_ms = r.wait.as_millis() as u64,
+                    talk_ms = r.talk.map(|t| t.as_millis() as u64),
+                    reason = ?r.reason,
+                    ended_by = ?r.ended_by,
+                    "call ended"
+                ),
+            }
+        }
+    }
+}
+
+fn refuse(code: ErrorCode, message: impl Into<String>) -> RelayError {
+    RelayError {
+        code,
+        message: message.into(),
+    }
+}
+
+/// 128 random bits, URL-safe.
+fn new_token() -> String {
+    let bytes: [u8; 16] = rand::rng().random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn clean_name(name: Option<&str>, role: Role) -> String {
+    let n: String = name
+        .unwrap_or("")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_NAME_CHARS)
+        .collect();
+    let n = n.trim();
+    if !n.is_empty() {
+        return n.to_owned();
+    }
+    match role {
+        Role::Caller => "来电者 Caller".into(),
+        Role::Guest => "听人来宾 Guest".into(),
+        Role::Interpreter => "翻译员 Interpreter".into(),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_bounded_and_defaulted() {
+        assert_eq!(clean_name(Some("  王医生\u{7} "), Role::Guest), "王医生");
+        assert_eq!(clean_name(None, Role::Caller), "来电者 Caller");
+        assert_eq!(
+            clean_name(Some(&"x".repeat(100)), Role::Guest).len(),
+            MAX_NAME_CHARS
+        );
+    }
+
+    #[test]
+    fn tokens_are_long_and_distinct() {
+        let (a, b) = (new_token(), new_token());
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, b);
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+}

@@ -1,0 +1,120 @@
+// Helpers for the end-to-end tests: a real signrelay server process and real headless
+// Chromium with fake camera/microphone.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import net from 'node:net';
+import { chromium } from 'playwright-core';
+
+export const SHARED = resolve(process.env.SIGNRELAY_SHARED || join(import.meta.dirname, '../../../shared'));
+
+export function serverBin() {
+  const bin = process.env.SIGNRELAY_BIN;
+  if (!bin || !existsSync(bin)) throw new Error(`SIGNRELAY_BIN not set or missing: ${bin}`);
+  return bin;
+}
+
+export async function freePort() {
+  return new Promise((res, rej) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
+    s.on('error', rej);
+  });
+}
+
+let portBase = 42000 + (process.pid % 50) * 100;
+
+// Starts the server with the given TOML extras; resolves when /healthz answers.
+export async function startServer(extraToml = '') {
+  const dir = mkdtempSync(join(tmpdir(), 'signrelay-e2e-'));
+  const port = await freePort();
+  const min = portBase; portBase += 100;
+  const cfg = `listen = "127.0.0.1:${port}"
+data_dir = "${dir}/data"
+[media]
+port_min = ${min}
+port_max = ${min + 99}
+[service]
+ring_timeout_secs = 30
+[[interpreters]]
+username = "anna"
+password = "pw-anna"
+display_name = "安娜"
+[[interpreters]]
+username = "bo"
+password = "pw-bo"
+display_name = "Bo"
+${extraToml}`;
+  writeFileSync(join(dir, 'config.toml'), cfg);
+  const logs = [];
+  const proc = spawn(serverBin(), ['serve', '--config', join(dir, 'config.toml')], {
+    env: { ...process.env, SIGNRELAY_LOG: process.env.SIGNRELAY_LOG || 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  proc.stderr.on('data', (d) => logs.push(d.toString()));
+  proc.stdout.on('data', (d) => logs.push(d.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`server exited: ${logs.join('')}`);
+    try { const r = await fetch(`${url}/healthz`); if (r.ok) break; } catch { /* not yet */ }
+    if (Date.now() > deadline) throw new Error(`server did not start: ${logs.join('')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url, proc, logs, dir,
+    async health() { return (await fetch(`${url}/healthz`)).json(); },
+    async stop() { proc.kill('SIGTERM'); await new Promise((r) => proc.once('exit', r)); },
+  };
+}
+
+// One browser per person, so each can "speak" its own audio file.
+export async function launchBrowser({ audio } = {}) {
+  const args = [
+    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+    '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required',
+  ];
+  if (audio) args.push(`--use-file-for-fake-audio-capture=${audio}`);
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args, headless: true });
+  const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error('[pageerror]', e.message));
+  if (process.env.E2E_CONSOLE) page.on('console', (m) => console.error('[console]', m.text()));
+  return { browser, context, page };
+}
+
+// Waits until `fn` (run in the page) returns a truthy value.
+export async function until(page, fn, arg, timeout = 20000) {
+  await page.waitForFunction(fn, arg, { timeout, polling: 250 });
+}
+
+// Remote media as the page's getStats() sees it, per participant id.
+export async function remoteStats(page) {
+  return page.evaluate(async () => (window.signrelay?.media ? window.signrelay.media.stats() : {}));
+}
+
+// Waits until the page decodes video frames and receives audio from `n` other participants.
+export async function waitForMediaFrom(page, n, timeout = 25000) {
+  const deadline = Date.now() + timeout;
+  let last = {};
+  for (;;) {
+    last = await remoteStats(page);
+    const good = Object.values(last).filter((v) => v.framesDecoded > 5 && v.audioPackets > 20);
+    if (good.length >= n) return last;
+    if (Date.now() > deadline) throw new Error(`media from ${n} participant(s) not seen: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+export async function signInInterpreter(page, url, user, pass) {
+  await page.goto(`${url}/interpreter`);
+  await page.fill('#username', user);
+  await page.fill('#password', pass);
+  await page.click('#login button[type=submit]');
+  await page.waitForSelector('#console:not([hidden])');
+  await page.click('#btn-presence');
+  await page.waitForSelector('#my-status[data-status="available"]');
+}

@@ -1,0 +1,94 @@
+import { t, setupLangToggle, duration, currentLang } from './i18n.js';
+import { connectSignal } from './signal.js';
+import { getCamera } from './media.js';
+import { InCall, flash } from './incall.js';
+
+const $ = (id) => document.getElementById(id);
+const sections = ['start', 'waiting', 'incall', 'ended'];
+const show = (id) => sections.forEach((s) => { $(s).hidden = s !== id; });
+const status = (text) => { $('status').textContent = text; };
+
+let welcome = null;
+let incall = null;
+let stream = null;
+let lastQueue = null;
+
+const sig = connectSignal({ onClose: () => status(t('disconnected')) });
+
+function fillLanguages() {
+  if (!welcome) return;
+  const sel = $('sign-language');
+  const cur = sel.value;
+  sel.innerHTML = '';
+  for (const l of welcome.sign_languages) {
+    const o = document.createElement('option');
+    o.value = l.code;
+    o.textContent = currentLang() === 'en' ? l.name_en : l.name_zh;
+    sel.appendChild(o);
+  }
+  if (cur) sel.value = cur;
+}
+
+function renderQueue() {
+  if (!lastQueue) return;
+  const ahead = lastQueue.position - 1;
+  $('queue-position').textContent = ahead === 0 ? t('position_next') : t('position', { n: ahead });
+  $('queue-wait').textContent = lastQueue.estimated_wait_secs == null
+    ? t('est_unknown') : t('est_wait', { t: duration(lastQueue.estimated_wait_secs) });
+}
+
+setupLangToggle(() => { fillLanguages(); renderQueue(); });
+
+function ensureInCall() {
+  if (!incall) {
+    show('incall');
+    incall = new InCall($('incall'), { signal: sig, role: 'caller', localStream: stream, iceServers: welcome?.ice_servers });
+  }
+  return incall;
+}
+
+function endCall() {
+  if (incall) incall.close();
+  incall = null;
+  if (stream) stream.getTracks().forEach((tr) => tr.stop());
+  stream = null;
+}
+
+async function placeCall(purpose) {
+  status('');
+  try {
+    stream = await getCamera();
+  } catch (e) {
+    // Text-only is still a call: the interpreter can type back.
+    status(t('media_denied', { e: e.message }));
+    stream = null;
+  }
+  sig.send({ type: 'place_call', purpose, sign_language: $('sign-language').value || undefined });
+  lastQueue = null;
+  $('queue-position').textContent = t('waiting');
+  $('queue-wait').textContent = '';
+  show('waiting');
+}
+
+sig.on('welcome', (m) => { welcome = m; fillLanguages(); });
+sig.on('queued', (m) => { lastQueue = m; if (!incall) show('waiting'); renderQueue(); status(t('waiting')); });
+sig.on('connecting', () => { status(t('connecting')); $('queue-position').textContent = t('connecting'); });
+sig.on('call_connected', (m) => { flash(`${t('answered')}：${m.interpreter}`); status(t('answered')); ensureInCall(); });
+sig.on('room', (m) => ensureInCall().onRoom(m));
+sig.on('offer', (m) => ensureInCall().onOffer(m));
+sig.on('chat', (m) => incall?.onChat(m));
+sig.on('invite_created', (m) => incall?.onInvite(m));
+sig.on('interpreter_lost', () => { flash(t('interp_lost')); status(t('interp_lost')); });
+sig.on('call_ended', () => { endCall(); show('ended'); status(t('ended')); flash(t('ended')); });
+sig.on('error', (m) => status(t('error', { e: m.message })));
+sig.on('pong', () => {});
+
+sig.send({ type: 'hello', role: 'caller', name: localStorage.getItem('signrelay.name') || undefined });
+
+$('caller-name').value = localStorage.getItem('signrelay.name') || '';
+$('caller-name').addEventListener('change', (e) => localStorage.setItem('signrelay.name', e.target.value));
+$('btn-call').onclick = () => placeCall(document.querySelector('input[name=purpose]:checked').value);
+$('btn-emergency').onclick = () => placeCall('emergency');
+$('btn-cancel').onclick = () => { sig.send({ type: 'cancel_call' }); };
+$('btn-again').onclick = () => { show('start'); status(''); };
+show('start');

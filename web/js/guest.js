@@ -1,0 +1,50 @@
+import { t, setupLangToggle } from './i18n.js';
+import { connectSignal } from './signal.js';
+import { getCamera } from './media.js';
+import { InCall, flash } from './incall.js';
+
+const $ = (id) => document.getElementById(id);
+const status = (text) => { $('status').textContent = text; };
+setupLangToggle();
+
+// The token travels in the URL fragment, which browsers never send to servers or in Referer.
+const token = location.hash.slice(1);
+let incall = null;
+let stream = null;
+let welcome = null;
+let sig = null;
+
+function ensureInCall() {
+  if (!incall) {
+    $('join').hidden = true;
+    $('incall').hidden = false;
+    incall = new InCall($('incall'), { signal: sig, role: 'guest', localStream: stream, iceServers: welcome?.ice_servers });
+  }
+  return incall;
+}
+
+if (!token) {
+  status(t('no_token'));
+  $('join').hidden = true;
+}
+
+$('join').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  try { stream = await getCamera(); } catch (err) { status(t('media_denied', { e: err.message })); stream = null; }
+  sig = connectSignal({ onClose: () => status(t('disconnected')) });
+  sig.on('welcome', (m) => { welcome = m; ensureInCall(); });
+  sig.on('room', (m) => ensureInCall().onRoom(m));
+  sig.on('offer', (m) => ensureInCall().onOffer(m));
+  sig.on('chat', (m) => incall?.onChat(m));
+  sig.on('interpreter_lost', () => flash(t('interp_lost')));
+  sig.on('call_connected', () => flash(t('answered')));
+  sig.on('call_ended', () => {
+    if (incall) incall.close();
+    incall = null;
+    if (stream) stream.getTracks().forEach((tr) => tr.stop());
+    $('incall').hidden = true; $('ended').hidden = false; status(t('ended'));
+  });
+  sig.on('error', (m) => status(t('error', { e: m.message })));
+  sig.on('pong', () => {});
+  sig.send({ type: 'hello', role: 'guest', name: $('guest-name').value || undefined, invite: token });
+});

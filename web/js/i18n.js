@@ -1,0 +1,109 @@
+// Chinese first, English on request; the choice is remembered on this device.
+const dict = {
+  title_caller: ['手语视频服务', 'Sign language video service'],
+  title_interp: ['手语翻译员工作台', 'Interpreter console'],
+  title_guest: ['加入手语翻译通话', 'Join an interpreted call'],
+  lang_toggle: ['English', '中文'],
+  lang_toggle_aria: ['Switch to English', '切换到中文'],
+  purpose: ['您需要什么帮助？', 'What do you need help with?'],
+  purpose_policy_consultation: ['政策咨询', 'Policy question'],
+  purpose_daily_life: ['生活求助', 'Daily life'],
+  purpose_emergency: ['紧急求助', 'Emergency'],
+  sign_language: ['手语', 'Sign language'],
+  call_button: ['呼叫手语翻译员', 'Call a sign interpreter'],
+  emergency_button: ['紧急呼叫', 'Emergency call'],
+  your_name: ['您的称呼（可不填）', 'Your name (optional)'],
+  waiting: ['正在排队', 'Waiting in line'],
+  position: ['前面还有 {n} 位', '{n} ahead of you'],
+  position_next: ['下一位就是您', 'You are next'],
+  est_wait: ['预计等待约 {t}', 'Estimated wait about {t}'],
+  est_unknown: ['暂无翻译员在线，请稍候或改用文字', 'No interpreter is online yet'],
+  connecting: ['正在接通翻译员…', 'Ringing an interpreter…'],
+  cancel: ['取消呼叫', 'Cancel call'],
+  answered: ['翻译员已接听', 'The interpreter answered'],
+  interp_lost: ['翻译员连接中断，已为您优先重新排队', 'The interpreter was disconnected; you are first in line again'],
+  ended: ['通话已结束', 'The call has ended'],
+  call_again: ['再次呼叫', 'Call again'],
+  camera: ['摄像头', 'Camera'],
+  mic: ['麦克风', 'Microphone'],
+  on: ['开', 'on'],
+  off: ['关', 'off'],
+  hang_up: ['挂断', 'Hang up'],
+  invite: ['邀请听人加入', 'Invite a hearing party'],
+  invite_link: ['邀请链接（一次有效，{m} 分钟内）', 'Invitation link (one use, {m} minutes)'],
+  copy: ['复制', 'Copy'],
+  copied: ['已复制', 'Copied'],
+  text_panel: ['文字对话', 'Text conversation'],
+  text_input: ['在此输入，对方实时看到', 'Type here; others see it as you type'],
+  send_line: ['换行发送', 'Send line'],
+  typing: ['正在输入', 'typing'],
+  you: ['我', 'Me'],
+  text_size: ['文字大小', 'Text size'],
+  bigger: ['放大文字', 'Larger text'],
+  smaller: ['缩小文字', 'Smaller text'],
+  self_view: ['我的画面', 'My camera'],
+  role_caller: ['来电者', 'Caller'],
+  role_interpreter: ['翻译员', 'Interpreter'],
+  role_guest: ['听人来宾', 'Hearing guest'],
+  login: ['登录', 'Sign in'],
+  username: ['用户名', 'User name'],
+  password: ['密码', 'Password'],
+  presence: ['状态', 'Status'],
+  available: ['空闲可接听', 'Available'],
+  away: ['暂离', 'Away'],
+  ringing: ['来电中', 'Ringing'],
+  busy: ['通话中', 'In a call'],
+  set_available: ['设为空闲', 'Set available'],
+  set_away: ['设为暂离', 'Set away'],
+  queue: ['排队中的来电', 'Calls waiting'],
+  queue_empty: ['暂无排队', 'Nobody is waiting'],
+  staffing: ['空闲 {a} · 忙碌 {b} · 暂离 {c}', 'Available {a} · Busy {b} · Away {c}'],
+  incoming: ['新来电', 'Incoming call'],
+  accept: ['接听', 'Accept'],
+  decline: ['拒接', 'Decline'],
+  waited: ['已等 {t}', 'waited {t}'],
+  requeued: ['断线重排', 'requeued'],
+  missed: ['未接来电，已设为暂离', 'Missed call: you are now away'],
+  guest_intro: ['您受邀加入一通手语翻译通话。', 'You are invited to an interpreted call.'],
+  join: ['加入通话', 'Join the call'],
+  no_token: ['邀请链接不完整。', 'This invitation link is incomplete.'],
+  media_denied: ['无法使用摄像头或麦克风：{e}', 'Camera or microphone unavailable: {e}'],
+  disconnected: ['与服务器的连接已断开，请刷新页面', 'Lost connection to the server; please reload'],
+  error: ['出错：{e}', 'Error: {e}'],
+  seconds: ['{n} 秒', '{n} s'],
+  minutes: ['{n} 分钟', '{n} min'],
+};
+
+let lang = localStorage.getItem('signrelay.lang') || 'zh';
+
+export function currentLang() { return lang; }
+
+export function t(key, vars = {}) {
+  const pair = dict[key];
+  let s = pair ? pair[lang === 'en' ? 1 : 0] : key;
+  for (const [k, v] of Object.entries(vars)) s = s.replace(`{${k}}`, v);
+  return s;
+}
+
+export function duration(secs) {
+  return secs < 60 ? t('seconds', { n: secs }) : t('minutes', { n: Math.round(secs / 60) });
+}
+
+export function applyI18n(root = document) {
+  document.documentElement.lang = lang === 'en' ? 'en' : 'zh-CN';
+  root.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  root.querySelectorAll('[data-i18n-aria]').forEach((el) => el.setAttribute('aria-label', t(el.dataset.i18nAria)));
+  root.querySelectorAll('[data-i18n-ph]').forEach((el) => el.setAttribute('placeholder', t(el.dataset.i18nPh)));
+}
+
+export function setupLangToggle(onChange) {
+  const btn = document.getElementById('lang-toggle');
+  if (!btn) return;
+  btn.addEventListener('click', () => {
+    lang = lang === 'en' ? 'zh' : 'en';
+    localStorage.setItem('signrelay.lang', lang);
+    applyI18n();
+    if (onChange) onChange();
+  });
+  applyI18n();
+}

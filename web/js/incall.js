@@ -1,0 +1,252 @@
+// The in-call view shared by the three pages: video tiles, camera/mic toggles, hang-up,
+// guest invitation, and the text conversation (RFC 8865 real-time text as people type).
+import { t } from './i18n.js';
+import { MediaSession } from './media.js';
+
+const LINE_SEP = '\u2028';
+const BACKSPACE = '\b';
+
+export function flash(text) {
+  const el = document.getElementById('alert');
+  if (!el) return;
+  el.textContent = text;
+  el.hidden = false;
+  el.classList.remove('flashing');
+  void el.offsetWidth; // restart the animation
+  el.classList.add('flashing');
+  if (navigator.vibrate) navigator.vibrate([300, 150, 300]);
+  clearTimeout(flash.timer);
+  flash.timer = setTimeout(() => { el.hidden = true; }, 4000);
+}
+
+export function setTextScale(delta) {
+  const cur = parseFloat(localStorage.getItem('signrelay.textScale') || '1');
+  const next = Math.min(2.5, Math.max(0.8, cur + delta));
+  localStorage.setItem('signrelay.textScale', String(next));
+  document.documentElement.style.setProperty('--text-scale', String(next));
+}
+setTextScale(0);
+
+export class InCall {
+  constructor(root, { signal, role, localStream, iceServers }) {
+    this.root = root;
+    this.signal = signal;
+    this.role = role;
+    this.localStream = localStream;
+    this.roster = new Map();
+    this.tiles = new Map();
+    this.live = new Map(); // pid -> text being typed
+    this.sent = '';
+    this.composing = false;
+    this.media = new MediaSession(signal, {
+      localStream, iceServers,
+      onTrack: (pid, stream) => this.attach(pid, stream),
+      onRtt: (pid, chunk) => this.receiveRtt(pid, chunk),
+    });
+    window.signrelay = window.signrelay || {};
+    window.signrelay.media = this.media;
+    window.signrelay.incall = this;
+    this.render();
+  }
+
+  render() {
+    this.root.innerHTML = `
+      <div class="stage" id="stage" aria-label="${t('text_panel')}"></div>
+      <div class="controls" role="toolbar">
+        <button type="button" id="btn-cam" aria-pressed="true"></button>
+        <button type="button" id="btn-mic" aria-pressed="true"></button>
+        ${this.role !== 'guest' ? `<button type="button" id="btn-invite">${t('invite')}</button>` : ''}
+        <button type="button" id="btn-hangup" class="danger">${t('hang_up')}</button>
+      </div>
+      <div id="invite-box" class="invite" hidden></div>
+      <section class="textpanel" aria-labelledby="tp-h">
+        <div class="tp-head">
+          <h2 id="tp-h">${t('text_panel')}</h2>
+          <span>
+            <button type="button" id="txt-smaller" aria-label="${t('smaller')}">A−</button>
+            <button type="button" id="txt-bigger" aria-label="${t('bigger')}">A+</button>
+          </span>
+        </div>
+        <ol id="history" class="history" role="log" aria-live="polite"></ol>
+        <div id="live" class="live" aria-live="off"></div>
+        <form id="rtt-form" class="rtt-form">
+          <label for="rtt-input" class="sr-only">${t('text_input')}</label>
+          <textarea id="rtt-input" rows="2" placeholder="${t('text_input')}" autocomplete="off"></textarea>
+          <button type="submit">${t('send_line')}</button>
+        </form>
+      </section>`;
+    const $ = (id) => this.root.querySelector(`#${id}`);
+    if (this.localStream) {
+      const self = document.createElement('video');
+      self.className = 'selfview';
+      self.muted = true; self.autoplay = true; self.playsInline = true;
+      self.srcObject = this.localStream;
+      self.setAttribute('aria-label', t('self_view'));
+      $('stage').appendChild(self);
+    }
+    this.cam = true; this.mic = true;
+    const label = () => {
+      $('btn-cam').textContent = `${t('camera')}：${this.cam ? t('on') : t('off')}`;
+      $('btn-mic').textContent = `${t('mic')}：${this.mic ? t('on') : t('off')}`;
+      $('btn-cam').setAttribute('aria-pressed', String(this.cam));
+      $('btn-mic').setAttribute('aria-pressed', String(this.mic));
+    };
+    label();
+    $('btn-cam').onclick = () => { this.cam = !this.cam; this.media.setEnabled('video', this.cam); label(); };
+    $('btn-mic').onclick = () => { this.mic = !this.mic; this.media.setEnabled('audio', this.mic); label(); };
+    $('btn-hangup').onclick = () => this.signal.send({ type: 'hang_up' });
+    if ($('btn-invite')) $('btn-invite').onclick = () => this.signal.send({ type: 'create_invite' });
+    $('txt-bigger').onclick = () => setTextScale(0.2);
+    $('txt-smaller').onclick = () => setTextScale(-0.2);
+    const input = $('rtt-input');
+    input.addEventListener('compositionstart', () => { this.composing = true; });
+    input.addEventListener('compositionend', () => { this.composing = false; this.typed(input); });
+    input.addEventListener('input', (e) => { if (!e.isComposing && !this.composing) this.typed(input); });
+    input.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); this.commit(input); }
+    });
+    $('rtt-form').addEventListener('submit', (e) => { e.preventDefault(); this.commit(input); });
+  }
+
+  // Sends only the change since the last send: erased characters as T.140 backspaces, then
+  // the new ones, so the other side sees each keystroke.
+  typed(input) {
+    const now = Array.from(input.value.replace(/\n/g, ''));
+    const before = Array.from(this.sent);
+    let i = 0;
+    while (i < now.length && i < before.length && now[i] === before[i]) i += 1;
+    const chunk = BACKSPACE.repeat(before.length - i) + now.slice(i).join('');
+    if (chunk) this.media.sendRtt(chunk);
+    this.sent = now.join('');
+  }
+
+  commit(input) {
+    this.typed(input);
+    const text = this.sent.trim();
+    if (this.media.rttOpen()) {
+      this.media.sendRtt(LINE_SEP);
+      if (text) this.addLine(t('you'), this.role, text);
+    } else if (text) {
+      // No media path (e.g. UDP blocked): the conversation goes on over signaling.
+      this.signal.send({ type: 'chat', text });
+    }
+    input.value = '';
+    this.sent = '';
+  }
+
+  receiveRtt(pid, chunk) {
+    let cur = Array.from(this.live.get(pid) || '');
+    for (const ch of Array.from(chunk.replace(/\r\n/g, '\n'))) {
+      if (ch === BACKSPACE) cur.pop();
+      else if (ch === LINE_SEP || ch === '\n') {
+        const line = cur.join('').trim();
+        if (line) this.addLine(this.nameOf(pid), this.roster.get(pid)?.role, line);
+        cur = [];
+      } else if (ch !== '\uFEFF') cur.push(ch);
+    }
+    this.live.set(pid, cur.join(''));
+    this.renderLive();
+  }
+
+  nameOf(pid) { return this.roster.get(pid)?.name || pid; }
+
+  renderLive() {
+    const box = this.root.querySelector('#live');
+    box.innerHTML = '';
+    for (const [pid, text] of this.live) {
+      if (!text) continue;
+      const p = document.createElement('p');
+      p.className = 'live-line';
+      p.dataset.pid = pid;
+      const who = document.createElement('b');
+      who.textContent = `${this.nameOf(pid)}（${t('typing')}）：`;
+      p.append(who, document.createTextNode(text));
+      box.appendChild(p);
+    }
+  }
+
+  addLine(name, role, text) {
+    const li = document.createElement('li');
+    li.className = `line role-${role || 'other'}`;
+    const who = document.createElement('b');
+    who.textContent = `${name}：`;
+    li.append(who, document.createTextNode(text));
+    const hist = this.root.querySelector('#history');
+    hist.appendChild(li);
+    hist.scrollTop = hist.scrollHeight;
+  }
+
+  onChat(msg) {
+    if (msg.from === this.media.you && this.media.rttOpen()) return;
+    this.addLine(msg.from === this.media.you ? t('you') : msg.name, msg.role, msg.text);
+  }
+
+  onRoom(msg) {
+    this.media.setYou(msg.you);
+    this.roster = new Map(msg.participants.map((p) => [p.id, p]));
+    for (const [pid, tile] of this.tiles) {
+      if (!this.roster.has(pid)) { tile.remove(); this.tiles.delete(pid); this.live.delete(pid); }
+    }
+    for (const p of msg.participants) if (p.id !== msg.you) this.tile(p.id);
+    this.renderLive();
+  }
+
+  onOffer(msg) { return this.media.handleOffer(msg.sdp); }
+
+  onInvite(msg) {
+    const url = msg.url || `${location.origin}${msg.path}`;
+    const box = this.root.querySelector('#invite-box');
+    box.hidden = false;
+    box.innerHTML = '';
+    const p = document.createElement('p');
+    p.textContent = t('invite_link', { m: Math.round(msg.expires_in_secs / 60) });
+    const link = document.createElement('input');
+    link.readOnly = true; link.value = url; link.id = 'invite-url';
+    link.setAttribute('aria-label', t('invite'));
+    const copy = document.createElement('button');
+    copy.type = 'button'; copy.textContent = t('copy');
+    copy.onclick = async () => {
+      try { await navigator.clipboard.writeText(url); copy.textContent = t('copied'); } catch { link.select(); }
+    };
+    const img = document.createElement('img');
+    img.src = `/qr.svg?text=${encodeURIComponent(url)}`;
+    img.alt = url; img.width = 200; img.height = 200;
+    box.append(p, link, copy, img);
+  }
+
+  tile(pid) {
+    let tile = this.tiles.get(pid);
+    const p = this.roster.get(pid);
+    if (!tile) {
+      tile = document.createElement('figure');
+      tile.className = 'tile';
+      tile.dataset.pid = pid;
+      const v = document.createElement('video');
+      v.autoplay = true; v.playsInline = true;
+      const cap = document.createElement('figcaption');
+      tile.append(v, cap);
+      this.root.querySelector('#stage').prepend(tile);
+      this.tiles.set(pid, tile);
+    }
+    if (p) {
+      tile.dataset.role = p.role;
+      tile.querySelector('figcaption').textContent = `${p.name} · ${t(`role_${p.role}`)}`;
+      tile.querySelector('video').setAttribute('aria-label', `${p.name} · ${t(`role_${p.role}`)}`);
+      // The person whose signing matters most here gets the big tile.
+      const main = this.role === 'interpreter' ? 'caller' : 'interpreter';
+      tile.classList.toggle('main', p.role === main);
+    }
+    return tile;
+  }
+
+  attach(pid, stream) {
+    const v = this.tile(pid).querySelector('video');
+    if (v.srcObject !== stream) v.srcObject = stream;
+    v.play().catch(() => {});
+  }
+
+  close() {
+    this.media.close();
+    this.root.innerHTML = '';
+  }
+}

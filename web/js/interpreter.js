@@ -1,0 +1,116 @@
+import { t, setupLangToggle, duration } from './i18n.js';
+import { connectSignal } from './signal.js';
+import { getCamera } from './media.js';
+import { InCall, flash } from './incall.js';
+
+const $ = (id) => document.getElementById(id);
+const status = (text) => { $('status').textContent = text; };
+
+let welcome = null;
+let incall = null;
+let stream = null;
+let myStatus = 'away';
+let ringing = null;
+let snapshot = null;
+let snapshotAt = 0;
+
+const sig = connectSignal({ onClose: () => status(t('disconnected')) });
+
+function renderStatus() {
+  $('my-status').textContent = t(myStatus);
+  $('my-status').dataset.status = myStatus;
+  const btn = $('btn-presence');
+  btn.textContent = myStatus === 'available' ? t('set_away') : t('set_available');
+  btn.disabled = myStatus === 'busy';
+}
+
+function renderQueue() {
+  if (!snapshot) return;
+  const s = snapshot.staffing;
+  $('staffing').textContent = t('staffing', { a: s.available, b: s.busy, c: s.away });
+  const body = $('queue-body');
+  body.innerHTML = '';
+  const elapsed = Math.floor((Date.now() - snapshotAt) / 1000);
+  if (!snapshot.calls.length) {
+    const tr = body.insertRow();
+    tr.insertCell().textContent = t('queue_empty');
+    return;
+  }
+  for (const c of snapshot.calls) {
+    const tr = body.insertRow();
+    tr.className = c.purpose === 'emergency' ? 'emergency' : '';
+    tr.insertCell().textContent = t(`purpose_${c.purpose}`);
+    tr.insertCell().textContent = c.sign_language;
+    tr.insertCell().textContent = t('waited', { t: duration(c.waited_secs + elapsed) });
+    tr.insertCell().textContent = [c.ringing ? t('ringing') : '', c.requeued ? t('requeued') : ''].filter(Boolean).join(' · ');
+  }
+}
+setInterval(renderQueue, 1000);
+
+setupLangToggle(() => { renderStatus(); renderQueue(); });
+
+let beepCtx = null;
+function beep() {
+  try {
+    beepCtx ||= new AudioContext();
+    const o = beepCtx.createOscillator();
+    o.frequency.value = 880;
+    o.connect(beepCtx.destination);
+    o.start(); o.stop(beepCtx.currentTime + 0.3);
+  } catch { /* sound is only an extra; the visual alert is the signal */ }
+}
+
+function ensureInCall() {
+  if (!incall) {
+    $('incall').hidden = false;
+    incall = new InCall($('incall'), { signal: sig, role: 'interpreter', localStream: stream, iceServers: welcome?.ice_servers });
+  }
+  return incall;
+}
+
+function endCall() {
+  if (incall) incall.close();
+  incall = null;
+  $('incall').hidden = true;
+  if (stream) stream.getTracks().forEach((tr) => tr.stop());
+  stream = null;
+}
+
+$('login').addEventListener('submit', (e) => {
+  e.preventDefault();
+  sig.send({ type: 'login', username: $('username').value, password: $('password').value });
+});
+$('btn-presence').onclick = () => sig.send({ type: 'set_presence', status: myStatus === 'available' ? 'away' : 'available' });
+$('btn-accept').onclick = async () => {
+  if (!ringing) return;
+  const callId = ringing.call_id;
+  try { stream = await getCamera(); } catch (err) { status(t('media_denied', { e: err.message })); stream = null; }
+  sig.send({ type: 'accept', call_id: callId });
+};
+$('btn-decline').onclick = () => { if (ringing) sig.send({ type: 'decline', call_id: ringing.call_id }); };
+
+sig.on('welcome', (m) => { welcome = m; $('login').hidden = true; $('console').hidden = false; renderStatus(); });
+sig.on('status', (m) => { myStatus = m.status; renderStatus(); });
+sig.on('queue_snapshot', (m) => { snapshot = m; snapshotAt = Date.now(); renderQueue(); });
+sig.on('incoming', (m) => {
+  ringing = m;
+  $('ring-info').textContent = `${t(`purpose_${m.purpose}`)} · ${m.sign_language} · ${t('waited', { t: duration(m.waited_secs) })}`;
+  $('ring').hidden = false;
+  $('ring').classList.toggle('emergency', m.purpose === 'emergency');
+  flash(`${t('incoming')}：${t(`purpose_${m.purpose}`)}`);
+  beep();
+  $('btn-accept').focus();
+});
+sig.on('ring_stopped', (m) => {
+  ringing = null;
+  $('ring').hidden = true;
+  if (m.reason === 'timeout') flash(t('missed'));
+});
+sig.on('call_connected', () => { ringing = null; $('ring').hidden = true; ensureInCall(); });
+sig.on('room', (m) => ensureInCall().onRoom(m));
+sig.on('offer', (m) => ensureInCall().onOffer(m));
+sig.on('chat', (m) => incall?.onChat(m));
+sig.on('invite_created', (m) => incall?.onInvite(m));
+sig.on('call_ended', () => { endCall(); status(t('ended')); flash(t('ended')); });
+sig.on('error', (m) => status(t('error', { e: m.message })));
+sig.on('pong', () => {});
