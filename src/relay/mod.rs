@@ -185,8 +185,11 @@ pub struct Relay {
     next_call: CallId,
     avg_handle_secs: f64,
     sent_positions: HashMap<CallId, (usize, Option<u64>)>,
-    sent_snapshot: Option<(Vec<(CallId, bool, bool)>, Staffing)>,
+    sent_snapshot: Option<SnapshotKey>,
 }
+
+/// What a queue snapshot showed: (call, ringing, requeued) in order, and staffing.
+type SnapshotKey = (Vec<(CallId, bool, bool)>, Staffing);
 
 /// First guess of a call's length before any call has ended.
 const DEFAULT_HANDLE_SECS: f64 = 180.0;
@@ -827,10 +830,10 @@ impl Relay {
                 .filter(|(s, i)| {
                     i.state == IState::Available
                         && i.speaks(&call.sign_language)
-                        && !call
+                        && call
                             .declined
                             .get(s)
-                            .is_some_and(|t| now.duration_since(*t) < cooldown)
+                            .is_none_or(|t| now.duration_since(*t) >= cooldown)
                 })
                 .min_by_key(|(s, i)| (i.idle_since, **s))
                 .map(|(s, _)| *s);

@@ -124,7 +124,6 @@ pub async fn build(spec: PeerSpec<'_>) -> Result<BuiltPeer, SfuError> {
             urls: s.urls.clone(),
             username: s.username.clone().unwrap_or_default(),
             credential: s.credential.clone().unwrap_or_default(),
-            ..Default::default()
         })
         .collect();
     let settings = SettingEngineBuilder::new()

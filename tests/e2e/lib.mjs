@@ -116,5 +116,6 @@ export async function signInInterpreter(page, url, user, pass) {
   await page.click('#login button[type=submit]');
   await page.waitForSelector('#console:not([hidden])');
   await page.click('#btn-presence');
-  await page.waitForSelector('#my-status[data-status="available"]');
+  // A waiting call rings at once, so "ringing" counts as having become available too.
+  await page.waitForSelector('#my-status[data-status="available"], #my-status[data-status="ringing"]');
 }
