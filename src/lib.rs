@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod http;
+pub mod loadgen;
 pub mod relay;
 pub mod server;
 pub mod sfu;

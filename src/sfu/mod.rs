@@ -4,13 +4,13 @@
 //! collides and the server is always the DTLS server (one round trip less than as client).
 
 mod forward;
-mod peer;
+pub(crate) mod peer;
 mod ports;
 mod room;
 pub mod sdp;
 
 pub use forward::SfuStats;
-pub use peer::{OPUS_PT, VP8_PT};
+pub use peer::{media_engine, OPUS_PT, VP8_PT};
 pub use ports::PortPool;
 
 use crate::config::MediaConfig;

@@ -482,7 +482,11 @@ impl Room {
                     }
                 }
             }
-            RTCPeerConnectionState::Failed if self.members.contains_key(&session) => {
+            // Our own closes remove the member first, so a closed connection of a member is the
+            // far end going away.
+            RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed
+                if self.members.contains_key(&session) =>
+            {
                 tracing::warn!(call = self.call, session, "media connection failed");
                 let _ = self.shared.events.send(SfuEvent::MediaFailed {
                     call: self.call,

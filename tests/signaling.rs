@@ -1,0 +1,417 @@
+//! The signaling protocol over a real WebSocket against an in-process server, with real
+//! webrtc-rs peers for media: the call flow, bad input, and isolation between calls.
+
+use signrelay::config::{Config, InterpreterAccount};
+use signrelay::loadgen::Participant;
+use signrelay::signal::{ClientMsg, ErrorCode, Presence, Purpose, Role, ServerMsg};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(10);
+static PORTS: AtomicU16 = AtomicU16::new(0);
+
+async fn server() -> signrelay::server::Running {
+    server_with(|_| {}).await
+}
+
+async fn server_with(tune: impl FnOnce(&mut Config)) -> signrelay::server::Running {
+    let mut cfg = Config::default();
+    cfg.listen = "127.0.0.1:0".parse().unwrap();
+    // Each test server gets its own media port range so parallel tests never collide.
+    let base =
+        45000 + (std::process::id() % 40) as u16 * 200 + PORTS.fetch_add(20, Ordering::SeqCst);
+    cfg.media.port_min = base;
+    cfg.media.port_max = base + 19;
+    for (u, n) in [("anna", "安娜"), ("bo", "Bo")] {
+        cfg.interpreters.push(InterpreterAccount {
+            username: u.into(),
+            password: format!("pw-{u}"),
+            display_name: n.into(),
+            sign_languages: vec![],
+        });
+    }
+    tune(&mut cfg);
+    signrelay::server::start(cfg).await.expect("server starts")
+}
+
+async fn join(addr: std::net::SocketAddr) -> Participant {
+    Participant::connect(&format!("ws://{addr}/ws"))
+        .await
+        .expect("websocket connects")
+}
+
+async fn error_code(p: &mut Participant) -> ErrorCode {
+    match p
+        .expect("error", T, |m| matches!(m, ServerMsg::Error { .. }))
+        .await
+        .unwrap()
+    {
+        ServerMsg::Error { code, .. } => code,
+        _ => unreachable!(),
+    }
+}
+
+async fn caller(addr: std::net::SocketAddr) -> Participant {
+    let mut c = join(addr).await;
+    c.send(ClientMsg::Hello {
+        role: Role::Caller,
+        name: Some("来电者".into()),
+        invite: None,
+    });
+    c.expect("welcome", T, |m| matches!(m, ServerMsg::Welcome { .. }))
+        .await
+        .unwrap();
+    c
+}
+
+async fn interpreter(addr: std::net::SocketAddr, user: &str) -> Participant {
+    let mut i = join(addr).await;
+    i.send(ClientMsg::Login {
+        username: user.into(),
+        password: format!("pw-{user}"),
+    });
+    i.expect("welcome", T, |m| {
+        matches!(
+            m,
+            ServerMsg::Welcome {
+                role: Role::Interpreter,
+                ..
+            }
+        )
+    })
+    .await
+    .unwrap();
+    i.send(ClientMsg::SetPresence {
+        status: Presence::Available,
+    });
+    i
+}
+
+/// Places a call from `c`, accepts it on `i`, and waits until both receive each other's media.
+async fn connect_call(c: &mut Participant, i: &mut Participant) -> u64 {
+    c.send(ClientMsg::PlaceCall {
+        purpose: Purpose::DailyLife,
+        sign_language: None,
+    });
+    let call_id = match i
+        .expect("incoming", T, |m| matches!(m, ServerMsg::Incoming { .. }))
+        .await
+        .unwrap()
+    {
+        ServerMsg::Incoming { call_id, .. } => call_id,
+        _ => unreachable!(),
+    };
+    i.send(ClientMsg::Accept { call_id });
+    c.expect("connected", T, |m| {
+        matches!(m, ServerMsg::CallConnected { .. })
+    })
+    .await
+    .unwrap();
+    let _media = (c.start_media(20), i.start_media(20));
+    for p in [&*c, &*i] {
+        wait_for(|| {
+            p.counters.audio_in.load(Ordering::Relaxed) > 10
+                && p.counters.video_in.load(Ordering::Relaxed) > 10
+        })
+        .await;
+    }
+    call_id
+}
+
+async fn wait_for(cond: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while !cond() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not reached in time"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn malformed_and_oversized_messages_get_clear_errors_and_the_socket_survives() {
+    let srv = server().await;
+    let mut p = join(srv.addr).await;
+    p.send_raw("{not json");
+    assert_eq!(error_code(&mut p).await, ErrorCode::BadMessage);
+    p.send_raw(r#"{"type":"fly","req":5}"#);
+    match p
+        .expect("error", T, |m| matches!(m, ServerMsg::Error { .. }))
+        .await
+        .unwrap()
+    {
+        ServerMsg::Error { code, req, message } => {
+            assert_eq!((code, req), (ErrorCode::BadMessage, Some(5)));
+            assert!(message.contains("unknown variant"), "{message}");
+        }
+        _ => unreachable!(),
+    }
+    p.send_raw(&format!(
+        r#"{{"type":"chat","text":"{}"}}"#,
+        "字".repeat(30_000)
+    ));
+    assert_eq!(error_code(&mut p).await, ErrorCode::TooLarge);
+    p.send_binary(vec![0, 1, 2]);
+    assert_eq!(error_code(&mut p).await, ErrorCode::BadMessage);
+    p.send(ClientMsg::Ping);
+    p.expect("pong", T, |m| matches!(m, ServerMsg::Pong))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn every_action_checks_the_role() {
+    let srv = server().await;
+    let mut anon = join(srv.addr).await;
+    anon.send(ClientMsg::PlaceCall {
+        purpose: Purpose::Emergency,
+        sign_language: None,
+    });
+    assert_eq!(error_code(&mut anon).await, ErrorCode::NotIdentified);
+    anon.send(ClientMsg::Hello {
+        role: Role::Interpreter,
+        name: None,
+        invite: None,
+    });
+    assert_eq!(error_code(&mut anon).await, ErrorCode::Forbidden);
+    anon.send(ClientMsg::Login {
+        username: "anna".into(),
+        password: "wrong".into(),
+    });
+    assert_eq!(error_code(&mut anon).await, ErrorCode::AuthFailed);
+    anon.send(ClientMsg::Hello {
+        role: Role::Guest,
+        name: None,
+        invite: Some("forged".into()),
+    });
+    assert_eq!(error_code(&mut anon).await, ErrorCode::InviteInvalid);
+
+    let mut c = caller(srv.addr).await;
+    c.send(ClientMsg::Accept { call_id: 1 });
+    assert_eq!(error_code(&mut c).await, ErrorCode::Forbidden);
+    c.send(ClientMsg::SetPresence {
+        status: Presence::Available,
+    });
+    assert_eq!(error_code(&mut c).await, ErrorCode::Forbidden);
+    c.send(ClientMsg::Answer { sdp: "v=0".into() });
+    assert_eq!(error_code(&mut c).await, ErrorCode::NotInCall);
+    c.send(ClientMsg::CreateInvite);
+    assert_eq!(error_code(&mut c).await, ErrorCode::NotInCall);
+
+    let mut i = interpreter(srv.addr, "anna").await;
+    i.send(ClientMsg::PlaceCall {
+        purpose: Purpose::DailyLife,
+        sign_language: None,
+    });
+    assert_eq!(error_code(&mut i).await, ErrorCode::Forbidden);
+    let mut twin = join(srv.addr).await;
+    twin.send(ClientMsg::Login {
+        username: "anna".into(),
+        password: "pw-anna".into(),
+    });
+    assert_eq!(error_code(&mut twin).await, ErrorCode::AlreadySignedIn);
+    i.send(ClientMsg::Accept { call_id: 999 });
+    assert_eq!(error_code(&mut i).await, ErrorCode::NoSuchCall);
+}
+
+#[tokio::test]
+async fn a_call_connects_real_media_and_bad_sdp_disturbs_no_other_call() {
+    let srv = server().await;
+    let (mut c1, mut i1) = (caller(srv.addr).await, interpreter(srv.addr, "anna").await);
+    connect_call(&mut c1, &mut i1).await;
+    let (mut c2, mut i2) = (caller(srv.addr).await, interpreter(srv.addr, "bo").await);
+    connect_call(&mut c2, &mut i2).await;
+
+    // Caller 2 misbehaves every way it can on the media path.
+    c2.send(ClientMsg::Answer {
+        sdp: "this is not sdp".into(),
+    });
+    assert_eq!(error_code(&mut c2).await, ErrorCode::BadSdp);
+    c2.send(ClientMsg::Candidate {
+        candidate: "candidate:garbage".into(),
+        sdp_mid: Some("0".into()),
+        sdp_mline_index: Some(0),
+    });
+    assert_eq!(error_code(&mut c2).await, ErrorCode::BadCandidate);
+    c2.send_raw(r#"{"type":"candidate"}"#);
+    assert_eq!(error_code(&mut c2).await, ErrorCode::BadMessage);
+
+    // Then vanishes without a word; its interpreter is told, the other call goes on.
+    c2.close().await;
+    drop(c2);
+    i2.expect("call ended", T, |m| {
+        matches!(m, ServerMsg::CallEnded { .. })
+    })
+    .await
+    .unwrap();
+    let before = c1.counters.received();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(
+        c1.counters.received() > before + 20,
+        "call 1 media keeps flowing"
+    );
+
+    // Chat reaches everyone in the call, with the sender's role.
+    c1.send(ClientMsg::Chat {
+        text: "  你好  ".into(),
+    });
+    match i1
+        .expect("chat", T, |m| matches!(m, ServerMsg::Chat { .. }))
+        .await
+        .unwrap()
+    {
+        ServerMsg::Chat { text, role, .. } => {
+            assert_eq!((text.as_str(), role), ("你好", Role::Caller))
+        }
+        _ => unreachable!(),
+    }
+    i1.send(ClientMsg::HangUp);
+    c1.expect("call ended", T, |m| {
+        matches!(
+            m,
+            ServerMsg::CallEnded {
+                by: Some(Role::Interpreter),
+                ..
+            }
+        )
+    })
+    .await
+    .unwrap();
+    wait_for(|| srv.switchboard.sfu().rooms() == 0).await;
+}
+
+#[tokio::test]
+async fn a_guest_joins_by_invitation_once_and_receives_both() {
+    let srv = server().await;
+    let (mut c, mut i) = (caller(srv.addr).await, interpreter(srv.addr, "anna").await);
+    connect_call(&mut c, &mut i).await;
+    i.send(ClientMsg::CreateInvite);
+    let token = match i
+        .expect("invite", T, |m| {
+            matches!(m, ServerMsg::InviteCreated { .. })
+        })
+        .await
+        .unwrap()
+    {
+        ServerMsg::InviteCreated { token, path, .. } => {
+            assert_eq!(path, format!("/guest#{token}"));
+            token
+        }
+        _ => unreachable!(),
+    };
+    let mut g = join(srv.addr).await;
+    g.send(ClientMsg::Hello {
+        role: Role::Guest,
+        name: Some("王医生".into()),
+        invite: Some(token.clone()),
+    });
+    g.expect(
+        "room",
+        T,
+        |m| matches!(m, ServerMsg::Room { participants, .. } if participants.len() == 3),
+    )
+    .await
+    .unwrap();
+    let _m = g.start_media(20);
+    wait_for(|| {
+        g.counters.video_in.load(Ordering::Relaxed) > 40
+            && g.counters.audio_in.load(Ordering::Relaxed) > 40
+    })
+    .await;
+    let mut again = join(srv.addr).await;
+    again.send(ClientMsg::Hello {
+        role: Role::Guest,
+        name: None,
+        invite: Some(token),
+    });
+    assert_eq!(error_code(&mut again).await, ErrorCode::InviteInvalid);
+    c.send(ClientMsg::HangUp);
+    g.expect("ended", T, |m| matches!(m, ServerMsg::CallEnded { .. }))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn healthz_and_pages_are_served() {
+    let srv = server().await;
+    let get = |path: &str| {
+        let url = format!("http://{}{path}", srv.addr);
+        async move {
+            let mut stream = tokio::net::TcpStream::connect(
+                url.trim_start_matches("http://").split('/').next().unwrap(),
+            )
+            .await
+            .unwrap();
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let path = format!(
+                "/{}",
+                url.trim_start_matches("http://")
+                    .splitn(2, '/')
+                    .nth(1)
+                    .unwrap_or("")
+            );
+            stream
+                .write_all(
+                    format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                        .as_bytes(),
+                )
+                .await
+                .unwrap();
+            let mut buf = String::new();
+            stream.read_to_string(&mut buf).await.unwrap();
+            buf
+        }
+    };
+    assert!(get("/healthz").await.contains("\"status\":\"ok\""));
+    let page = get("/").await;
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.contains("呼叫手语翻译员"));
+    assert!(page.to_lowercase().contains("content-security-policy"));
+    assert!(get("/static/js/nope.js").await.starts_with("HTTP/1.1 404"));
+    assert!(get("/qr.svg?text=").await.starts_with("HTTP/1.1 400"));
+}
+
+#[tokio::test]
+async fn an_interpreter_whose_media_vanishes_is_replaced_and_the_caller_keeps_their_place() {
+    let srv = server_with(|c| {
+        c.media.ice_disconnected_secs = 1;
+        c.media.ice_failed_secs = 2;
+    })
+    .await;
+    let (mut c, mut i) = (caller(srv.addr).await, interpreter(srv.addr, "anna").await);
+    let call_id = connect_call(&mut c, &mut i).await;
+    // The interpreter's network dies: media stops, the signaling socket stays open.
+    i.close().await;
+    c.expect("interpreter lost", Duration::from_secs(20), |m| {
+        matches!(m, ServerMsg::InterpreterLost { .. })
+    })
+    .await
+    .unwrap();
+    c.expect("queued first", T, |m| {
+        matches!(m, ServerMsg::Queued { position: 1, .. })
+    })
+    .await
+    .unwrap();
+    i.expect("told", T, |m| {
+        matches!(
+            m,
+            ServerMsg::CallEnded {
+                reason: signrelay::signal::EndReason::MediaFailed,
+                ..
+            }
+        )
+    })
+    .await
+    .unwrap();
+    // Another interpreter takes the same call.
+    let mut b = interpreter(srv.addr, "bo").await;
+    match b
+        .expect("incoming", T, |m| matches!(m, ServerMsg::Incoming { .. }))
+        .await
+        .unwrap()
+    {
+        ServerMsg::Incoming { call_id: rung, .. } => assert_eq!(rung, call_id),
+        _ => unreachable!(),
+    }
+}
