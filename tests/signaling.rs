@@ -15,8 +15,10 @@ async fn server() -> signrelay::server::Running {
 }
 
 async fn server_with(tune: impl FnOnce(&mut Config)) -> signrelay::server::Running {
-    let mut cfg = Config::default();
-    cfg.listen = "127.0.0.1:0".parse().unwrap();
+    let mut cfg = Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..Config::default()
+    };
     // Each test server gets its own media port range so parallel tests never collide.
     let base =
         45000 + (std::process::id() % 40) as u16 * 200 + PORTS.fetch_add(20, Ordering::SeqCst);
@@ -332,44 +334,33 @@ async fn a_guest_joins_by_invitation_once_and_receives_both() {
         .unwrap();
 }
 
+/// A plain HTTP/1.1 GET: status line, headers and body as one string.
+async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    stream.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = String::new();
+    stream.read_to_string(&mut buf).await.unwrap();
+    buf
+}
+
 #[tokio::test]
 async fn healthz_and_pages_are_served() {
     let srv = server().await;
-    let get = |path: &str| {
-        let url = format!("http://{}{path}", srv.addr);
-        async move {
-            let mut stream = tokio::net::TcpStream::connect(
-                url.trim_start_matches("http://").split('/').next().unwrap(),
-            )
-            .await
-            .unwrap();
-            use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            let path = format!(
-                "/{}",
-                url.trim_start_matches("http://")
-                    .splitn(2, '/')
-                    .nth(1)
-                    .unwrap_or("")
-            );
-            stream
-                .write_all(
-                    format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                        .as_bytes(),
-                )
-                .await
-                .unwrap();
-            let mut buf = String::new();
-            stream.read_to_string(&mut buf).await.unwrap();
-            buf
-        }
-    };
-    assert!(get("/healthz").await.contains("\"status\":\"ok\""));
-    let page = get("/").await;
+    assert!(http_get(srv.addr, "/healthz")
+        .await
+        .contains("\"status\":\"ok\""));
+    let page = http_get(srv.addr, "/").await;
     assert!(page.starts_with("HTTP/1.1 200"), "{page}");
     assert!(page.contains("呼叫手语翻译员"));
     assert!(page.to_lowercase().contains("content-security-policy"));
-    assert!(get("/static/js/nope.js").await.starts_with("HTTP/1.1 404"));
-    assert!(get("/qr.svg?text=").await.starts_with("HTTP/1.1 400"));
+    assert!(http_get(srv.addr, "/static/js/nope.js")
+        .await
+        .starts_with("HTTP/1.1 404"));
+    assert!(http_get(srv.addr, "/qr.svg?text=")
+        .await
+        .starts_with("HTTP/1.1 400"));
 }
 
 #[tokio::test]
