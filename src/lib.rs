@@ -1,6 +1,7 @@
 //! signrelay: remote sign-language interpreting, captions and interpreted press briefings over
 //! WebRTC, in one self-hosted binary.
 
+pub mod bench;
 pub mod config;
 pub mod http;
 pub mod loadgen;

@@ -155,6 +155,7 @@ impl Participant {
         let settings = SettingEngineBuilder::new()
             .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
             .with_include_loopback_candidate(true)
+            .with_ice_connection_attempts(Some(Duration::from_millis(50)), Some(28))
             .build();
         let pc: Arc<dyn PeerConnection> = Arc::new(
             PeerConnectionBuilder::new()

@@ -21,6 +21,18 @@ struct Cli {
 enum Cmd {
     /// Run the server.
     Serve(ServeArgs),
+    /// Benchmark: N concurrent two-party calls of synthetic RTP through a server process.
+    BenchCalls {
+        /// Comma-separated numbers of concurrent calls.
+        #[arg(long, default_value = "10,50,100", value_delimiter = ',')]
+        calls: Vec<usize>,
+        /// Seconds of steady load per step.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Synthetic video frames per second per participant.
+        #[arg(long, default_value_t = 25)]
+        video_fps: u32,
+    },
 }
 
 #[derive(clap::Args)]
@@ -52,12 +64,43 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::Serve(args) => serve(args),
+        Cmd::BenchCalls {
+            calls,
+            seconds,
+            video_fps,
+        } => bench(signrelay::bench::BenchArgs {
+            calls,
+            seconds,
+            video_fps,
+        }),
+    }
+}
+
+fn bench(args: signrelay::bench::BenchArgs) -> ExitCode {
+    init_logging(false);
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("signrelay: cannot start runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(signrelay::bench::run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("signrelay bench-calls: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
 fn init_logging(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SIGNRELAY_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,webrtc=warn,rtc=warn"));
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("SIGNRELAY_LOG").unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(
+            "info,webrtc=warn,rtc=error,rtc_dtls=error,rtc_ice=error,rtc_srtp=error,rtc_sctp=error",
+        )
+        });
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -135,6 +135,9 @@ pub async fn build(spec: PeerSpec<'_>) -> Result<BuiltPeer, SfuError> {
             Some(Duration::from_secs(spec.media.ice_failed_secs)),
             Some(Duration::from_secs(1)),
         )
+        // The server is the controlling agent (it offers): checking every 50 ms instead of
+        // 200 ms lets a call's media start about 200 ms sooner; 28 tries keep the 1.4 s budget.
+        .with_ice_connection_attempts(Some(Duration::from_millis(50)), Some(28))
         .build();
     let (gtx, grx) = watch::channel(false);
     let handler = Arc::new(PeerEvents {

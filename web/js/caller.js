@@ -1,6 +1,6 @@
 import { t, setupLangToggle, duration, currentLang } from './i18n.js';
 import { connectSignal } from './signal.js';
-import { getCamera } from './media.js';
+import { getCamera, mark } from './media.js';
 import { InCall, flash } from './incall.js';
 
 const $ = (id) => document.getElementById(id);
@@ -55,6 +55,7 @@ function endCall() {
 }
 
 async function placeCall(purpose) {
+  mark('call_clicked');
   status('');
   try {
     stream = await getCamera();

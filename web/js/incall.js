@@ -1,7 +1,7 @@
 // The in-call view shared by the three pages: video tiles, camera/mic toggles, hang-up,
 // guest invitation, and the text conversation (RFC 8865 real-time text as people type).
 import { t } from './i18n.js';
-import { MediaSession } from './media.js';
+import { MediaSession, mark } from './media.js';
 
 const LINE_SEP = '\u2028';
 const BACKSPACE = '\b';
@@ -241,7 +241,10 @@ export class InCall {
 
   attach(pid, stream) {
     const v = this.tile(pid).querySelector('video');
-    if (v.srcObject !== stream) v.srcObject = stream;
+    if (v.srcObject !== stream) {
+      v.srcObject = stream;
+      if (v.requestVideoFrameCallback) v.requestVideoFrameCallback(() => mark('first_frame'));
+    }
     v.play().catch(() => {});
   }
 

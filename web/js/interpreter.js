@@ -1,6 +1,6 @@
 import { t, setupLangToggle, duration } from './i18n.js';
 import { connectSignal } from './signal.js';
-import { getCamera } from './media.js';
+import { getCamera, mark } from './media.js';
 import { InCall, flash } from './incall.js';
 
 const $ = (id) => document.getElementById(id);
@@ -83,6 +83,7 @@ $('login').addEventListener('submit', (e) => {
 $('btn-presence').onclick = () => sig.send({ type: 'set_presence', status: myStatus === 'available' ? 'away' : 'available' });
 $('btn-accept').onclick = async () => {
   if (!ringing) return;
+  mark('accept_clicked');
   const callId = ringing.call_id;
   try { stream = await getCamera(); } catch (err) { status(t('media_denied', { e: err.message })); stream = null; }
   sig.send({ type: 'accept', call_id: callId });
@@ -96,6 +97,7 @@ sig.on('incoming', (m) => {
   ringing = m;
   $('ring-info').textContent = `${t(`purpose_${m.purpose}`)} · ${m.sign_language} · ${t('waited', { t: duration(m.waited_secs) })}`;
   $('ring').hidden = false;
+  mark('ring_shown');
   $('ring').classList.toggle('emergency', m.purpose === 'emergency');
   flash(`${t('incoming')}：${t(`purpose_${m.purpose}`)}`);
   beep();

@@ -1,5 +1,12 @@
 // One RTCPeerConnection to the server. The server makes every offer; this page only answers,
 // trickles its candidates, and sorts incoming tracks and text channels by participant id.
+// Timestamps of milestones (first of each), read by the latency benchmark.
+export function mark(name) {
+  const sr = (window.signrelay ||= {});
+  const marks = (sr.marks ||= {});
+  if (marks[name] === undefined) marks[name] = Date.now();
+}
+
 export async function getCamera() {
   const stream = await navigator.mediaDevices.getUserMedia({
     audio: { echoCancellation: true, noiseSuppression: true },

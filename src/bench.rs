@@ -1,0 +1,297 @@
+//! `signrelay bench-calls`: runs a server as a child process and drives N two-party calls of
+//! synthetic RTP through it, printing setup latencies, forwarding rate, delivery ratio and the
+//! server's CPU and memory. The server is a separate process so its figures are its own; the
+//! load generator shares the same cores, which the report states.
+
+use crate::loadgen::Participant;
+use crate::signal::{ClientMsg, Presence, Purpose, Role, ServerMsg};
+use std::io::Write;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+const T: Duration = Duration::from_secs(20);
+
+/// Benchmark settings.
+#[derive(Debug, Clone)]
+pub struct BenchArgs {
+    /// Numbers of concurrent calls to measure, in order.
+    pub calls: Vec<usize>,
+    /// Seconds of steady load per step.
+    pub seconds: u64,
+    /// Synthetic video frame rate per participant (3 packets per frame).
+    pub video_fps: u32,
+}
+
+struct ServerProc {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for ServerProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn proc_cpu_secs(pid: u32, ticks: f64) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ut: f64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    let st: f64 = f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    (ut + st) / ticks
+}
+
+fn proc_rss_mb(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+fn clock_ticks() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok()?.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+fn start_server(max_calls: usize) -> Result<ServerProc, String> {
+    let dir = std::env::temp_dir().join(format!("signrelay-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| e.to_string())?
+        .port();
+    let mut cfg = format!(
+        "listen = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\n[media]\nport_min = 50000\nport_max = {}\n[service]\nmax_queue = {}\n",
+        dir.join("data").display(),
+        50000 + max_calls * 2 + 50,
+        max_calls + 10
+    );
+    for i in 0..max_calls {
+        cfg.push_str(&format!(
+            "[[interpreters]]\nusername = \"i{i}\"\npassword = \"p{i}\"\ndisplay_name = \"I{i}\"\n"
+        ));
+    }
+    let path = dir.join("bench.toml");
+    std::fs::write(&path, cfg).map_err(|e| e.to_string())?;
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let child = Command::new(exe)
+        .args(["serve", "--config"])
+        .arg(&path)
+        .env(
+            "SIGNRELAY_LOG",
+            "warn,webrtc=error,rtc=error,rtc_dtls=error,rtc_ice=error,rtc_srtp=error,rtc_sctp=error",
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("cannot start server: {e}"))?;
+    Ok(ServerProc {
+        child,
+        addr: format!("127.0.0.1:{port}"),
+    })
+}
+
+async fn wait_healthy(addr: &str) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err("server did not start".into())
+}
+
+fn pct(v: &mut [f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[((v.len() - 1) as f64 * p).round() as usize]
+}
+
+struct Call {
+    caller: Participant,
+    interp: Participant,
+    _media: Vec<tokio::task::JoinHandle<()>>,
+}
+
+async fn setup_call(
+    ws: &str,
+    k: usize,
+    video_fps: u32,
+    ring_ms: &mut Vec<f64>,
+    media_ms: &mut Vec<f64>,
+) -> Result<Call, String> {
+    let e = |x: crate::loadgen::ClientError| x.to_string();
+    let mut interp = Participant::connect(ws).await.map_err(e)?;
+    interp.send(ClientMsg::Login {
+        username: format!("i{k}"),
+        password: format!("p{k}"),
+    });
+    interp
+        .expect("welcome", T, |m| matches!(m, ServerMsg::Welcome { .. }))
+        .await
+        .map_err(e)?;
+    interp.send(ClientMsg::SetPresence {
+        status: Presence::Available,
+    });
+    interp
+        .expect("available", T, |m| {
+            matches!(
+                m,
+                ServerMsg::Status {
+                    status: crate::signal::InterpreterStatus::Available
+                }
+            )
+        })
+        .await
+        .map_err(e)?;
+    let mut caller = Participant::connect(ws).await.map_err(e)?;
+    caller.send(ClientMsg::Hello {
+        role: Role::Caller,
+        name: None,
+        invite: None,
+    });
+    caller
+        .expect("welcome", T, |m| matches!(m, ServerMsg::Welcome { .. }))
+        .await
+        .map_err(e)?;
+    let imedia = interp.start_media(video_fps);
+    let t0 = Instant::now();
+    caller.send(ClientMsg::PlaceCall {
+        purpose: Purpose::DailyLife,
+        sign_language: None,
+    });
+    let call_id = match interp
+        .expect("incoming", T, |m| matches!(m, ServerMsg::Incoming { .. }))
+        .await
+        .map_err(e)?
+    {
+        ServerMsg::Incoming { call_id, .. } => call_id,
+        _ => 0,
+    };
+    ring_ms.push(t0.elapsed().as_secs_f64() * 1000.0);
+    let t1 = Instant::now();
+    interp.send(ClientMsg::Accept { call_id });
+    let deadline = Instant::now() + T;
+    loop {
+        let first = *caller
+            .counters
+            .first_media
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(at) = first {
+            media_ms.push(at.duration_since(t1).as_secs_f64() * 1000.0);
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err(format!("call {k}: no media after accept"));
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let cmedia = caller.start_media(video_fps);
+    Ok(Call {
+        caller,
+        interp,
+        _media: vec![imedia, cmedia],
+    })
+}
+
+/// Runs the benchmark and prints its report.
+pub async fn run(args: BenchArgs) -> Result<(), String> {
+    let max = args.calls.iter().copied().max().unwrap_or(0);
+    let server = start_server(max)?;
+    wait_healthy(&server.addr).await?;
+    let pid = server.child.id();
+    let ticks = clock_ticks();
+    let ws = format!("ws://{}/ws", server.addr);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let base_rss = proc_rss_mb(pid);
+    println!(
+        "# signrelay bench-calls: 2-party calls, each side sending 50 audio + {} video packets/s",
+        args.video_fps * 3
+    );
+    println!("# server pid {pid}, {cores} cores shared with this load generator; server idle RSS {base_rss:.1} MB");
+    println!("calls | call->ring p50/max ms | accept->first media p50/max ms | fwd pkt/s | pkt/s per server core | delivery | server CPU % (per call) | RSS MB (per call)");
+    let mut out = std::io::stdout();
+    for &n in &args.calls {
+        let (mut ring, mut media) = (Vec::new(), Vec::new());
+        let mut calls = Vec::with_capacity(n);
+        for k in 0..n {
+            calls.push(setup_call(&ws, k, args.video_fps, &mut ring, &mut media).await?);
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let sent0: u64 = calls
+            .iter()
+            .map(|c| {
+                c.caller.counters.sent.load(Ordering::Relaxed)
+                    + c.interp.counters.sent.load(Ordering::Relaxed)
+            })
+            .sum();
+        let recv0: u64 = calls
+            .iter()
+            .map(|c| c.caller.counters.received() + c.interp.counters.received())
+            .sum();
+        let cpu0 = proc_cpu_secs(pid, ticks);
+        let t0 = Instant::now();
+        tokio::time::sleep(Duration::from_secs(args.seconds)).await;
+        let wall = t0.elapsed().as_secs_f64();
+        let cpu = proc_cpu_secs(pid, ticks) - cpu0;
+        let sent: u64 = calls
+            .iter()
+            .map(|c| {
+                c.caller.counters.sent.load(Ordering::Relaxed)
+                    + c.interp.counters.sent.load(Ordering::Relaxed)
+            })
+            .sum::<u64>()
+            - sent0;
+        let recv: u64 = calls
+            .iter()
+            .map(|c| c.caller.counters.received() + c.interp.counters.received())
+            .sum::<u64>()
+            - recv0;
+        let rss = proc_rss_mb(pid);
+        let fwd = recv as f64 / wall;
+        let cpu_frac = cpu / wall;
+        let per_core = if cpu_frac > 0.0 { fwd / cpu_frac } else { 0.0 };
+        let delivery = if sent > 0 {
+            recv as f64 / sent as f64
+        } else {
+            0.0
+        };
+        let _ = writeln!(
+            out,
+            "{n:5} | {:7.1} / {:7.1} | {:7.1} / {:7.1} | {fwd:9.0} | {per_core:9.0} | {:6.2}% | {:5.1}% ({:.2}%) | {rss:6.1} ({:.2})",
+            pct(&mut ring, 0.5), pct(&mut ring, 1.0), pct(&mut media, 0.5), pct(&mut media, 1.0),
+            delivery * 100.0, cpu_frac * 100.0, cpu_frac * 100.0 / n as f64, (rss - base_rss) / n as f64
+        );
+        for c in &calls {
+            c.caller.send(ClientMsg::HangUp);
+        }
+        for c in &calls {
+            c.caller.close().await;
+            c.interp.close().await;
+        }
+        drop(calls);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    Ok(())
+}
