@@ -423,8 +423,24 @@ impl Switchboard {
                 return; // stale: the session already left that call
             }
             match self.role(session) {
+                // An interpreter without video cannot interpret: someone else takes the call.
                 Some(Role::Interpreter) => relay.interpreter_media_failed(session, now),
-                _ => relay.leave(session, EndReason::MediaFailed, now),
+                // A caller or guest whose video is blocked (UDP filtered, no TURN) keeps the
+                // call: text goes on over this socket. A page that vanished entirely is caught
+                // by the socket's idle timeout instead.
+                _ => {
+                    drop(relay);
+                    tracing::warn!(session, call, "media failed; the call continues as text");
+                    self.deliver(
+                        session,
+                        ServerMsg::error(
+                            None,
+                            ErrorCode::MediaFailed,
+                            "video could not connect; the text conversation still works",
+                        ),
+                    );
+                    return;
+                }
             }
         };
         self.apply(fx);

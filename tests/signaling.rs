@@ -406,3 +406,41 @@ async fn an_interpreter_whose_media_vanishes_is_replaced_and_the_caller_keeps_th
         _ => unreachable!(),
     }
 }
+
+#[tokio::test]
+async fn a_caller_whose_video_fails_keeps_the_call_as_text() {
+    let srv = server_with(|c| {
+        c.media.ice_disconnected_secs = 1;
+        c.media.ice_failed_secs = 2;
+    })
+    .await;
+    let (mut c, mut i) = (caller(srv.addr).await, interpreter(srv.addr, "anna").await);
+    connect_call(&mut c, &mut i).await;
+    c.close().await;
+    match c
+        .expect("media failed", Duration::from_secs(20), |m| {
+            matches!(m, ServerMsg::Error { .. })
+        })
+        .await
+        .unwrap()
+    {
+        ServerMsg::Error { code, message, .. } => {
+            assert_eq!(code, ErrorCode::MediaFailed);
+            assert!(message.contains("text"), "{message}");
+        }
+        _ => unreachable!(),
+    }
+    c.send(ClientMsg::Chat {
+        text: "视频断了，打字吧".into(),
+    });
+    match i
+        .expect("chat", T, |m| {
+            matches!(m, ServerMsg::Chat { .. } | ServerMsg::CallEnded { .. })
+        })
+        .await
+        .unwrap()
+    {
+        ServerMsg::Chat { text, .. } => assert_eq!(text, "视频断了，打字吧"),
+        other => panic!("the call should go on as text, got {other:?}"),
+    }
+}

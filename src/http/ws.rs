@@ -9,6 +9,10 @@ use axum::response::Response;
 use futures::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
+/// Pages ping every 20 s; one silent for this long has vanished (network lost, device asleep)
+/// and its session ends, so a caller never holds an interpreter with no one there.
+const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Frames above this close the socket; frames up to it but above the protocol limit get a
 /// clear `too_large` error instead.
 const MAX_FRAME_BYTES: usize = 1024 * 1024;
@@ -39,11 +43,19 @@ async fn session(socket: WebSocket, app: AppState) {
             }
         }
     });
-    while let Some(frame) = stream.next().await {
-        let frame = match frame {
-            Ok(f) => f,
-            Err(e) => {
+    loop {
+        let frame = match tokio::time::timeout(IDLE_TIMEOUT, stream.next()).await {
+            Ok(Some(Ok(f))) => f,
+            Ok(Some(Err(e))) => {
                 tracing::debug!(session = id, error = %e, "socket error");
+                break;
+            }
+            Ok(None) => break,
+            Err(_) => {
+                tracing::info!(
+                    session = id,
+                    "page silent for {IDLE_TIMEOUT:?}; closing its session"
+                );
                 break;
             }
         };
