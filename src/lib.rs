@@ -1,7 +1,10 @@
 //! signrelay: remote sign-language interpreting, captions and interpreted press briefings over
 //! WebRTC, in one self-hosted binary.
 
+pub mod asr;
+pub mod audio;
 pub mod bench;
+pub mod captions;
 pub mod config;
 pub mod http;
 pub mod loadgen;

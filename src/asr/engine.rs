@@ -1,0 +1,254 @@
+//! The recognizer: one shared model, a few worker threads each with its own decoder state.
+
+use super::{AsrError, Lang};
+use std::path::Path;
+use std::sync::mpsc as std_mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters};
+
+/// Samples per second Whisper expects.
+pub const SAMPLE_RATE: usize = 16_000;
+/// Encoder frames per second of audio (one per 20 ms).
+const FRAMES_PER_SEC: f64 = 50.0;
+/// Encoder positions beyond the audio: a context shorter than the audio truncates it and can
+/// make the decoder loop, a little slack costs almost nothing.
+const AUDIO_CTX_MARGIN: i32 = 64;
+/// The encoder's full window.
+const FULL_AUDIO_CTX: i32 = 1500;
+/// Longest prompt, in tokens: the prompt only needs the recent context and the hotwords.
+const MAX_PROMPT_TOKENS: usize = 120;
+
+/// How the engine runs.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Worker threads (concurrent decodes).
+    pub workers: usize,
+    /// whisper.cpp threads per decode. workers × threads should not exceed the free cores:
+    /// oversubscription made decoding 13× slower in measurements here.
+    pub threads_per_worker: usize,
+    /// Beam width; 1 is greedy.
+    pub beam: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            workers: 1,
+            threads_per_worker: 2,
+            beam: 1,
+        }
+    }
+}
+
+/// One decode.
+#[derive(Debug, Clone)]
+pub struct DecodeRequest {
+    /// 16 kHz mono samples in [-1, 1].
+    pub pcm: Vec<f32>,
+    /// Language.
+    pub lang: Lang,
+    /// Text the speech continues from, plus vocabulary to favour.
+    pub prompt: String,
+    /// Fit the encoder window to the audio (much faster for short buffers).
+    pub fit_audio_ctx: bool,
+    /// Beam width override.
+    pub beam: Option<usize>,
+}
+
+/// A decoded stretch of text with its times relative to the start of the request's audio.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Segment {
+    /// Start, ms.
+    pub start_ms: u64,
+    /// End, ms.
+    pub end_ms: u64,
+    /// Text as decoded.
+    pub text: String,
+    /// Whisper's probability that there was no speech.
+    pub no_speech: f32,
+}
+
+/// The result of a decode.
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    /// Segments in order.
+    pub segments: Vec<Segment>,
+    /// Wall time the decode took.
+    pub elapsed: Duration,
+}
+
+enum Job {
+    Decode(DecodeRequest, oneshot::Sender<Result<Decoded, AsrError>>),
+}
+
+/// Handle to the recognizer; cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    ctx: Arc<WhisperContext>,
+    jobs: std_mpsc::SyncSender<Job>,
+    cfg: EngineConfig,
+}
+
+impl Engine {
+    /// Loads the model and starts the workers.
+    pub fn load(path: &Path, cfg: EngineConfig) -> Result<Self, AsrError> {
+        if !path.exists() {
+            return Err(AsrError::NotInstalled(path.to_path_buf()));
+        }
+        whisper_rs::install_logging_hooks();
+        let ctx = WhisperContext::new_with_params(path, WhisperContextParameters::default())
+            .map_err(|e| AsrError::BadModel(format!("{}: {e}", path.display())))?;
+        let ctx = Arc::new(ctx);
+        // A short queue: callers learn at once that the CPU is saturated and degrade.
+        let (tx, rx) = std_mpsc::sync_channel::<Job>(cfg.workers * 2);
+        let rx = Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..cfg.workers.max(1) {
+            let ctx = ctx.clone();
+            let rx = rx.clone();
+            let c = cfg.clone();
+            std::thread::Builder::new()
+                .name(format!("whisper-{i}"))
+                .spawn(move || worker(ctx, rx, c))
+                .map_err(AsrError::Io)?;
+        }
+        Ok(Self { ctx, jobs: tx, cfg })
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> &EngineConfig {
+        &self.cfg
+    }
+
+    /// Decodes on a worker thread; fails fast with `Unavailable` when every worker is busy
+    /// and the queue is full.
+    pub async fn decode(&self, req: DecodeRequest) -> Result<Decoded, AsrError> {
+        let (tx, rx) = oneshot::channel();
+        self.jobs
+            .try_send(Job::Decode(req, tx))
+            .map_err(|e| match e {
+                std_mpsc::TrySendError::Full(_) => {
+                    AsrError::Unavailable("all recognizer workers are busy")
+                }
+                std_mpsc::TrySendError::Disconnected(_) => {
+                    AsrError::Unavailable("recognizer stopped")
+                }
+            })?;
+        rx.await
+            .map_err(|_| AsrError::Unavailable("recognizer worker died"))?
+    }
+
+    /// Decodes on the calling thread (for the offline `transcribe` command).
+    pub fn decode_blocking(&self, req: &DecodeRequest) -> Result<Decoded, AsrError> {
+        let mut state = self
+            .ctx
+            .create_state()
+            .map_err(|e| AsrError::Whisper(e.to_string()))?;
+        run(&self.ctx, &mut state, req, &self.cfg)
+    }
+}
+
+fn worker(
+    ctx: Arc<WhisperContext>,
+    rx: Arc<std::sync::Mutex<std_mpsc::Receiver<Job>>>,
+    cfg: EngineConfig,
+) {
+    let mut state = match ctx.create_state() {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "whisper worker could not create its state");
+            return;
+        }
+    };
+    loop {
+        let job = {
+            let guard = rx.lock().unwrap_or_else(|p| p.into_inner());
+            guard.recv()
+        };
+        let Ok(Job::Decode(req, reply)) = job else {
+            break;
+        };
+        let res = run(&ctx, &mut state, &req, &cfg);
+        let _ = reply.send(res);
+    }
+}
+
+fn run(
+    ctx: &WhisperContext,
+    state: &mut whisper_rs::WhisperState,
+    req: &DecodeRequest,
+    cfg: &EngineConfig,
+) -> Result<Decoded, AsrError> {
+    let started = Instant::now();
+    if req.pcm.len() < SAMPLE_RATE / 10 {
+        return Ok(Decoded {
+            segments: Vec::new(),
+            elapsed: started.elapsed(),
+        });
+    }
+    let beam = req.beam.unwrap_or(cfg.beam).max(1);
+    let strategy = if beam > 1 {
+        SamplingStrategy::BeamSearch {
+            beam_size: beam as i32,
+            patience: -1.0,
+        }
+    } else {
+        SamplingStrategy::Greedy { best_of: 1 }
+    };
+    // Prompt as token ids: a string prompt is copied into memory whisper-rs never frees.
+    let mut prompt: Vec<i32> = if req.prompt.is_empty() {
+        Vec::new()
+    } else {
+        ctx.tokenize(&req.prompt, MAX_PROMPT_TOKENS * 2)
+            .map_err(|e| AsrError::Whisper(format!("tokenize: {e}")))?
+    };
+    if prompt.len() > MAX_PROMPT_TOKENS {
+        prompt.drain(..prompt.len() - MAX_PROMPT_TOKENS);
+    }
+    let mut p = FullParams::new(strategy);
+    p.set_n_threads(cfg.threads_per_worker as i32);
+    p.set_language(req.lang.code());
+    p.set_detect_language(req.lang == super::Lang::Auto);
+    p.set_translate(false);
+    p.set_no_context(true);
+    p.set_print_progress(false);
+    p.set_print_realtime(false);
+    p.set_print_timestamps(false);
+    p.set_print_special(false);
+    p.set_suppress_blank(true);
+    p.set_suppress_nst(true);
+    // Fallback re-decodes at higher temperature: one clip took 47 s that way. Live captions
+    // would rather miss a phrase than stall.
+    p.set_temperature(0.0);
+    p.set_temperature_inc(0.0);
+    if !prompt.is_empty() {
+        p.set_tokens(&prompt);
+    }
+    if req.fit_audio_ctx {
+        let secs = req.pcm.len() as f64 / SAMPLE_RATE as f64;
+        let ctx_frames = (secs * FRAMES_PER_SEC).ceil() as i32 + AUDIO_CTX_MARGIN;
+        p.set_audio_ctx(ctx_frames.min(FULL_AUDIO_CTX));
+    }
+    state
+        .full(p, &req.pcm)
+        .map_err(|e| AsrError::Whisper(e.to_string()))?;
+    let mut segments = Vec::new();
+    for seg in state.as_iter() {
+        // Join token bytes first: a Chinese character can be split across tokens.
+        let text = match seg.to_bytes() {
+            Ok(b) => String::from_utf8_lossy(b).into_owned(),
+            Err(_) => continue,
+        };
+        segments.push(Segment {
+            start_ms: (seg.start_timestamp().max(0) as u64) * 10,
+            end_ms: (seg.end_timestamp().max(0) as u64) * 10,
+            text,
+            no_speech: seg.no_speech_probability(),
+        });
+    }
+    Ok(Decoded {
+        segments,
+        elapsed: started.elapsed(),
+    })
+}

@@ -1,0 +1,175 @@
+//! LocalAgreement-2 (Macháček et al., whisper_streaming): a word is final once two consecutive
+//! decodes of the growing buffer agree on it and on everything before it.
+
+use super::text::normalize;
+
+/// A recognised unit (Chinese character or word) with its place in the stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unit {
+    /// Text as shown (with its punctuation and leading space).
+    pub text: String,
+    /// Start, ms from the stream's start.
+    pub start_ms: u64,
+    /// End, ms from the stream's start.
+    pub end_ms: u64,
+}
+
+impl Unit {
+    fn key(&self) -> String {
+        normalize(&self.text)
+    }
+}
+
+/// How much a new hypothesis may reach back into committed time and still count as new.
+const OVERLAP_TOLERANCE_MS: u64 = 100;
+/// Longest run of committed units searched for at the head of a new hypothesis.
+const MAX_NGRAM: usize = 5;
+
+/// The agreement state of one stream.
+#[derive(Debug, Default)]
+pub struct Agreement {
+    committed_end_ms: u64,
+    committed_tail: Vec<String>,
+    prev: Vec<Unit>,
+}
+
+impl Agreement {
+    /// An empty state.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// End of the committed text, ms.
+    pub fn committed_end_ms(&self) -> u64 {
+        self.committed_end_ms
+    }
+
+    /// Feeds a new hypothesis (absolute times). Returns the newly committed units and the
+    /// uncommitted tail (which the next hypothesis may still change).
+    pub fn push(&mut self, hyp: Vec<Unit>) -> (Vec<Unit>, Vec<Unit>) {
+        let mut new: Vec<Unit> = hyp
+            .into_iter()
+            .filter(|u| {
+                u.start_ms + OVERLAP_TOLERANCE_MS > self.committed_end_ms
+                    || self.committed_end_ms == 0
+            })
+            .collect();
+        self.drop_repeated_head(&mut new);
+        let agree = self
+            .prev
+            .iter()
+            .zip(new.iter())
+            .take_while(|(a, b)| a.key() == b.key())
+            .count();
+        let tail = new.split_off(agree);
+        let committed = new;
+        self.record(&committed);
+        self.prev = tail.clone();
+        (committed, tail)
+    }
+
+    /// Commits whatever the last hypothesis said (end of an utterance, end of stream).
+    pub fn flush(&mut self) -> Vec<Unit> {
+        let out = std::mem::take(&mut self.prev);
+        self.record(&out);
+        out
+    }
+
+    /// Forgets the uncommitted tail (after the buffer it came from was dropped).
+    pub fn clear_tail(&mut self) {
+        self.prev.clear();
+    }
+
+    fn record(&mut self, committed: &[Unit]) {
+        if let Some(last) = committed.last() {
+            self.committed_end_ms = self.committed_end_ms.max(last.end_ms);
+        }
+        self.committed_tail.extend(committed.iter().map(Unit::key));
+        let excess = self.committed_tail.len().saturating_sub(MAX_NGRAM);
+        self.committed_tail.drain(..excess);
+    }
+
+    /// A decode of a buffer that still holds committed audio repeats the committed words at
+    /// its head; times are too rough to cut them off exactly, so match the words.
+    fn drop_repeated_head(&self, new: &mut Vec<Unit>) {
+        let tail = &self.committed_tail;
+        for n in (1..=MAX_NGRAM.min(tail.len()).min(new.len())).rev() {
+            let head: Vec<String> = new[..n].iter().map(Unit::key).collect();
+            if head[..] == tail[tail.len() - n..] {
+                new.drain(..n);
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hyp(words: &str, start: u64) -> Vec<Unit> {
+        words
+            .split(' ')
+            .enumerate()
+            .map(|(i, w)| Unit {
+                text: format!(" {w}"),
+                start_ms: start + i as u64 * 300,
+                end_ms: start + i as u64 * 300 + 250,
+            })
+            .collect()
+    }
+
+    fn text(u: &[Unit]) -> String {
+        u.iter()
+            .map(|u| u.text.as_str())
+            .collect::<String>()
+            .trim()
+            .to_owned()
+    }
+
+    #[test]
+    fn commits_the_longest_common_prefix_of_two_hypotheses() {
+        let mut a = Agreement::new();
+        let (c, t) = a.push(hyp("ask not what", 0));
+        assert!(c.is_empty(), "one hypothesis commits nothing");
+        assert_eq!(text(&t), "ask not what");
+        let (c, t) = a.push(hyp("ask not what your country", 0));
+        assert_eq!(text(&c), "ask not what");
+        assert_eq!(text(&t), "your country");
+        // A changed tail word is not committed; agreement resumes after it.
+        let (c, t) = a.push(hyp("ask not what you country can", 0));
+        assert!(c.is_empty());
+        assert_eq!(text(&t), "you country can");
+        let (c, _) = a.push(hyp("ask not what you country can do", 0));
+        assert_eq!(text(&c), "you country can");
+    }
+
+    #[test]
+    fn committed_text_is_never_repeated_or_retracted() {
+        let mut a = Agreement::new();
+        a.push(hyp("one two three", 0));
+        let (c, _) = a.push(hyp("one two three four", 0));
+        assert_eq!(text(&c), "one two three");
+        // The buffer was trimmed after "two": the next decode starts at "three" again.
+        let (c, t) = a.push(hyp("three four five", 600));
+        assert_eq!(
+            text(&c),
+            "four",
+            "three is not committed twice; four now agrees"
+        );
+        assert_eq!(text(&t), "five");
+        // A head that repeats committed words is recognised by the words, not the times.
+        let (c, t) = a.push(hyp("four five six", 1300));
+        assert_eq!(text(&c), "five");
+        assert_eq!(text(&t), "six");
+    }
+
+    #[test]
+    fn flush_commits_the_tail_once() {
+        let mut a = Agreement::new();
+        a.push(hyp("good morning", 0));
+        assert_eq!(text(&a.flush()), "good morning");
+        assert!(a.flush().is_empty());
+        assert_eq!(a.committed_end_ms(), 550);
+    }
+}

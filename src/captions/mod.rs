@@ -1,0 +1,70 @@
+//! Live captions: a streaming recognizer on top of the offline Whisper engine, the text rules
+//! that make its Mandarin usable, and subtitle formats.
+
+pub mod agreement;
+pub mod format;
+mod stream;
+pub mod text;
+pub mod transcribe;
+pub mod vad;
+
+pub use stream::{CaptionEvent, StreamConfig, StreamRecognizer, StreamStats};
+
+use crate::asr::{Lang, Segment};
+use agreement::Unit;
+
+/// Prompt that steers Whisper to Simplified characters and punctuation in Mandarin.
+pub const ZH_STYLE_PROMPT: &str = "以下是普通话的句子。";
+
+/// Builds the decoder prompt: style, custom vocabulary, then the most recent committed text.
+pub fn build_prompt(lang: Lang, hotwords: &[String], recent: &str) -> String {
+    let mut p = String::new();
+    if lang == Lang::Zh {
+        p.push_str(ZH_STYLE_PROMPT);
+    }
+    if !hotwords.is_empty() {
+        let sep = if lang == Lang::Zh { "、" } else { ", " };
+        p.push_str(&hotwords.join(sep));
+        p.push_str(if lang == Lang::Zh { "。" } else { ". " });
+    }
+    let tail: String = {
+        let chars: Vec<char> = recent.chars().collect();
+        chars[chars.len().saturating_sub(80)..].iter().collect()
+    };
+    p.push_str(&tail);
+    p
+}
+
+/// Cleans decoded segments into units with absolute times: Simplified characters, no known
+/// hallucinations, no repetition loops. `offset_ms` is where the decoded audio starts.
+pub fn segments_to_units(segments: &[Segment], offset_ms: u64) -> Vec<Unit> {
+    let mut out = Vec::new();
+    for s in segments {
+        if s.no_speech > 0.8 || text::is_hallucination(&s.text) {
+            continue;
+        }
+        let simplified = text::to_simplified(&s.text);
+        let parts = text::cut_repetitions(&text::units(&simplified), 2);
+        let n = parts.len().max(1) as u64;
+        let span = s.end_ms.saturating_sub(s.start_ms);
+        for (i, t) in parts.into_iter().enumerate() {
+            let i = i as u64;
+            out.push(Unit {
+                text: t,
+                start_ms: offset_ms + s.start_ms + span * i / n,
+                end_ms: offset_ms + s.start_ms + span * (i + 1) / n,
+            });
+        }
+    }
+    out
+}
+
+/// Joins units into display text.
+pub fn join_units(units: &[Unit]) -> String {
+    units
+        .iter()
+        .map(|u| u.text.as_str())
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}

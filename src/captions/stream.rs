@@ -1,0 +1,324 @@
+//! The streaming recognizer: audio in small chunks, caption events out. Each decode re-reads
+//! the current buffer; LocalAgreement-2 decides what is final; pauses flush the utterance.
+
+use super::agreement::{Agreement, Unit};
+use super::vad::{Vad, FRAME};
+use super::{build_prompt, join_units, segments_to_units};
+use crate::asr::{AsrError, DecodeRequest, Engine, Lang};
+use serde::Serialize;
+use std::time::Duration;
+
+const SAMPLES_PER_MS: usize = 16;
+
+/// One caption update. Stable text never changes once sent; an unstable event replaces the
+/// previous unstable one (it is the recognizer's current guess at what follows).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CaptionEvent {
+    /// Sequence number of the stable text this belongs to (an unstable event carries the
+    /// number the next stable event will have).
+    pub seq: u64,
+    /// Start of the text's audio, ms from the stream's start.
+    pub start_ms: u64,
+    /// End of the text's audio.
+    pub end_ms: u64,
+    /// The text.
+    pub text: String,
+    /// Final or not.
+    pub stable: bool,
+}
+
+/// Tuning of one stream.
+#[derive(Debug, Clone)]
+pub struct StreamConfig {
+    /// Language spoken.
+    pub lang: Lang,
+    /// Names and terms to favour (officials, places such as 临清, 聊城, 残联).
+    pub hotwords: Vec<String>,
+    /// New audio between decodes when the CPU keeps up.
+    pub min_chunk: Duration,
+    /// Longest the decode interval may grow to when the CPU does not keep up.
+    pub max_chunk: Duration,
+    /// Silence that ends an utterance (its tail is then committed).
+    pub pause: Duration,
+    /// The buffer is cut to committed text when it grows past this.
+    pub max_buffer: Duration,
+}
+
+impl StreamConfig {
+    /// Defaults for a language.
+    pub fn new(lang: Lang) -> Self {
+        Self {
+            lang,
+            hotwords: Vec::new(),
+            min_chunk: Duration::from_millis(1000),
+            max_chunk: Duration::from_millis(4000),
+            pause: Duration::from_millis(600),
+            max_buffer: Duration::from_secs(12),
+        }
+    }
+}
+
+/// What the stream has done, for metrics and the benchmark.
+#[derive(Debug, Clone, Default)]
+pub struct StreamStats {
+    /// Decodes run.
+    pub decodes: u64,
+    /// Total decode time.
+    pub decode_time: Duration,
+    /// Decodes skipped because the recognizer was saturated.
+    pub skipped: u64,
+    /// Audio fed, ms.
+    pub audio_ms: u64,
+    /// Voiced audio fed, ms.
+    pub voiced_ms: u64,
+    /// True while decoding less often than configured because the CPU is behind.
+    pub degraded: bool,
+}
+
+/// One speaker's stream.
+pub struct StreamRecognizer {
+    engine: Engine,
+    cfg: StreamConfig,
+    buf: Vec<f32>,
+    buf_start_ms: u64,
+    fed_ms: u64,
+    frame_rest: Vec<f32>,
+    vad: Vad,
+    voiced_in_buf: bool,
+    last_voice_ms: u64,
+    decoded_to_ms: u64,
+    chunk: Duration,
+    agreement: Agreement,
+    committed_text: String,
+    seq: u64,
+    stats: StreamStats,
+}
+
+impl StreamRecognizer {
+    /// A new stream on a shared engine.
+    pub fn new(engine: Engine, cfg: StreamConfig) -> Self {
+        let chunk = cfg.min_chunk;
+        Self {
+            engine,
+            cfg,
+            buf: Vec::new(),
+            buf_start_ms: 0,
+            fed_ms: 0,
+            frame_rest: Vec::new(),
+            vad: Vad::new(),
+            voiced_in_buf: false,
+            last_voice_ms: 0,
+            decoded_to_ms: 0,
+            chunk,
+            agreement: Agreement::new(),
+            committed_text: String::new(),
+            seq: 0,
+            stats: StreamStats::default(),
+        }
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> &StreamStats {
+        &self.stats
+    }
+
+    /// Everything committed so far.
+    pub fn committed_text(&self) -> &str {
+        &self.committed_text
+    }
+
+    /// Adds 16 kHz mono audio.
+    pub fn push_audio(&mut self, pcm: &[f32]) {
+        self.buf.extend_from_slice(pcm);
+        self.frame_rest.extend_from_slice(pcm);
+        let whole = self.frame_rest.len() / FRAME * FRAME;
+        for f in self.frame_rest[..whole].chunks(FRAME) {
+            self.fed_ms += 20;
+            if self.vad.frame(f) {
+                self.voiced_in_buf = true;
+                self.last_voice_ms = self.fed_ms;
+                self.stats.voiced_ms += 20;
+            }
+        }
+        self.frame_rest.drain(..whole);
+        self.stats.audio_ms = self.fed_ms;
+        if !self.voiced_in_buf {
+            // Nothing said: keep only a short pre-roll so the next word's onset is not cut.
+            let keep = 300 * SAMPLES_PER_MS;
+            if self.buf.len() > keep {
+                let drop = self.buf.len() - keep;
+                self.buf.drain(..drop);
+                self.buf_start_ms += (drop / SAMPLES_PER_MS) as u64;
+                self.decoded_to_ms = self.decoded_to_ms.max(self.buf_start_ms);
+            }
+        }
+    }
+
+    /// True when a decode is due.
+    pub fn ready(&self) -> bool {
+        if !self.voiced_in_buf {
+            return false;
+        }
+        let new_ms = self.fed_ms.saturating_sub(self.decoded_to_ms);
+        new_ms >= self.chunk.as_millis() as u64 || self.in_pause() && new_ms > 0
+    }
+
+    fn in_pause(&self) -> bool {
+        self.fed_ms.saturating_sub(self.last_voice_ms) >= self.cfg.pause.as_millis() as u64
+    }
+
+    /// Runs a decode if one is due and returns the caption events it produced.
+    pub async fn step(&mut self) -> Vec<CaptionEvent> {
+        if !self.ready() {
+            return Vec::new();
+        }
+        let pause = self.in_pause();
+        let hyp = match self.decode().await {
+            Ok(h) => h,
+            Err(AsrError::Unavailable(why)) => {
+                // The recognizer is saturated: wait longer before trying again.
+                self.stats.skipped += 1;
+                self.stats.degraded = true;
+                self.chunk = (self.chunk * 3 / 2).min(self.cfg.max_chunk);
+                tracing::debug!(why, "caption decode skipped");
+                return Vec::new();
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "caption decode failed");
+                self.decoded_to_ms = self.fed_ms;
+                return Vec::new();
+            }
+        };
+        let (mut committed, tail) = self.agreement.push(hyp);
+        let mut tail = tail;
+        if pause {
+            // The speaker stopped: what was said is as good as it will get.
+            committed.extend(self.agreement.flush());
+            tail.clear();
+        }
+        let events = self.emit(&committed, &tail);
+        if pause {
+            self.reset_buffer(self.fed_ms);
+        } else {
+            self.trim(&committed);
+        }
+        events
+    }
+
+    /// Ends the stream: decodes what is left and commits everything.
+    pub async fn finish(&mut self) -> Vec<CaptionEvent> {
+        let mut committed = Vec::new();
+        if self.voiced_in_buf && self.fed_ms > self.decoded_to_ms {
+            if let Ok(hyp) = self.decode().await {
+                committed = self.agreement.push(hyp).0;
+            }
+        }
+        committed.extend(self.agreement.flush());
+        let events = self.emit(&committed, &[]);
+        self.reset_buffer(self.fed_ms);
+        events
+    }
+
+    async fn decode(&mut self) -> Result<Vec<Unit>, AsrError> {
+        let req = DecodeRequest {
+            pcm: self.buf.clone(),
+            lang: self.cfg.lang,
+            prompt: build_prompt(self.cfg.lang, &self.cfg.hotwords, &self.committed_text),
+            fit_audio_ctx: true,
+            beam: None,
+        };
+        let decoded_to = self.fed_ms;
+        let d = self.engine.decode(req).await?;
+        self.decoded_to_ms = decoded_to;
+        self.stats.decodes += 1;
+        self.stats.decode_time += d.elapsed;
+        // Keep decoding about as often as decodes take: slower when behind, back when not.
+        if d.elapsed > self.chunk * 9 / 10 {
+            self.chunk = (self.chunk * 3 / 2).min(self.cfg.max_chunk);
+            self.stats.degraded = true;
+        } else if d.elapsed < self.chunk / 2 && self.chunk > self.cfg.min_chunk {
+            self.chunk = (self.chunk * 4 / 5).max(self.cfg.min_chunk);
+            self.stats.degraded = self.chunk > self.cfg.min_chunk;
+        }
+        Ok(segments_to_units(&d.segments, self.buf_start_ms))
+    }
+
+    fn emit(&mut self, committed: &[Unit], tail: &[Unit]) -> Vec<CaptionEvent> {
+        let mut out = Vec::new();
+        if !committed.is_empty() {
+            let text = join_units(committed);
+            let sep = if self.cfg.lang != Lang::Zh && !self.committed_text.is_empty() {
+                " "
+            } else {
+                ""
+            };
+            self.committed_text.push_str(sep);
+            self.committed_text.push_str(&text);
+            out.push(CaptionEvent {
+                seq: self.seq,
+                start_ms: committed[0].start_ms,
+                end_ms: committed[committed.len() - 1].end_ms,
+                text,
+                stable: true,
+            });
+            self.seq += 1;
+        }
+        out.push(CaptionEvent {
+            seq: self.seq,
+            start_ms: tail.first().map_or(self.fed_ms, |u| u.start_ms),
+            end_ms: tail.last().map_or(self.fed_ms, |u| u.end_ms),
+            text: join_units(tail),
+            stable: false,
+        });
+        out
+    }
+
+    /// Cuts the buffer after a committed sentence end, or after all committed text once the
+    /// buffer is long (whisper_streaming's buffer grows to ~30 s; ours stays short).
+    fn trim(&mut self, committed: &[Unit]) {
+        let sentence_end = committed
+            .iter()
+            .rev()
+            .find(|u| {
+                u.text
+                    .trim_end()
+                    .ends_with(['。', '！', '？', '.', '!', '?'])
+            })
+            .map(|u| u.end_ms);
+        let buf_ms = (self.buf.len() / SAMPLES_PER_MS) as u64;
+        let cut = match sentence_end {
+            Some(t) => Some(t),
+            None if buf_ms > self.cfg.max_buffer.as_millis() as u64 => {
+                let end = self.agreement.committed_end_ms();
+                if end > self.buf_start_ms {
+                    Some(end)
+                } else {
+                    // Nothing agreed for a whole buffer: take the guess rather than fall behind.
+                    let forced = self.agreement.flush();
+                    let _ = self.emit(&forced, &[]);
+                    Some(self.fed_ms.saturating_sub(1000))
+                }
+            }
+            None => None,
+        };
+        if let Some(t) = cut {
+            self.cut_at(t);
+        }
+    }
+
+    fn cut_at(&mut self, t_ms: u64) {
+        if t_ms <= self.buf_start_ms {
+            return;
+        }
+        let n = (((t_ms - self.buf_start_ms) as usize) * SAMPLES_PER_MS).min(self.buf.len());
+        self.buf.drain(..n);
+        self.buf_start_ms += (n / SAMPLES_PER_MS) as u64;
+    }
+
+    fn reset_buffer(&mut self, t_ms: u64) {
+        self.cut_at(t_ms.saturating_sub(300));
+        self.agreement.clear_tail();
+        self.voiced_in_buf = false;
+        self.decoded_to_ms = self.fed_ms;
+    }
+}
