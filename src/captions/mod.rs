@@ -3,6 +3,7 @@
 
 pub mod agreement;
 pub mod format;
+pub mod segment;
 mod stream;
 pub mod text;
 pub mod transcribe;
@@ -36,8 +37,10 @@ pub fn build_prompt(lang: Lang, hotwords: &[String], recent: &str) -> String {
 }
 
 /// Cleans decoded segments into units with absolute times: Simplified characters, no known
-/// hallucinations, no repetition loops. `offset_ms` is where the decoded audio starts.
-pub fn segments_to_units(segments: &[Segment], offset_ms: u64) -> Vec<Unit> {
+/// hallucinations, no repetition loops. `offset_ms` is where the decoded audio starts and
+/// `len_ms` its length: Whisper's last timestamp often runs to the end of its window, past the
+/// audio, and a time in the future would make later words look already committed.
+pub fn segments_to_units(segments: &[Segment], offset_ms: u64, len_ms: u64) -> Vec<Unit> {
     let mut out = Vec::new();
     for s in segments {
         if s.no_speech > 0.8 || text::is_hallucination(&s.text) {
@@ -46,13 +49,14 @@ pub fn segments_to_units(segments: &[Segment], offset_ms: u64) -> Vec<Unit> {
         let simplified = text::to_simplified(&s.text);
         let parts = text::cut_repetitions(&text::units(&simplified), 2);
         let n = parts.len().max(1) as u64;
-        let span = s.end_ms.saturating_sub(s.start_ms);
+        let (start, end) = (s.start_ms.min(len_ms), s.end_ms.min(len_ms));
+        let span = end.saturating_sub(start);
         for (i, t) in parts.into_iter().enumerate() {
             let i = i as u64;
             out.push(Unit {
                 text: t,
-                start_ms: offset_ms + s.start_ms + span * i / n,
-                end_ms: offset_ms + s.start_ms + span * (i + 1) / n,
+                start_ms: offset_ms + start + span * i / n,
+                end_ms: offset_ms + start + span * (i + 1) / n,
             });
         }
     }

@@ -90,6 +90,11 @@ pub struct StreamRecognizer {
     chunk: Duration,
     agreement: Agreement,
     committed_text: String,
+    /// Committed text whose audio has left the buffer: only this goes into the prompt, since
+    /// Whisper skips audio whose words it already sees in the prompt.
+    prompt_text: String,
+    /// Committed units still inside the buffer, moved to `prompt_text` as the buffer is cut.
+    in_buffer: Vec<Unit>,
     seq: u64,
     stats: StreamStats,
 }
@@ -112,6 +117,8 @@ impl StreamRecognizer {
             chunk,
             agreement: Agreement::new(),
             committed_text: String::new(),
+            prompt_text: String::new(),
+            in_buffer: Vec::new(),
             seq: 0,
             stats: StreamStats::default(),
         }
@@ -223,7 +230,7 @@ impl StreamRecognizer {
         let req = DecodeRequest {
             pcm: self.buf.clone(),
             lang: self.cfg.lang,
-            prompt: build_prompt(self.cfg.lang, &self.cfg.hotwords, &self.committed_text),
+            prompt: build_prompt(self.cfg.lang, &self.cfg.hotwords, &self.prompt_text),
             fit_audio_ctx: true,
             beam: None,
         };
@@ -240,7 +247,8 @@ impl StreamRecognizer {
             self.chunk = (self.chunk * 4 / 5).max(self.cfg.min_chunk);
             self.stats.degraded = self.chunk > self.cfg.min_chunk;
         }
-        Ok(segments_to_units(&d.segments, self.buf_start_ms))
+        let len_ms = (self.buf.len() / SAMPLES_PER_MS) as u64;
+        Ok(segments_to_units(&d.segments, self.buf_start_ms, len_ms))
     }
 
     fn emit(&mut self, committed: &[Unit], tail: &[Unit]) -> Vec<CaptionEvent> {
@@ -254,6 +262,7 @@ impl StreamRecognizer {
             };
             self.committed_text.push_str(sep);
             self.committed_text.push_str(&text);
+            self.in_buffer.extend(committed.iter().cloned());
             out.push(CaptionEvent {
                 seq: self.seq,
                 start_ms: committed[0].start_ms,
@@ -313,10 +322,37 @@ impl StreamRecognizer {
         let n = (((t_ms - self.buf_start_ms) as usize) * SAMPLES_PER_MS).min(self.buf.len());
         self.buf.drain(..n);
         self.buf_start_ms += (n / SAMPLES_PER_MS) as u64;
+        self.retire(self.buf_start_ms);
+    }
+
+    /// Moves committed units that ended by `upto_ms` from the buffer's account to the prompt.
+    fn retire(&mut self, upto_ms: u64) {
+        let gone = self
+            .in_buffer
+            .iter()
+            .take_while(|u| u.end_ms <= upto_ms)
+            .count();
+        let moved: Vec<Unit> = self.in_buffer.drain(..gone).collect();
+        if !moved.is_empty() {
+            let sep = if self.cfg.lang != Lang::Zh && !self.prompt_text.is_empty() {
+                " "
+            } else {
+                ""
+            };
+            self.prompt_text.push_str(sep);
+            self.prompt_text.push_str(&join_units(&moved));
+            // The prompt uses only the last few dozen characters.
+            let excess = self.prompt_text.chars().count().saturating_sub(200);
+            if excess > 0 {
+                self.prompt_text = self.prompt_text.chars().skip(excess).collect();
+            }
+        }
     }
 
     fn reset_buffer(&mut self, t_ms: u64) {
         self.cut_at(t_ms.saturating_sub(300));
+        // The utterance is over: all of it may prompt the next one.
+        self.retire(u64::MAX);
         self.agreement.clear_tail();
         self.voiced_in_buf = false;
         self.decoded_to_ms = self.fed_ms;

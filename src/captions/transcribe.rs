@@ -1,7 +1,6 @@
 //! Offline transcription of a file: `signrelay transcribe`.
 
 use super::format::{self, Cue};
-use super::vad::{Vad, FRAME};
 use super::{build_prompt, join_units, segments_to_units};
 use crate::asr::{DecodeRequest, Engine, EngineConfig, Lang};
 use std::path::PathBuf;
@@ -25,7 +24,8 @@ pub struct Options {
     pub threads: usize,
 }
 
-/// Transcribes to cues; silence and pure noise give none.
+/// Transcribes to cues, one utterance (a stretch between pauses) per decode; silence and
+/// steady noise give none.
 pub fn cues(
     engine: &Engine,
     pcm: Vec<f32>,
@@ -33,34 +33,32 @@ pub fn cues(
     hotwords: &[String],
     beam: usize,
 ) -> Result<Vec<Cue>, String> {
-    let mut vad = Vad::new();
-    let voiced = pcm
-        .chunks(FRAME)
-        .filter(|f| f.len() == FRAME && vad.frame(f))
-        .count();
-    // Under 0.2 s of anything voice-like: nothing to say, and Whisper would invent something.
-    if voiced < 10 {
-        return Ok(Vec::new());
-    }
-    let req = DecodeRequest {
-        pcm,
-        lang,
-        prompt: build_prompt(lang, hotwords, ""),
-        fit_audio_ctx: false,
-        beam: Some(beam),
-    };
-    let d = engine.decode_blocking(&req).map_err(|e| e.to_string())?;
-    let mut out = Vec::new();
-    for s in &d.segments {
-        let units = segments_to_units(std::slice::from_ref(s), 0);
-        if units.is_empty() {
-            continue;
+    let mut out: Vec<Cue> = Vec::new();
+    let mut previous = String::new();
+    for (a, b) in super::segment::utterances(&pcm) {
+        let req = DecodeRequest {
+            pcm: pcm[a..b].to_vec(),
+            lang,
+            prompt: build_prompt(lang, hotwords, &previous),
+            fit_audio_ctx: true,
+            beam: Some(beam),
+        };
+        let d = engine.decode_blocking(&req).map_err(|e| e.to_string())?;
+        let offset = (a / 16) as u64;
+        let len = ((b - a) / 16) as u64;
+        for s in &d.segments {
+            let units = segments_to_units(std::slice::from_ref(s), offset, len);
+            if units.is_empty() {
+                continue;
+            }
+            let text = join_units(&units);
+            previous = text.clone();
+            out.push(Cue {
+                start_ms: units[0].start_ms,
+                end_ms: units[units.len() - 1].end_ms,
+                text,
+            });
         }
-        out.push(Cue {
-            start_ms: s.start_ms,
-            end_ms: s.end_ms,
-            text: join_units(&units),
-        });
     }
     Ok(out)
 }

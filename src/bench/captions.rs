@@ -1,0 +1,308 @@
+//! `signrelay bench-captions`: every manifest clip through the offline recognizer and through
+//! the streaming recognizer at real-time pace, then several streams at once.
+
+use crate::asr::{Engine, EngineConfig, Lang};
+use crate::captions::text::{cer, wer};
+use crate::captions::{CaptionEvent, StreamConfig, StreamRecognizer};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Settings.
+#[derive(Debug, Clone)]
+pub struct CaptionBenchArgs {
+    /// Directory with `manifest.tsv` and the clips.
+    pub speech_dir: PathBuf,
+    /// Model file.
+    pub model: PathBuf,
+    /// Numbers of concurrent streams to try.
+    pub streams: Vec<usize>,
+    /// Beam for the offline reference decode.
+    pub offline_beam: usize,
+}
+
+/// A clip of the manifest.
+#[derive(Debug, Clone)]
+pub struct Clip {
+    /// File name.
+    pub file: String,
+    /// Language.
+    pub lang: Lang,
+    /// Reference transcript.
+    pub reference: String,
+}
+
+/// Reads `manifest.tsv`.
+pub fn manifest(dir: &Path) -> Result<Vec<Clip>, String> {
+    let text = std::fs::read_to_string(dir.join("manifest.tsv"))
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    Ok(text
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            Some(Clip {
+                file: f.first()?.to_string(),
+                lang: Lang::parse(f.get(1)?)?,
+                reference: f.get(3)?.to_string(),
+            })
+        })
+        .collect())
+}
+
+/// Error rate appropriate to the language: CER for Chinese, WER otherwise.
+pub fn error_rate(lang: Lang, reference: &str, hyp: &str) -> f64 {
+    if lang == Lang::Zh {
+        cer(reference, hyp)
+    } else {
+        wer(reference, hyp)
+    }
+}
+
+/// Result of streaming one clip.
+#[derive(Debug, Clone, Default)]
+pub struct StreamRun {
+    /// Final committed text.
+    pub text: String,
+    /// Latency of each committed unit, seconds (emitted minus its audio's end).
+    pub latencies: Vec<f64>,
+    /// Decode time, s.
+    pub decode_secs: f64,
+    /// Audio length, s.
+    pub audio_secs: f64,
+    /// All events in order.
+    pub events: Vec<CaptionEvent>,
+}
+
+/// Streams `pcm` through a recognizer at real-time pace (`realtime`) or as fast as it decodes.
+pub async fn stream_clip(
+    engine: &Engine,
+    cfg: StreamConfig,
+    pcm: &[f32],
+    realtime: bool,
+) -> StreamRun {
+    let mut rec = StreamRecognizer::new(engine.clone(), cfg);
+    let started = Instant::now();
+    let chunk = 1600; // 100 ms
+    let mut run = StreamRun {
+        audio_secs: pcm.len() as f64 / 16_000.0,
+        ..Default::default()
+    };
+    let mut fed = 0usize;
+    let record = |evs: Vec<CaptionEvent>, run: &mut StreamRun, now: Instant| {
+        for e in evs {
+            if e.stable {
+                let n = e
+                    .text
+                    .chars()
+                    .filter(|c| c.is_alphanumeric() || crate::captions::text::is_cjk(*c))
+                    .count()
+                    .max(1);
+                let units = if e.text.contains(' ') {
+                    e.text.split_whitespace().count()
+                } else {
+                    n
+                };
+                let t_emit = now.duration_since(started).as_secs_f64();
+                for i in 0..units {
+                    let end = e.start_ms as f64
+                        + (e.end_ms - e.start_ms) as f64 * (i + 1) as f64 / units as f64;
+                    run.latencies.push(t_emit - end / 1000.0);
+                }
+            }
+            run.events.push(e);
+        }
+    };
+    while fed < pcm.len() {
+        if realtime {
+            // Feed everything that has "arrived" by now.
+            let due = ((started.elapsed().as_secs_f64() * 16_000.0) as usize / chunk + 1) * chunk;
+            if due > fed {
+                let to = due.min(pcm.len());
+                rec.push_audio(&pcm[fed..to]);
+                fed = to;
+            } else {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        } else {
+            let to = (fed + chunk).min(pcm.len());
+            rec.push_audio(&pcm[fed..to]);
+            fed = to;
+        }
+        let evs = rec.step().await;
+        record(evs, &mut run, Instant::now());
+    }
+    let evs = rec.finish().await;
+    record(evs, &mut run, Instant::now());
+    run.text = rec.committed_text().to_owned();
+    run.decode_secs = rec.stats().decode_time.as_secs_f64();
+    run
+}
+
+fn pct(v: &[f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    s[((s.len() - 1) as f64 * p).round() as usize]
+}
+
+fn self_cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // utime and stime are the 12th and 13th fields after the command name (state is not numeric).
+    (f.get(10).copied().unwrap_or(0.0) + f.get(11).copied().unwrap_or(0.0)) / 100.0
+}
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+/// Runs the benchmark and prints its report.
+pub async fn run(a: CaptionBenchArgs) -> Result<(), String> {
+    let clips = manifest(&a.speech_dir)?;
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    let offline = Engine::load(
+        &a.model,
+        EngineConfig {
+            workers: 1,
+            threads_per_worker: cores,
+            beam: a.offline_beam,
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    let live = Engine::load(
+        &a.model,
+        EngineConfig {
+            workers: 1,
+            threads_per_worker: cores,
+            beam: 1,
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    println!(
+        "# signrelay bench-captions: Whisper base ({}), {cores} cores",
+        a.model.display()
+    );
+    println!(
+        "# offline: beam {} full window; streaming: greedy, fed at real-time pace in 100 ms chunks",
+        a.offline_beam
+    );
+    println!("clip | lang | secs | offline err | stream err | latency p50/p95 s | stream RTF");
+    let (mut all_lat_zh, mut all_lat_en) = (Vec::new(), Vec::new());
+    let (mut sum_off, mut sum_str, mut n_zh, mut sum_off_en, mut sum_str_en, mut n_en) =
+        (0.0, 0.0, 0, 0.0, 0.0, 0);
+    let cpu0 = self_cpu_secs();
+    let wall0 = Instant::now();
+    let mut audio_total = 0.0;
+    for c in &clips {
+        let pcm =
+            crate::audio::read_wav_16k(&a.speech_dir.join(&c.file)).map_err(|e| e.to_string())?;
+        let off_cues =
+            crate::captions::transcribe::cues(&offline, pcm.clone(), c.lang, &[], a.offline_beam)?;
+        let off_text: String = off_cues
+            .iter()
+            .map(|q| q.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let r = stream_clip(&live, StreamConfig::new(c.lang), &pcm, true).await;
+        audio_total += r.audio_secs;
+        let (eo, es) = (
+            error_rate(c.lang, &c.reference, &off_text),
+            error_rate(c.lang, &c.reference, &r.text),
+        );
+        if c.lang == Lang::Zh {
+            sum_off += eo;
+            sum_str += es;
+            n_zh += 1;
+            all_lat_zh.extend(&r.latencies);
+        } else {
+            sum_off_en += eo;
+            sum_str_en += es;
+            n_en += 1;
+            all_lat_en.extend(&r.latencies);
+        }
+        println!(
+            "{} | {:?} | {:.1} | {:.1}% | {:.1}% | {:.2} / {:.2} | {:.2}",
+            c.file,
+            c.lang,
+            r.audio_secs,
+            eo * 100.0,
+            es * 100.0,
+            pct(&r.latencies, 0.5),
+            pct(&r.latencies, 0.95),
+            r.decode_secs / r.audio_secs
+        );
+    }
+    let wall = wall0.elapsed().as_secs_f64();
+    let cpu = self_cpu_secs() - cpu0;
+    println!(
+        "mean Mandarin CER: offline {:.1}%, streaming {:.1}%; mean English WER: offline {:.1}%, streaming {:.1}%",
+        sum_off / n_zh.max(1) as f64 * 100.0, sum_str / n_zh.max(1) as f64 * 100.0,
+        sum_off_en / n_en.max(1) as f64 * 100.0, sum_str_en / n_en.max(1) as f64 * 100.0
+    );
+    let mut all = all_lat_zh.clone();
+    all.extend(&all_lat_en);
+    println!(
+        "committed-text latency: all mean {:.2} s, p50 {:.2} s, p95 {:.2} s (Mandarin p50 {:.2} / p95 {:.2}; English p50 {:.2} / p95 {:.2})",
+        all.iter().sum::<f64>() / all.len().max(1) as f64, pct(&all, 0.5), pct(&all, 0.95),
+        pct(&all_lat_zh, 0.5), pct(&all_lat_zh, 0.95), pct(&all_lat_en, 0.5), pct(&all_lat_en, 0.95)
+    );
+    println!("process CPU {:.0}% of one core over {:.0} s wall for {:.0} s of audio (offline and streaming together); peak RSS {:.0} MB", cpu / wall * 100.0, wall, audio_total, peak_rss_mb());
+    drop(offline);
+
+    // Concurrency: K streams of the Mandarin clips at once, each decode 1 thread when K > 1.
+    let zh: Vec<&Clip> = clips.iter().filter(|c| c.lang == Lang::Zh).collect();
+    for &k in &a.streams {
+        let threads = if k > 1 { 1 } else { cores };
+        let engine = Engine::load(
+            &a.model,
+            EngineConfig {
+                workers: k.min(cores),
+                threads_per_worker: threads,
+                beam: 1,
+            },
+        )
+        .map_err(|e| e.to_string())?;
+        let mut tasks = Vec::new();
+        for i in 0..k {
+            let clip = zh[i % zh.len().max(1)].clone();
+            let pcm = crate::audio::read_wav_16k(&a.speech_dir.join(&clip.file))
+                .map_err(|e| e.to_string())?;
+            let e = engine.clone();
+            tasks.push(tokio::spawn(async move {
+                let r = stream_clip(&e, StreamConfig::new(Lang::Zh), &pcm, true).await;
+                (error_rate(Lang::Zh, &clip.reference, &r.text), r.latencies)
+            }));
+        }
+        let (mut lat, mut errs) = (Vec::new(), Vec::new());
+        for t in tasks {
+            if let Ok((e, l)) = t.await {
+                errs.push(e);
+                lat.extend(l);
+            }
+        }
+        let real_time = pct(&lat, 0.95) < 5.0;
+        println!(
+            "{k} concurrent Mandarin streams: latency p50 {:.2} s, p95 {:.2} s, mean CER {:.1}% -> {}",
+            pct(&lat, 0.5), pct(&lat, 0.95), errs.iter().sum::<f64>() / errs.len().max(1) as f64 * 100.0,
+            if real_time { "keeps up" } else { "falls behind" }
+        );
+    }
+    Ok(())
+}
