@@ -40,6 +40,12 @@ enum Cmd {
         /// Beam of the offline reference decode.
         #[arg(long, default_value_t = 5)]
         offline_beam: usize,
+        /// Streaming decode interval, ms.
+        #[arg(long, default_value_t = 1000)]
+        chunk_ms: u64,
+        /// Pause that ends an utterance, ms.
+        #[arg(long, default_value_t = 600)]
+        pause_ms: u64,
     },
     /// Benchmark: N concurrent two-party calls of synthetic RTP through a server process.
     BenchCalls {
@@ -93,6 +99,9 @@ struct TranscribeArgs {
     /// CPU threads.
     #[arg(long, default_value_t = 2)]
     threads: usize,
+    /// Stream at real-time pace and print live caption events (JSON lines) instead.
+    #[arg(long)]
+    stream: bool,
 }
 
 #[derive(clap::Args)]
@@ -135,11 +144,15 @@ fn main() -> ExitCode {
             model,
             streams,
             offline_beam,
+            chunk_ms,
+            pause_ms,
         } => bench_captions(signrelay::bench::captions::CaptionBenchArgs {
             speech_dir: speech,
             model: model.unwrap_or_else(signrelay::asr::default_model_path),
             streams,
             offline_beam,
+            chunk_ms,
+            pause_ms,
         }),
         Cmd::BenchCalls {
             calls,
@@ -351,6 +364,7 @@ fn transcribe(args: TranscribeArgs) -> ExitCode {
             .unwrap_or_else(signrelay::asr::default_model_path),
         beam: args.beam,
         threads: args.threads,
+        stream: args.stream,
     }) {
         Ok(out) => {
             print!("{out}");

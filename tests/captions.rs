@@ -3,7 +3,8 @@
 //! a broken model or converter, or Traditional output, fails them.
 
 use signrelay::asr::{Engine, EngineConfig, Lang};
-use signrelay::bench::captions::{error_rate, manifest, stream_clip, Clip};
+use signrelay::bench::captions::{error_rate, manifest, Clip};
+use signrelay::captions::stream_clip;
 use signrelay::captions::transcribe::cues;
 use signrelay::captions::StreamConfig;
 use std::path::PathBuf;

@@ -3,7 +3,7 @@
 
 use crate::asr::{Engine, EngineConfig, Lang};
 use crate::captions::text::{cer, wer};
-use crate::captions::{CaptionEvent, StreamConfig, StreamRecognizer};
+use crate::captions::{stream_clip, StreamConfig};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -18,6 +18,19 @@ pub struct CaptionBenchArgs {
     pub streams: Vec<usize>,
     /// Beam for the offline reference decode.
     pub offline_beam: usize,
+    /// Streaming decode interval, ms.
+    pub chunk_ms: u64,
+    /// Pause that ends an utterance, ms.
+    pub pause_ms: u64,
+}
+
+impl CaptionBenchArgs {
+    fn stream_config(&self, lang: Lang) -> StreamConfig {
+        let mut c = StreamConfig::new(lang);
+        c.min_chunk = Duration::from_millis(self.chunk_ms);
+        c.pause = Duration::from_millis(self.pause_ms);
+        c
+    }
 }
 
 /// A clip of the manifest.
@@ -56,87 +69,6 @@ pub fn error_rate(lang: Lang, reference: &str, hyp: &str) -> f64 {
     } else {
         wer(reference, hyp)
     }
-}
-
-/// Result of streaming one clip.
-#[derive(Debug, Clone, Default)]
-pub struct StreamRun {
-    /// Final committed text.
-    pub text: String,
-    /// Latency of each committed unit, seconds (emitted minus its audio's end).
-    pub latencies: Vec<f64>,
-    /// Decode time, s.
-    pub decode_secs: f64,
-    /// Audio length, s.
-    pub audio_secs: f64,
-    /// All events in order.
-    pub events: Vec<CaptionEvent>,
-}
-
-/// Streams `pcm` through a recognizer at real-time pace (`realtime`) or as fast as it decodes.
-pub async fn stream_clip(
-    engine: &Engine,
-    cfg: StreamConfig,
-    pcm: &[f32],
-    realtime: bool,
-) -> StreamRun {
-    let mut rec = StreamRecognizer::new(engine.clone(), cfg);
-    let started = Instant::now();
-    let chunk = 1600; // 100 ms
-    let mut run = StreamRun {
-        audio_secs: pcm.len() as f64 / 16_000.0,
-        ..Default::default()
-    };
-    let mut fed = 0usize;
-    let record = |evs: Vec<CaptionEvent>, run: &mut StreamRun, now: Instant| {
-        for e in evs {
-            if e.stable {
-                let n = e
-                    .text
-                    .chars()
-                    .filter(|c| c.is_alphanumeric() || crate::captions::text::is_cjk(*c))
-                    .count()
-                    .max(1);
-                let units = if e.text.contains(' ') {
-                    e.text.split_whitespace().count()
-                } else {
-                    n
-                };
-                let t_emit = now.duration_since(started).as_secs_f64();
-                for i in 0..units {
-                    let end = e.start_ms as f64
-                        + (e.end_ms - e.start_ms) as f64 * (i + 1) as f64 / units as f64;
-                    run.latencies.push(t_emit - end / 1000.0);
-                }
-            }
-            run.events.push(e);
-        }
-    };
-    while fed < pcm.len() {
-        if realtime {
-            // Feed everything that has "arrived" by now.
-            let due = ((started.elapsed().as_secs_f64() * 16_000.0) as usize / chunk + 1) * chunk;
-            if due > fed {
-                let to = due.min(pcm.len());
-                rec.push_audio(&pcm[fed..to]);
-                fed = to;
-            } else {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
-            }
-        } else {
-            let to = (fed + chunk).min(pcm.len());
-            rec.push_audio(&pcm[fed..to]);
-            fed = to;
-        }
-        let evs = rec.step().await;
-        record(evs, &mut run, Instant::now());
-    }
-    let evs = rec.finish().await;
-    record(evs, &mut run, Instant::now());
-    run.text = rec.committed_text().to_owned();
-    run.decode_secs = rec.stats().decode_time.as_secs_f64();
-    run
 }
 
 fn pct(v: &[f64], p: f64) -> f64 {
@@ -200,8 +132,8 @@ pub async fn run(a: CaptionBenchArgs) -> Result<(), String> {
         a.model.display()
     );
     println!(
-        "# offline: beam {} full window; streaming: greedy, fed at real-time pace in 100 ms chunks",
-        a.offline_beam
+        "# offline: beam {}, one decode per utterance; streaming: greedy, real-time pace in 100 ms chunks, decode every {} ms, pause {} ms",
+        a.offline_beam, a.chunk_ms, a.pause_ms
     );
     println!("clip | lang | secs | offline err | stream err | latency p50/p95 s | stream RTF");
     let (mut all_lat_zh, mut all_lat_en) = (Vec::new(), Vec::new());
@@ -220,7 +152,7 @@ pub async fn run(a: CaptionBenchArgs) -> Result<(), String> {
             .map(|q| q.text.as_str())
             .collect::<Vec<_>>()
             .join(" ");
-        let r = stream_clip(&live, StreamConfig::new(c.lang), &pcm, true).await;
+        let r = stream_clip(&live, a.stream_config(c.lang), &pcm, true).await;
         audio_total += r.audio_secs;
         let (eo, es) = (
             error_rate(c.lang, &c.reference, &off_text),
@@ -285,8 +217,9 @@ pub async fn run(a: CaptionBenchArgs) -> Result<(), String> {
             let pcm = crate::audio::read_wav_16k(&a.speech_dir.join(&clip.file))
                 .map_err(|e| e.to_string())?;
             let e = engine.clone();
+            let cfg = a.stream_config(Lang::Zh);
             tasks.push(tokio::spawn(async move {
-                let r = stream_clip(&e, StreamConfig::new(Lang::Zh), &pcm, true).await;
+                let r = stream_clip(&e, cfg, &pcm, true).await;
                 (error_rate(Lang::Zh, &clip.reference, &r.text), r.latencies)
             }));
         }

@@ -9,7 +9,9 @@ pub mod text;
 pub mod transcribe;
 pub mod vad;
 
-pub use stream::{CaptionEvent, StreamConfig, StreamRecognizer, StreamStats};
+pub use stream::{
+    stream_clip, CaptionEvent, StreamConfig, StreamRecognizer, StreamRun, StreamStats,
+};
 
 use crate::asr::{Lang, Segment};
 use agreement::Unit;

@@ -22,6 +22,9 @@ pub struct Options {
     pub beam: usize,
     /// CPU threads.
     pub threads: usize,
+    /// Stream the file at real-time pace and print caption events as JSON lines, as a live
+    /// caption consumer would receive them.
+    pub stream: bool,
 }
 
 /// Transcribes to cues, one utterance (a stretch between pauses) per decode; silence and
@@ -88,5 +91,18 @@ pub fn run(o: &Options) -> Result<String, String> {
         },
     )
     .map_err(|e| e.to_string())?;
+    if o.stream {
+        let mut cfg = super::StreamConfig::new(lang);
+        cfg.hotwords = o.hotwords.clone();
+        let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+        let run = rt.block_on(super::stream_clip(&engine, cfg, &pcm, true));
+        let lines: Vec<String> = run
+            .events
+            .iter()
+            .filter(|e| e.stable || !e.text.is_empty())
+            .filter_map(|e| serde_json::to_string(e).ok())
+            .collect();
+        return Ok(lines.join("\n") + "\n");
+    }
     Ok(render(&cues(&engine, pcm, lang, &o.hotwords, o.beam)?))
 }

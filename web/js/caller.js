@@ -12,6 +12,8 @@ let welcome = null;
 let incall = null;
 let stream = null;
 let lastQueue = null;
+// Set while the call waits again after its interpreter dropped: the caller must keep seeing why.
+let requeued = false;
 
 const sig = connectSignal({ onClose: () => status(t('disconnected')) });
 
@@ -72,15 +74,20 @@ async function placeCall(purpose) {
 }
 
 sig.on('welcome', (m) => { welcome = m; fillLanguages(); });
-sig.on('queued', (m) => { lastQueue = m; if (!incall) show('waiting'); renderQueue(); status(t('waiting')); });
+sig.on('queued', (m) => {
+  lastQueue = m;
+  if (!incall) show('waiting');
+  renderQueue();
+  status(requeued ? `${t('interp_lost')} · ${$('queue-position').textContent}` : t('waiting'));
+});
 sig.on('connecting', () => { status(t('connecting')); $('queue-position').textContent = t('connecting'); });
-sig.on('call_connected', (m) => { flash(`${t('answered')}：${m.interpreter}`); status(t('answered')); ensureInCall(); });
+sig.on('call_connected', (m) => { requeued = false; flash(`${t('answered')}：${m.interpreter}`); status(t('answered')); ensureInCall(); });
 sig.on('room', (m) => ensureInCall().onRoom(m));
 sig.on('offer', (m) => ensureInCall().onOffer(m));
 sig.on('chat', (m) => incall?.onChat(m));
 sig.on('invite_created', (m) => incall?.onInvite(m));
-sig.on('interpreter_lost', () => { flash(t('interp_lost')); status(t('interp_lost')); });
-sig.on('call_ended', () => { endCall(); show('ended'); status(t('ended')); flash(t('ended')); });
+sig.on('interpreter_lost', () => { requeued = true; flash(t('interp_lost')); status(t('interp_lost')); });
+sig.on('call_ended', () => { requeued = false; endCall(); show('ended'); status(t('ended')); flash(t('ended')); });
 sig.on('error', (m) => status(t('error', { e: m.message })));
 sig.on('pong', () => {});
 
