@@ -166,7 +166,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn bench_captions(args: signrelay::bench::captions::CaptionBenchArgs) -> ExitCode {
+/// Runs an async command to completion, mapping its error to an exit code.
+fn run_async<F>(what: &str, fut: F) -> ExitCode
+where
+    F: std::future::Future<Output = Result<(), String>>,
+{
     init_logging(false);
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -175,31 +179,21 @@ fn bench_captions(args: signrelay::bench::captions::CaptionBenchArgs) -> ExitCod
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(signrelay::bench::captions::run(args)) {
+    match rt.block_on(fut) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("signrelay bench-captions: {e}");
+            eprintln!("signrelay {what}: {e}");
             ExitCode::FAILURE
         }
     }
 }
 
+fn bench_captions(args: signrelay::bench::captions::CaptionBenchArgs) -> ExitCode {
+    run_async("bench-captions", signrelay::bench::captions::run(args))
+}
+
 fn bench(args: signrelay::bench::BenchArgs) -> ExitCode {
-    init_logging(false);
-    let rt = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("signrelay: cannot start runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match rt.block_on(signrelay::bench::run(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("signrelay bench-calls: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    run_async("bench-calls", signrelay::bench::run(args))
 }
 
 fn init_logging(json: bool) {

@@ -253,46 +253,9 @@ pub fn convert<W: Write>(
         w.tensor(&format!("encoder.{c}.bias"), &[s[0], 1], &v, Kind::F32)?;
     }
     for i in 0..hp.n_audio_layer {
-        let src = format!("encoder/layer_{i}");
-        let dst = format!("encoder.blocks.{i}");
-        norm(
-            &mut w,
-            &f,
-            &format!("{src}/self_attention/layer_norm"),
-            &format!("{dst}.attn_ln"),
-        )?;
-        fused(
-            &mut w,
-            &f,
-            &format!("{src}/self_attention/linear_0"),
-            &dst,
-            &["attn.query", "attn.key", "attn.value"],
-            state,
-        )?;
-        linear(
-            &mut w,
-            &f,
-            &format!("{src}/self_attention/linear_1"),
-            &format!("{dst}.attn.out"),
-        )?;
-        norm(
-            &mut w,
-            &f,
-            &format!("{src}/ffn/layer_norm"),
-            &format!("{dst}.mlp_ln"),
-        )?;
-        linear(
-            &mut w,
-            &f,
-            &format!("{src}/ffn/linear_0"),
-            &format!("{dst}.mlp.0"),
-        )?;
-        linear(
-            &mut w,
-            &f,
-            &format!("{src}/ffn/linear_1"),
-            &format!("{dst}.mlp.2"),
-        )?;
+        let (src, dst) = (format!("encoder/layer_{i}"), format!("encoder.blocks.{i}"));
+        self_attention(&mut w, &f, &src, &dst, state)?;
+        mlp(&mut w, &f, &src, &dst)?;
     }
     norm(&mut w, &f, "encoder/layer_norm", "encoder.ln_post")?;
 
@@ -301,28 +264,8 @@ pub fn convert<W: Write>(
     let (s, e) = f("decoder/embeddings/weight")?;
     w.tensor("decoder.token_embedding.weight", &s, &e, Kind::Weight)?;
     for i in 0..hp.n_text_layer {
-        let src = format!("decoder/layer_{i}");
-        let dst = format!("decoder.blocks.{i}");
-        norm(
-            &mut w,
-            &f,
-            &format!("{src}/self_attention/layer_norm"),
-            &format!("{dst}.attn_ln"),
-        )?;
-        fused(
-            &mut w,
-            &f,
-            &format!("{src}/self_attention/linear_0"),
-            &dst,
-            &["attn.query", "attn.key", "attn.value"],
-            state,
-        )?;
-        linear(
-            &mut w,
-            &f,
-            &format!("{src}/self_attention/linear_1"),
-            &format!("{dst}.attn.out"),
-        )?;
+        let (src, dst) = (format!("decoder/layer_{i}"), format!("decoder.blocks.{i}"));
+        self_attention(&mut w, &f, &src, &dst, state)?;
         norm(
             &mut w,
             &f,
@@ -349,24 +292,7 @@ pub fn convert<W: Write>(
             &format!("{src}/attention/linear_2"),
             &format!("{dst}.cross_attn.out"),
         )?;
-        norm(
-            &mut w,
-            &f,
-            &format!("{src}/ffn/layer_norm"),
-            &format!("{dst}.mlp_ln"),
-        )?;
-        linear(
-            &mut w,
-            &f,
-            &format!("{src}/ffn/linear_0"),
-            &format!("{dst}.mlp.0"),
-        )?;
-        linear(
-            &mut w,
-            &f,
-            &format!("{src}/ffn/linear_1"),
-            &format!("{dst}.mlp.2"),
-        )?;
+        mlp(&mut w, &f, &src, &dst)?;
     }
     norm(&mut w, &f, "decoder/layer_norm", "decoder.ln")?;
     w.out.flush()?;
@@ -374,6 +300,58 @@ pub fn convert<W: Write>(
 }
 
 type Fetch<'a> = dyn Fn(&str) -> Result<(Vec<usize>, Vec<f32>), AsrError> + 'a;
+
+/// A layer's self-attention block (same layout in encoder and decoder).
+fn self_attention<W: Write>(
+    w: &mut Writer<W>,
+    f: &Fetch<'_>,
+    src: &str,
+    dst: &str,
+    state: usize,
+) -> Result<(), AsrError> {
+    norm(
+        w,
+        f,
+        &format!("{src}/self_attention/layer_norm"),
+        &format!("{dst}.attn_ln"),
+    )?;
+    fused(
+        w,
+        f,
+        &format!("{src}/self_attention/linear_0"),
+        dst,
+        &["attn.query", "attn.key", "attn.value"],
+        state,
+    )?;
+    linear(
+        w,
+        f,
+        &format!("{src}/self_attention/linear_1"),
+        &format!("{dst}.attn.out"),
+    )
+}
+
+/// A layer's feed-forward block.
+fn mlp<W: Write>(w: &mut Writer<W>, f: &Fetch<'_>, src: &str, dst: &str) -> Result<(), AsrError> {
+    norm(
+        w,
+        f,
+        &format!("{src}/ffn/layer_norm"),
+        &format!("{dst}.mlp_ln"),
+    )?;
+    linear(
+        w,
+        f,
+        &format!("{src}/ffn/linear_0"),
+        &format!("{dst}.mlp.0"),
+    )?;
+    linear(
+        w,
+        f,
+        &format!("{src}/ffn/linear_1"),
+        &format!("{dst}.mlp.2"),
+    )
+}
 
 fn norm<W: Write>(w: &mut Writer<W>, f: &Fetch<'_>, src: &str, dst: &str) -> Result<(), AsrError> {
     let (s, g) = f(&format!("{src}/gamma"))?;
