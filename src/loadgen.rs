@@ -187,6 +187,25 @@ impl Participant {
             // Dropping the participant closes its socket, as a closed tab does.
             let _ = sink.close().await;
         });
+        // Ping like the pages do, so the server's idle timeout never closes a quiet participant.
+        let pinger = out_tx.clone();
+        tokio::spawn(async move {
+            let mut iv = tokio::time::interval(Duration::from_secs(20));
+            iv.tick().await;
+            loop {
+                iv.tick().await;
+                let ping = ClientEnvelope {
+                    req: None,
+                    msg: ClientMsg::Ping,
+                };
+                let Ok(t) = serde_json::to_string(&ping) else {
+                    break;
+                };
+                if pinger.send(Message::Text(t.into())).is_err() {
+                    break;
+                }
+            }
+        });
         let (in_tx, inbox) = mpsc::unbounded_channel();
         let (pc2, out2, counters2) = (pc.clone(), out_tx.clone(), counters.clone());
         tokio::spawn(async move {
