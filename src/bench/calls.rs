@@ -3,6 +3,7 @@
 //! server's CPU and memory. The server is a separate process so its figures are its own; the
 //! load generator shares the same cores, which the report states.
 
+use super::procstat;
 use crate::loadgen::Participant;
 use crate::signal::{ClientMsg, Presence, Purpose, Role, ServerMsg};
 use std::io::Write;
@@ -33,39 +34,6 @@ impl Drop for ServerProc {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn proc_cpu_secs(pid: u32, ticks: f64) -> f64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return 0.0;
-    };
-    // Fields after the command name (which may hold spaces) start after the last ')'.
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ut: f64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0);
-    let st: f64 = f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
-    (ut + st) / ticks
-}
-
-fn proc_rss_mb(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
-}
-
-fn clock_ticks() -> f64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok()?.trim().parse().ok())
-        .unwrap_or(100.0)
 }
 
 fn start_server(max_calls: usize) -> Result<ServerProc, String> {
@@ -219,12 +187,12 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     let server = start_server(max)?;
     wait_healthy(&server.addr).await?;
     let pid = server.child.id();
-    let ticks = clock_ticks();
+    let ticks = procstat::clock_ticks();
     let ws = format!("ws://{}/ws", server.addr);
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    let base_rss = proc_rss_mb(pid);
+    let base_rss = procstat::status_mb(pid, "VmRSS:");
     println!(
         "# signrelay bench-calls: 2-party calls, each side sending 50 audio + {} video packets/s",
         args.video_fps * 3
@@ -250,11 +218,11 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
             .iter()
             .map(|c| c.caller.counters.received() + c.interp.counters.received())
             .sum();
-        let cpu0 = proc_cpu_secs(pid, ticks);
+        let cpu0 = procstat::cpu_secs(pid, ticks);
         let t0 = Instant::now();
         tokio::time::sleep(Duration::from_secs(args.seconds)).await;
         let wall = t0.elapsed().as_secs_f64();
-        let cpu = proc_cpu_secs(pid, ticks) - cpu0;
+        let cpu = procstat::cpu_secs(pid, ticks) - cpu0;
         let sent: u64 = calls
             .iter()
             .map(|c| {
@@ -268,7 +236,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
             .map(|c| c.caller.counters.received() + c.interp.counters.received())
             .sum::<u64>()
             - recv0;
-        let rss = proc_rss_mb(pid);
+        let rss = procstat::status_mb(pid, "VmRSS:");
         let fwd = recv as f64 / wall;
         let cpu_frac = cpu / wall;
         let per_core = if cpu_frac > 0.0 { fwd / cpu_frac } else { 0.0 };

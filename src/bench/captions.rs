@@ -1,6 +1,7 @@
 //! `signrelay bench-captions`: every manifest clip through the offline recognizer and through
 //! the streaming recognizer at real-time pace, then several streams at once.
 
+use super::procstat;
 use crate::asr::{Engine, EngineConfig, Lang};
 use crate::captions::text::{cer, wer};
 use crate::captions::{stream_clip, StreamConfig};
@@ -80,29 +81,6 @@ fn pct(v: &[f64], p: f64) -> f64 {
     s[((s.len() - 1) as f64 * p).round() as usize]
 }
 
-fn self_cpu_secs() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<f64> = rest
-        .split_whitespace()
-        .filter_map(|v| v.parse().ok())
-        .collect();
-    // utime and stime are the 12th and 13th fields after the command name (state is not numeric).
-    (f.get(10).copied().unwrap_or(0.0) + f.get(11).copied().unwrap_or(0.0)) / 100.0
-}
-
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
-}
-
 /// Runs the benchmark and prints its report.
 pub async fn run(a: CaptionBenchArgs) -> Result<(), String> {
     let clips = manifest(&a.speech_dir)?;
@@ -139,7 +117,8 @@ pub async fn run(a: CaptionBenchArgs) -> Result<(), String> {
     let (mut all_lat_zh, mut all_lat_en) = (Vec::new(), Vec::new());
     let (mut sum_off, mut sum_str, mut n_zh, mut sum_off_en, mut sum_str_en, mut n_en) =
         (0.0, 0.0, 0, 0.0, 0.0, 0);
-    let cpu0 = self_cpu_secs();
+    let (me, ticks) = (std::process::id(), procstat::clock_ticks());
+    let cpu0 = procstat::cpu_secs(me, ticks);
     let wall0 = Instant::now();
     let mut audio_total = 0.0;
     for c in &clips {
@@ -182,7 +161,7 @@ pub async fn run(a: CaptionBenchArgs) -> Result<(), String> {
         );
     }
     let wall = wall0.elapsed().as_secs_f64();
-    let cpu = self_cpu_secs() - cpu0;
+    let cpu = procstat::cpu_secs(me, ticks) - cpu0;
     println!(
         "mean Mandarin CER: offline {:.1}%, streaming {:.1}%; mean English WER: offline {:.1}%, streaming {:.1}%",
         sum_off / n_zh.max(1) as f64 * 100.0, sum_str / n_zh.max(1) as f64 * 100.0,
@@ -195,7 +174,7 @@ pub async fn run(a: CaptionBenchArgs) -> Result<(), String> {
         all.iter().sum::<f64>() / all.len().max(1) as f64, pct(&all, 0.5), pct(&all, 0.95),
         pct(&all_lat_zh, 0.5), pct(&all_lat_zh, 0.95), pct(&all_lat_en, 0.5), pct(&all_lat_en, 0.95)
     );
-    println!("process CPU {:.0}% of one core over {:.0} s wall for {:.0} s of audio (offline and streaming together); peak RSS {:.0} MB", cpu / wall * 100.0, wall, audio_total, peak_rss_mb());
+    println!("process CPU {:.0}% of one core over {:.0} s wall for {:.0} s of audio (offline and streaming together); peak RSS {:.0} MB", cpu / wall * 100.0, wall, audio_total, procstat::status_mb(me, "VmHWM:"));
     drop(offline);
 
     // Concurrency: K streams of the Mandarin clips at once, each decode 1 thread when K > 1.

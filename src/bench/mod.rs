@@ -2,5 +2,6 @@
 
 pub mod calls;
 pub mod captions;
+mod procstat;
 
 pub use calls::{run, BenchArgs};
