@@ -105,6 +105,13 @@ impl Switchboard {
         lock(&self.relay).active_calls()
     }
 
+    /// Calls (waiting, ringing, connected), interpreter staffing and open sessions, for metrics.
+    pub fn gauges(&self) -> ((usize, usize, usize), crate::signal::Staffing, usize) {
+        let relay = lock(&self.relay);
+        let sessions = lock(&self.sessions).len();
+        (relay.call_counts(), relay.staffing(), sessions)
+    }
+
     /// Registers a new page; messages for it go to `tx`.
     pub fn open_session(&self, tx: mpsc::Sender<ServerMsg>) -> SessionId {
         let id = self.next_session.fetch_add(1, Ordering::Relaxed);

@@ -444,3 +444,44 @@ async fn a_caller_whose_video_fails_keeps_the_call_as_text() {
         other => panic!("the call should go on as text, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn metrics_follow_the_queue_and_the_media() {
+    let srv = server().await;
+    let mut c = caller(srv.addr).await;
+    c.send(ClientMsg::PlaceCall {
+        purpose: Purpose::Emergency,
+        sign_language: None,
+    });
+    c.expect("queued", T, |m| matches!(m, ServerMsg::Queued { .. }))
+        .await
+        .unwrap();
+    let m = http_get(srv.addr, "/metrics").await;
+    assert!(m.contains("# TYPE signrelay_calls gauge"), "{m}");
+    assert!(m.contains("signrelay_calls{state=\"waiting\"} 1"), "{m}");
+    assert!(
+        m.contains("signrelay_interpreters{state=\"available\"} 0"),
+        "{m}"
+    );
+    let mut i = interpreter(srv.addr, "anna").await;
+    let call_id = match i
+        .expect("incoming", T, |m| matches!(m, ServerMsg::Incoming { .. }))
+        .await
+        .unwrap()
+    {
+        ServerMsg::Incoming { call_id, .. } => call_id,
+        _ => unreachable!(),
+    };
+    i.send(ClientMsg::Accept { call_id });
+    let _media = (c.start_media(20), i.start_media(20));
+    wait_for(|| c.counters.received() > 20).await;
+    let m = http_get(srv.addr, "/metrics").await;
+    assert!(m.contains("signrelay_calls{state=\"connected\"} 1"), "{m}");
+    assert!(m.contains("signrelay_peers 2"), "{m}");
+    let out: u64 = m
+        .lines()
+        .find_map(|l| l.strip_prefix("signrelay_rtp_packets_total{direction=\"out\"} "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert!(out > 20, "{m}");
+}

@@ -27,6 +27,7 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .route("/ws", get(ws::upgrade))
         .route("/qr.svg", get(qr_svg))
         .route("/", get(assets::page))
@@ -69,6 +70,87 @@ async fn healthz(State(app): State<AppState>) -> impl IntoResponse {
         "rtp_out": stats.rtp_out.load(Ordering::Relaxed),
         "rtp_dropped": stats.rtp_dropped.load(Ordering::Relaxed),
     }))
+}
+
+/// Prometheus text exposition of the service's gauges and the forwarding counters.
+async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
+    use std::fmt::Write;
+    let ((waiting, ringing, connected), staff, sessions) = app.switchboard.gauges();
+    let st = app.switchboard.sfu().stats();
+    let n = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+    let mut out = String::new();
+    let mut family = |name: &str, kind: &str, help: &str, samples: &[(&str, u64)]| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (labels, v) in samples {
+            let _ = writeln!(out, "{name}{labels} {v}");
+        }
+    };
+    family(
+        "signrelay_calls",
+        "gauge",
+        "Calls by state.",
+        &[
+            ("{state=\"waiting\"}", waiting as u64),
+            ("{state=\"ringing\"}", ringing as u64),
+            ("{state=\"connected\"}", connected as u64),
+        ],
+    );
+    family(
+        "signrelay_interpreters",
+        "gauge",
+        "Signed-in interpreters by state.",
+        &[
+            ("{state=\"available\"}", staff.available as u64),
+            ("{state=\"busy\"}", staff.busy as u64),
+            ("{state=\"away\"}", staff.away as u64),
+        ],
+    );
+    family(
+        "signrelay_sessions",
+        "gauge",
+        "Open signaling sockets.",
+        &[("", sessions as u64)],
+    );
+    family(
+        "signrelay_rooms",
+        "gauge",
+        "Open media rooms.",
+        &[("", app.switchboard.sfu().rooms() as u64)],
+    );
+    family(
+        "signrelay_peers",
+        "gauge",
+        "Live peer connections.",
+        &[("", n(&st.peers))],
+    );
+    family(
+        "signrelay_rtp_packets_total",
+        "counter",
+        "RTP packets received from publishers and handed to subscribers.",
+        &[
+            ("{direction=\"in\"}", n(&st.rtp_in)),
+            ("{direction=\"out\"}", n(&st.rtp_out)),
+        ],
+    );
+    family(
+        "signrelay_rtp_dropped_total",
+        "counter",
+        "Packets dropped because a subscriber's queue was full.",
+        &[("", n(&st.rtp_dropped))],
+    );
+    family(
+        "signrelay_rtp_write_errors_total",
+        "counter",
+        "Packets a subscriber's connection refused.",
+        &[("", n(&st.rtp_write_errors))],
+    );
+    family(
+        "signrelay_keyframe_requests_total",
+        "counter",
+        "Keyframe requests sent to publishers.",
+        &[("", n(&st.keyframe_requests))],
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }
 
 #[derive(Deserialize)]

@@ -249,6 +249,17 @@ impl Relay {
         self.calls.len()
     }
 
+    /// Calls waiting, ringing and connected.
+    pub fn call_counts(&self) -> (usize, usize, usize) {
+        self.calls
+            .values()
+            .fold((0, 0, 0), |(w, r, c), call| match call.state {
+                CallState::Queued => (w + 1, r, c),
+                CallState::Ringing { .. } => (w, r + 1, c),
+                CallState::Connected { .. } => (w, r, c + 1),
+            })
+    }
+
     /// Interpreter counts by state.
     pub fn staffing(&self) -> Staffing {
         let mut s = Staffing::default();
