@@ -120,25 +120,45 @@ fn streaming_final_text_matches_offline_and_stable_text_is_never_retracted() {
             run.text,
             offline
         );
-        // Stable events come in order, each once, and together are the final text.
-        let mut next = 0;
-        let mut stable = Vec::new();
-        for e in &run.events {
-            if e.stable {
-                assert_eq!(e.seq, next, "stable events are numbered in order");
-                next += 1;
-                stable.push(e.text.clone());
-            } else {
-                assert_eq!(
-                    e.seq, next,
-                    "an unstable tail belongs to the next stable event"
-                );
-            }
-        }
-        let sep = if lang == Lang::Zh { "" } else { " " };
-        assert_eq!(stable.join(sep), run.text);
+        assert_event_invariants(&run, lang);
         assert!(!run.text.is_empty());
     }
+}
+
+/// Stable events come in order, each once, and together are the final text; an unstable tail
+/// always belongs to the next stable event.
+fn assert_event_invariants(run: &signrelay::captions::StreamRun, lang: Lang) {
+    let mut next = 0;
+    let mut stable = Vec::new();
+    for e in &run.events {
+        assert_eq!(e.seq, next, "event out of order: {e:?}");
+        if e.stable {
+            next += 1;
+            stable.push(e.text.clone());
+        }
+    }
+    let sep = if lang == Lang::Zh { "" } else { " " };
+    assert_eq!(
+        stable.join(sep),
+        run.text,
+        "every committed word reaches the viewers"
+    );
+}
+
+#[test]
+fn a_buffer_that_never_agrees_is_committed_through_events_too() {
+    let _g = serial();
+    // A 1 s buffer cap forces commits before two decodes can agree.
+    let mut cfg = StreamConfig::new(Lang::En);
+    cfg.max_buffer = std::time::Duration::from_millis(1000);
+    let run = block_on(stream_clip(
+        engine(),
+        cfg,
+        &pcm("en_librispeech_1995-1837-0001.wav"),
+        false,
+    ));
+    assert!(!run.text.is_empty());
+    assert_event_invariants(&run, Lang::En);
 }
 
 fn white_noise(secs: f32, amp: f32) -> Vec<f32> {

@@ -196,10 +196,10 @@ impl StreamRecognizer {
                 return Vec::new();
             }
         };
-        let (mut committed, tail) = self.agreement.push(hyp);
-        let mut tail = tail;
-        if pause {
-            // The speaker stopped: what was said is as good as it will get.
+        let (mut committed, mut tail) = self.agreement.push(hyp);
+        // The speaker stopped: what was said is as good as it will get. Or a whole buffer went
+        // by without two decodes agreeing: take the guess rather than fall behind.
+        if pause || (committed.is_empty() && self.stalled()) {
             committed.extend(self.agreement.flush());
             tail.clear();
         }
@@ -282,6 +282,13 @@ impl StreamRecognizer {
         out
     }
 
+    /// True when the buffer is over its limit and none of it has been committed.
+    fn stalled(&self) -> bool {
+        let buf_ms = (self.buf.len() / SAMPLES_PER_MS) as u64;
+        buf_ms > self.cfg.max_buffer.as_millis() as u64
+            && self.agreement.committed_end_ms() <= self.buf_start_ms
+    }
+
     /// Cuts the buffer after a committed sentence end, or after all committed text once the
     /// buffer is long (whisper_streaming's buffer grows to ~30 s; ours stays short).
     fn trim(&mut self, committed: &[Unit]) {
@@ -299,14 +306,13 @@ impl StreamRecognizer {
             Some(t) => Some(t),
             None if buf_ms > self.cfg.max_buffer.as_millis() as u64 => {
                 let end = self.agreement.committed_end_ms();
-                if end > self.buf_start_ms {
-                    Some(end)
+                // After a forced commit there is committed text to cut at; if the decode heard
+                // nothing at all, keep only the last second.
+                Some(if end > self.buf_start_ms {
+                    end
                 } else {
-                    // Nothing agreed for a whole buffer: take the guess rather than fall behind.
-                    let forced = self.agreement.flush();
-                    let _ = self.emit(&forced, &[]);
-                    Some(self.fed_ms.saturating_sub(1000))
-                }
+                    self.fed_ms.saturating_sub(1000)
+                })
             }
             None => None,
         };
