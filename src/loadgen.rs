@@ -280,6 +280,22 @@ impl Participant {
         }
     }
 
+    /// Waits for this interpreter's console to ring and returns the ringing call.
+    pub async fn expect_incoming(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<crate::signal::CallId, ClientError> {
+        match self
+            .expect("incoming call", timeout, |m| {
+                matches!(m, ServerMsg::Incoming { .. })
+            })
+            .await?
+        {
+            ServerMsg::Incoming { call_id, .. } => Ok(call_id),
+            _ => Err(ClientError::Timeout("incoming call".into())),
+        }
+    }
+
     /// Publishes synthetic media until the task is aborted: 50 audio packets/s (Opus-sized) and
     /// `video_fps` frames/s of three 1 000-byte packets each.
     pub fn start_media(&self, video_fps: u32) -> tokio::task::JoinHandle<()> {

@@ -95,14 +95,7 @@ async fn connect_call(c: &mut Participant, i: &mut Participant) -> u64 {
         purpose: Purpose::DailyLife,
         sign_language: None,
     });
-    let call_id = match i
-        .expect("incoming", T, |m| matches!(m, ServerMsg::Incoming { .. }))
-        .await
-        .unwrap()
-    {
-        ServerMsg::Incoming { call_id, .. } => call_id,
-        _ => unreachable!(),
-    };
+    let call_id = i.expect_incoming(T).await.unwrap();
     i.send(ClientMsg::Accept { call_id });
     c.expect("connected", T, |m| {
         matches!(m, ServerMsg::CallConnected { .. })
@@ -397,14 +390,7 @@ async fn an_interpreter_whose_media_vanishes_is_replaced_and_the_caller_keeps_th
     .unwrap();
     // Another interpreter takes the same call.
     let mut b = interpreter(srv.addr, "bo").await;
-    match b
-        .expect("incoming", T, |m| matches!(m, ServerMsg::Incoming { .. }))
-        .await
-        .unwrap()
-    {
-        ServerMsg::Incoming { call_id: rung, .. } => assert_eq!(rung, call_id),
-        _ => unreachable!(),
-    }
+    assert_eq!(b.expect_incoming(T).await.unwrap(), call_id);
 }
 
 #[tokio::test]
@@ -464,14 +450,7 @@ async fn metrics_follow_the_queue_and_the_media() {
         "{m}"
     );
     let mut i = interpreter(srv.addr, "anna").await;
-    let call_id = match i
-        .expect("incoming", T, |m| matches!(m, ServerMsg::Incoming { .. }))
-        .await
-        .unwrap()
-    {
-        ServerMsg::Incoming { call_id, .. } => call_id,
-        _ => unreachable!(),
-    };
+    let call_id = i.expect_incoming(T).await.unwrap();
     i.send(ClientMsg::Accept { call_id });
     let _media = (c.start_media(20), i.start_media(20));
     wait_for(|| c.counters.received() > 20).await;

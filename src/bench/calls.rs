@@ -146,14 +146,7 @@ async fn setup_call(
         purpose: Purpose::DailyLife,
         sign_language: None,
     });
-    let call_id = match interp
-        .expect("incoming", T, |m| matches!(m, ServerMsg::Incoming { .. }))
-        .await
-        .map_err(e)?
-    {
-        ServerMsg::Incoming { call_id, .. } => call_id,
-        _ => 0,
-    };
+    let call_id = interp.expect_incoming(T).await.map_err(e)?;
     ring_ms.push(t0.elapsed().as_secs_f64() * 1000.0);
     let t1 = Instant::now();
     interp.send(ClientMsg::Accept { call_id });
