@@ -85,14 +85,6 @@ async fn wait_healthy(addr: &str) -> Result<(), String> {
     Err("server did not start".into())
 }
 
-fn pct(v: &mut [f64], p: f64) -> f64 {
-    if v.is_empty() {
-        return 0.0;
-    }
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[((v.len() - 1) as f64 * p).round() as usize]
-}
-
 struct Call {
     caller: Participant,
     interp: Participant,
@@ -241,7 +233,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         let _ = writeln!(
             out,
             "{n:5} | {:7.1} / {:7.1} | {:7.1} / {:7.1} | {fwd:9.0} | {per_core:9.0} | {:6.2}% | {:5.1}% ({:.2}%) | {rss:6.1} ({:.2})",
-            pct(&mut ring, 0.5), pct(&mut ring, 1.0), pct(&mut media, 0.5), pct(&mut media, 1.0),
+            super::percentile(&ring, 0.5), super::percentile(&ring, 1.0), super::percentile(&media, 0.5), super::percentile(&media, 1.0),
             delivery * 100.0, cpu_frac * 100.0, cpu_frac * 100.0 / n as f64, (rss - base_rss) / n as f64
         );
         for c in &calls {

@@ -72,15 +72,6 @@ pub fn error_rate(lang: Lang, reference: &str, hyp: &str) -> f64 {
     }
 }
 
-fn pct(v: &[f64], p: f64) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    let mut s = v.to_vec();
-    s.sort_by(|a, b| a.total_cmp(b));
-    s[((s.len() - 1) as f64 * p).round() as usize]
-}
-
 /// Runs the benchmark and prints its report.
 pub async fn run(a: CaptionBenchArgs) -> Result<(), String> {
     let clips = manifest(&a.speech_dir)?;
@@ -155,8 +146,8 @@ pub async fn run(a: CaptionBenchArgs) -> Result<(), String> {
             r.audio_secs,
             eo * 100.0,
             es * 100.0,
-            pct(&r.latencies, 0.5),
-            pct(&r.latencies, 0.95),
+            super::percentile(&r.latencies, 0.5),
+            super::percentile(&r.latencies, 0.95),
             r.decode_secs / r.audio_secs
         );
     }
@@ -171,8 +162,8 @@ pub async fn run(a: CaptionBenchArgs) -> Result<(), String> {
     all.extend(&all_lat_en);
     println!(
         "committed-text latency: all mean {:.2} s, p50 {:.2} s, p95 {:.2} s (Mandarin p50 {:.2} / p95 {:.2}; English p50 {:.2} / p95 {:.2})",
-        all.iter().sum::<f64>() / all.len().max(1) as f64, pct(&all, 0.5), pct(&all, 0.95),
-        pct(&all_lat_zh, 0.5), pct(&all_lat_zh, 0.95), pct(&all_lat_en, 0.5), pct(&all_lat_en, 0.95)
+        all.iter().sum::<f64>() / all.len().max(1) as f64, super::percentile(&all, 0.5), super::percentile(&all, 0.95),
+        super::percentile(&all_lat_zh, 0.5), super::percentile(&all_lat_zh, 0.95), super::percentile(&all_lat_en, 0.5), super::percentile(&all_lat_en, 0.95)
     );
     println!("process CPU {:.0}% of one core over {:.0} s wall for {:.0} s of audio (offline and streaming together); peak RSS {:.0} MB", cpu / wall * 100.0, wall, audio_total, procstat::status_mb(me, "VmHWM:"));
     drop(offline);
@@ -209,10 +200,10 @@ pub async fn run(a: CaptionBenchArgs) -> Result<(), String> {
                 lat.extend(l);
             }
         }
-        let real_time = pct(&lat, 0.95) < 5.0;
+        let real_time = super::percentile(&lat, 0.95) < 5.0;
         println!(
             "{k} concurrent Mandarin streams: latency p50 {:.2} s, p95 {:.2} s, mean CER {:.1}% -> {}",
-            pct(&lat, 0.5), pct(&lat, 0.95), errs.iter().sum::<f64>() / errs.len().max(1) as f64 * 100.0,
+            super::percentile(&lat, 0.5), super::percentile(&lat, 0.95), errs.iter().sum::<f64>() / errs.len().max(1) as f64 * 100.0,
             if real_time { "keeps up" } else { "falls behind" }
         );
     }
