@@ -217,6 +217,8 @@ async fn a_call_connects_real_media_and_bad_sdp_disturbs_no_other_call() {
     connect_call(&mut c1, &mut i1).await;
     let (mut c2, mut i2) = (caller(srv.addr).await, interpreter(srv.addr, "bo").await);
     connect_call(&mut c2, &mut i2).await;
+    // The first offer carries no remote tracks; each side's arrive by renegotiation.
+    assert!(c1.counters.offers.load(Ordering::Relaxed) >= 2);
 
     // Caller 2 misbehaves every way it can on the media path.
     c2.send(ClientMsg::Answer {

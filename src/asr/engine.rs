@@ -93,7 +93,6 @@ enum Job {
 #[derive(Clone)]
 pub struct Engine {
     jobs: std_mpsc::SyncSender<Job>,
-    cfg: EngineConfig,
 }
 
 impl Engine {
@@ -118,12 +117,7 @@ impl Engine {
                 .spawn(move || worker(ctx, rx, c))
                 .map_err(AsrError::Io)?;
         }
-        Ok(Self { jobs: tx, cfg })
-    }
-
-    /// The settings in force.
-    pub fn config(&self) -> &EngineConfig {
-        &self.cfg
+        Ok(Self { jobs: tx })
     }
 
     /// Decodes on a worker thread; fails fast with `Unavailable` when every worker is busy

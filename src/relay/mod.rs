@@ -211,11 +211,6 @@ impl Relay {
         }
     }
 
-    /// The rules in force.
-    pub fn config(&self) -> &RelayConfig {
-        &self.cfg
-    }
-
     /// The call a session takes part in, whatever its role.
     pub fn call_of(&self, session: SessionId) -> Option<CallId> {
         if let Some(c) = self
