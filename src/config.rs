@@ -20,6 +20,52 @@ pub struct Config {
     pub service: ServiceConfig,
     /// Interpreter accounts (a configured list until the accounts store lands).
     pub interpreters: Vec<InterpreterAccount>,
+    /// Organizers who may create press-briefing events (HTTP Basic sign-in).
+    pub organizers: Vec<OrganizerAccount>,
+    /// Live captions.
+    pub captions: CaptionsConfig,
+}
+
+/// Live captions of calls and events.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CaptionsConfig {
+    /// Caption at all (needs the speech model; without it the server runs without captions).
+    pub enabled: bool,
+    /// The ggml model file; `$SIGNRELAY_MODEL` or `models/ggml-whisper-base-q8_0.bin` if unset.
+    pub model: Option<PathBuf>,
+    /// Language spoken in calls: `zh` or `en`.
+    pub language: String,
+    /// Names and terms every stream favours (place names, agencies).
+    pub hotwords: Vec<String>,
+    /// Concurrent decodes. Each uses `threads_per_worker` cores; more than the machine's cores
+    /// made decoding many times slower in measurements.
+    pub workers: usize,
+    /// whisper.cpp threads per decode.
+    pub threads_per_worker: usize,
+}
+
+impl Default for CaptionsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            model: None,
+            language: "zh".into(),
+            hotwords: Vec::new(),
+            workers: 1,
+            threads_per_worker: 2,
+        }
+    }
+}
+
+/// Someone who may create events.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizerAccount {
+    /// Sign-in name.
+    pub username: String,
+    /// Password (plain, in a file only root reads, until the accounts store replaces this list).
+    pub password: String,
 }
 
 /// WebRTC transport settings.
@@ -108,6 +154,8 @@ impl Default for Config {
             media: MediaConfig::default(),
             service: ServiceConfig::default(),
             interpreters: Vec::new(),
+            organizers: Vec::new(),
+            captions: CaptionsConfig::default(),
         }
     }
 }
@@ -202,6 +250,26 @@ impl Config {
         if self.service.ring_timeout_secs == 0 {
             return Err(ConfigError::Invalid(
                 "service.ring_timeout_secs must be > 0".into(),
+            ));
+        }
+        if crate::asr::Lang::parse(&self.captions.language).is_none() {
+            return Err(ConfigError::Invalid(format!(
+                "captions.language {:?} is not zh or en",
+                self.captions.language
+            )));
+        }
+        if self.captions.workers == 0 || self.captions.threads_per_worker == 0 {
+            return Err(ConfigError::Invalid(
+                "captions.workers and captions.threads_per_worker must be > 0".into(),
+            ));
+        }
+        if self
+            .organizers
+            .iter()
+            .any(|o| o.username.is_empty() || o.password.is_empty())
+        {
+            return Err(ConfigError::Invalid(
+                "every organizer needs a username and a password".into(),
             ));
         }
         let mut seen = std::collections::HashSet::new();

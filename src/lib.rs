@@ -4,12 +4,15 @@
 pub mod asr;
 pub mod audio;
 pub mod bench;
+pub mod broadcast;
 pub mod captions;
 pub mod config;
 pub mod http;
 pub mod loadgen;
+pub mod metrics;
 pub mod relay;
 pub mod server;
 pub mod sfu;
 pub mod signal;
 pub mod switchboard;
+pub mod token;

@@ -1,7 +1,7 @@
 //! The `signrelay` command.
 
 use clap::{Parser, Subcommand};
-use signrelay::config::{Config, InterpreterAccount};
+use signrelay::config::{Config, InterpreterAccount, OrganizerAccount};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -213,6 +213,12 @@ fn init_logging(json: bool) {
     }
 }
 
+/// A first run must be usable without writing a config: accounts get a fresh password, shown
+/// once in the log.
+fn fresh_password() -> String {
+    signrelay::token::new_token()[..12].to_owned()
+}
+
 fn load_config(args: &ServeArgs) -> Result<Config, String> {
     let mut cfg = match &args.config {
         Some(p) => Config::from_file(p).map_err(|e| e.to_string())?,
@@ -234,13 +240,7 @@ fn load_config(args: &ServeArgs) -> Result<Config, String> {
         cfg.set_port_range(r).map_err(|e| e.to_string())?;
     }
     if cfg.interpreters.is_empty() {
-        // A first run must be usable without writing a config: one account with a fresh
-        // password, shown once in the log.
-        let password: String = {
-            use rand::Rng;
-            let b: [u8; 6] = rand::rng().random();
-            b.iter().map(|x| format!("{x:02x}")).collect()
-        };
+        let password = fresh_password();
         tracing::warn!(
             "no interpreters configured: sign in at /interpreter as user \"interpreter\" with password \"{password}\""
         );
@@ -249,6 +249,16 @@ fn load_config(args: &ServeArgs) -> Result<Config, String> {
             password,
             display_name: "值班翻译员 Duty interpreter".into(),
             sign_languages: vec![],
+        });
+    }
+    if cfg.organizers.is_empty() {
+        let password = fresh_password();
+        tracing::warn!(
+            "no organizers configured: create events at /organize as user \"organizer\" with password \"{password}\""
+        );
+        cfg.organizers.push(OrganizerAccount {
+            username: "organizer".into(),
+            password,
         });
     }
     cfg.validate().map_err(|e| e.to_string())?;

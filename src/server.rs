@@ -1,6 +1,9 @@
 //! Starting the server: used by `signrelay serve`, the tests and the benchmark.
 
-use crate::config::Config;
+use crate::asr::{Engine, EngineConfig, Lang};
+use crate::broadcast::{EventError, Events};
+use crate::captions::live::LiveCaptions;
+use crate::config::{CaptionsConfig, Config};
 use crate::http::{router, AppState};
 use crate::switchboard::Switchboard;
 use std::net::SocketAddr;
@@ -21,6 +24,9 @@ pub enum ServeError {
     /// The server stopped with an I/O error.
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
+    /// The events directory is unusable.
+    #[error("events: {0}")]
+    Events(#[from] EventError),
 }
 
 /// A bound, running server.
@@ -33,6 +39,39 @@ pub struct Running {
     pub task: tokio::task::JoinHandle<Result<(), std::io::Error>>,
 }
 
+/// Loads the speech model for live captions; without it the server runs with captions off.
+async fn load_captions(cfg: &CaptionsConfig) -> Option<LiveCaptions> {
+    if !cfg.enabled {
+        tracing::info!("live captions disabled in the configuration");
+        return None;
+    }
+    let path = cfg
+        .model
+        .clone()
+        .unwrap_or_else(crate::asr::default_model_path);
+    let engine_cfg = EngineConfig {
+        workers: cfg.workers,
+        threads_per_worker: cfg.threads_per_worker,
+        beam: 1,
+    };
+    let loaded = tokio::task::spawn_blocking(move || Engine::load(&path, engine_cfg)).await;
+    match loaded {
+        Ok(Ok(engine)) => {
+            let lang = Lang::parse(&cfg.language).unwrap_or(Lang::Zh);
+            tracing::info!(language = %cfg.language, "live captions on");
+            Some(LiveCaptions::new(engine, lang, cfg.hotwords.clone()))
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "live captions off (run `signrelay model install`)");
+            None
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "speech model loader crashed; captions off");
+            None
+        }
+    }
+}
+
 /// Binds and starts serving in the background.
 pub async fn start(cfg: Config) -> Result<Running, ServeError> {
     let addr = cfg.listen;
@@ -40,7 +79,12 @@ pub async fn start(cfg: Config) -> Result<Running, ServeError> {
         .await
         .map_err(|source| ServeError::Bind { addr, source })?;
     let addr = listener.local_addr()?;
-    let switchboard = Switchboard::start(Arc::new(cfg));
+    let captions = load_captions(&cfg.captions).await;
+    let events = Arc::new(Events::open(
+        Some(cfg.data_dir.join("events")),
+        captions.is_some(),
+    )?);
+    let switchboard = Switchboard::start(Arc::new(cfg), captions, events);
     let app = router(AppState {
         switchboard: switchboard.clone(),
     });

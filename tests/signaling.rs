@@ -17,8 +17,11 @@ async fn server() -> signrelay::server::Running {
 async fn server_with(tune: impl FnOnce(&mut Config)) -> signrelay::server::Running {
     let mut cfg = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: std::env::temp_dir().join(format!("signrelay-sig-{}", std::process::id())),
         ..Config::default()
     };
+    // The load generator's audio is not speech; captions are tested in tests/events.rs.
+    cfg.captions.enabled = false;
     // Each test server gets its own media port range so parallel tests never collide.
     let base =
         45000 + (std::process::id() % 40) as u16 * 200 + PORTS.fetch_add(20, Ordering::SeqCst);

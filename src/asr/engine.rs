@@ -156,6 +156,19 @@ fn worker(
     rx: Arc<std::sync::Mutex<std_mpsc::Receiver<Job>>>,
     cfg: EngineConfig,
 ) {
+    // Captions may fall behind; media must not. A nicer value makes the kernel run forwarding
+    // first when the cores are busy (whisper.cpp's own threads inherit it).
+    // SAFETY: setpriority has no memory effects; on Linux, `who` = this thread's id.
+    let rc = unsafe {
+        libc::setpriority(
+            libc::PRIO_PROCESS,
+            libc::syscall(libc::SYS_gettid) as libc::id_t,
+            10,
+        )
+    };
+    if rc != 0 {
+        tracing::debug!("could not lower the recognizer's priority");
+    }
     loop {
         let job = {
             let guard = rx.lock().unwrap_or_else(|p| p.into_inner());

@@ -44,7 +44,7 @@ fn start_server(max_calls: usize) -> Result<ServerProc, String> {
         .map_err(|e| e.to_string())?
         .port();
     let mut cfg = format!(
-        "listen = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\n[media]\nport_min = 50000\nport_max = {}\n[service]\nmax_queue = {}\n",
+        "listen = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\n[media]\nport_min = 50000\nport_max = {}\n[service]\nmax_queue = {}\n[captions]\nenabled = false\n",
         dir.join("data").display(),
         50000 + max_calls * 2 + 50,
         max_calls + 10

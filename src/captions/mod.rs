@@ -3,8 +3,10 @@
 
 pub mod agreement;
 pub mod format;
+pub mod live;
 pub mod segment;
 mod stream;
+pub mod tap;
 pub mod text;
 pub mod transcribe;
 pub mod vad;

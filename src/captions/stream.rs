@@ -161,6 +161,11 @@ impl StreamRecognizer {
         }
     }
 
+    /// True while voiced audio waits in the buffer (something will still be committed).
+    pub fn has_pending_audio(&self) -> bool {
+        self.voiced_in_buf
+    }
+
     /// True when a decode is due.
     pub fn ready(&self) -> bool {
         if !self.voiced_in_buf {

@@ -59,6 +59,9 @@ pub async fn page(uri: Uri) -> Response {
     let html = match uri.path() {
         "/interpreter" => web!("interpreter.html"),
         "/guest" => web!("guest.html"),
+        "/stage" => web!("stage.html"),
+        "/organize" => web!("organize.html"),
+        p if p.starts_with("/events/") => web!("watch.html"),
         _ => web!("index.html"),
     };
     (

@@ -1,13 +1,14 @@
 //! The HTTP face: embedded web pages, the signaling WebSocket, health and QR codes.
 
 mod assets;
+mod events;
 mod ws;
 
 use crate::switchboard::Switchboard;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use std::sync::atomic::Ordering;
@@ -33,6 +34,22 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(assets::page))
         .route("/interpreter", get(assets::page))
         .route("/guest", get(assets::page))
+        .route("/stage", get(assets::page))
+        .route("/organize", get(assets::page))
+        .route("/events/{id}", get(assets::page))
+        .route("/events/{id}/captions", get(events::captions))
+        .route("/events/{id}/{file}", get(events::transcript))
+        .route("/api/events", get(events::list).post(events::create))
+        .route("/api/events/{id}", get(events::info))
+        .route("/api/events/{id}/end", post(events::end))
+        .route(
+            "/whip/{id}",
+            post(events::whip_post).options(events::whip_options),
+        )
+        .route(
+            "/whip/{id}/{session}",
+            delete(events::whip_delete).patch(events::whip_patch),
+        )
         .route("/static/{*path}", get(assets::file))
         .with_state(state)
         .layer(axum::middleware::from_fn(security_headers))

@@ -2,6 +2,7 @@
 //! subscriber, and one writer per subscriber drains its queue. A slow subscriber loses its own
 //! packets (counted) and never slows the publisher or anyone else.
 
+use crate::captions::live::LiveStats;
 use crate::signal::SessionId;
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
@@ -51,6 +52,8 @@ pub struct Fanout {
     last_keyframe_request: Mutex<Option<Instant>>,
     stats: Arc<SfuStats>,
     reader: Mutex<Option<JoinHandle<()>>>,
+    /// The caption task's queue, for captioned audio.
+    tap: RwLock<Option<(mpsc::Sender<rtp::Packet>, Arc<LiveStats>)>>,
 }
 
 impl Fanout {
@@ -71,6 +74,7 @@ impl Fanout {
             last_keyframe_request: Mutex::new(None),
             stats,
             reader: Mutex::new(None),
+            tap: RwLock::new(None),
         });
         let weak = Arc::downgrade(&f);
         let track = f.track.clone();
@@ -99,6 +103,19 @@ impl Fanout {
                 self.stats.rtp_dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
+        drop(subs);
+        let tap = self.tap.read().unwrap_or_else(|p| p.into_inner());
+        if let Some((tx, live)) = tap.as_ref() {
+            // Captions lose audio rather than hold up media.
+            if let Err(mpsc::error::TrySendError::Full(_)) = tx.try_send(p) {
+                live.tap_dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Sends a copy of every packet to a caption task (which ends when this is dropped).
+    pub fn set_tap(&self, tx: mpsc::Sender<rtp::Packet>, live: Arc<LiveStats>) {
+        *self.tap.write().unwrap_or_else(|p| p.into_inner()) = Some((tx, live));
     }
 
     /// Adds a subscriber's queue.
@@ -153,6 +170,7 @@ impl Fanout {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .clear();
+        self.tap.write().unwrap_or_else(|p| p.into_inner()).take();
     }
 }
 

@@ -13,6 +13,8 @@ pub use forward::SfuStats;
 pub use peer::{media_engine, OPUS_PT, VP8_PT};
 pub use ports::PortPool;
 
+use crate::asr::Lang;
+use crate::captions::live::{CaptionSink, LiveCaptions};
 use crate::config::MediaConfig;
 use crate::signal::{CallId, Role, ServerMsg, SessionId};
 use room::{Room, RoomCmd};
@@ -31,6 +33,30 @@ pub enum SfuError {
     /// Every port of the media range is taken.
     #[error("no free media port in the configured range")]
     NoPorts,
+    /// An offer from an encoder (WHIP) could not be used.
+    #[error("unusable SDP offer: {0}")]
+    BadOffer(String),
+    /// The room is gone (its call or event ended).
+    #[error("the room is closed")]
+    RoomClosed,
+}
+
+/// What a room is for, which decides who receives whom and whose speech is captioned.
+#[derive(Clone)]
+pub enum RoomKind {
+    /// An interpreted call: everyone sees, hears and texts everyone; every speaker is
+    /// captioned and the captions go to the people in the call only (no transcript is kept).
+    Call,
+    /// A press briefing: publishers (broadcaster, interpreter) see each other, viewers only
+    /// receive; the broadcaster's speech is captioned into `sink`.
+    Event {
+        /// Where the captions go.
+        sink: Arc<dyn CaptionSink>,
+        /// Spoken language.
+        lang: Lang,
+        /// Vocabulary for the recognizer.
+        hotwords: Vec<String>,
+    },
 }
 
 /// What the SFU tells the service about.
@@ -52,6 +78,7 @@ pub(crate) struct Shared {
     stats: Arc<SfuStats>,
     events: mpsc::UnboundedSender<SfuEvent>,
     rooms: Mutex<HashMap<CallId, mpsc::UnboundedSender<RoomCmd>>>,
+    captions: Option<LiveCaptions>,
 }
 
 /// Handle to the SFU; cheap to clone.
@@ -66,8 +93,13 @@ pub fn participant_id(session: SessionId) -> String {
 }
 
 impl Sfu {
-    /// A SFU with no rooms; failures are reported on `events`.
-    pub fn new(media: MediaConfig, events: mpsc::UnboundedSender<SfuEvent>) -> Self {
+    /// A SFU with no rooms; failures are reported on `events`; speech is captioned when
+    /// `captions` is given.
+    pub fn new(
+        media: MediaConfig,
+        events: mpsc::UnboundedSender<SfuEvent>,
+        captions: Option<LiveCaptions>,
+    ) -> Self {
         Self {
             shared: Arc::new(Shared {
                 ports: PortPool::new(media.port_min, media.port_max),
@@ -75,6 +107,7 @@ impl Sfu {
                 stats: Arc::new(SfuStats::default()),
                 events,
                 rooms: Mutex::new(HashMap::new()),
+                captions,
             }),
         }
     }
@@ -93,27 +126,61 @@ impl Sfu {
             .len()
     }
 
-    fn room(&self, call: CallId, create: bool) -> Option<mpsc::UnboundedSender<RoomCmd>> {
+    fn room(
+        &self,
+        call: CallId,
+        create: Option<RoomKind>,
+    ) -> Option<mpsc::UnboundedSender<RoomCmd>> {
         let mut rooms = self.shared.rooms.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(tx) = rooms.get(&call) {
             return Some(tx.clone());
         }
-        if !create {
-            return None;
-        }
+        let kind = create?;
         let (tx, rx) = mpsc::unbounded_channel();
         rooms.insert(call, tx.clone());
-        Room::spawn(call, self.shared.clone(), tx.clone(), rx);
+        Room::spawn(call, kind, self.shared.clone(), tx.clone(), rx);
         Some(tx)
     }
 
     fn send(&self, call: CallId, cmd: RoomCmd) {
-        if let Some(tx) = self.room(call, false) {
+        if let Some(tx) = self.room(call, None) {
             let _ = tx.send(cmd);
         }
     }
 
-    /// Puts a session into a call's room; the room sends it an offer through `tx`.
+    /// Opens an event's room if it is not open yet.
+    pub fn open_room(&self, room: CallId, kind: RoomKind) {
+        self.room(room, Some(kind));
+    }
+
+    /// Captioning counters, when captions are on.
+    pub fn captions(&self) -> Option<&LiveCaptions> {
+        self.shared.captions.as_ref()
+    }
+
+    /// Adds an encoder that publishes by WHIP (RFC 9725): applies its offer and returns our
+    /// answer. The encoder only publishes; it receives nothing.
+    pub async fn whip(
+        &self,
+        room: CallId,
+        session: SessionId,
+        name: String,
+        offer: String,
+    ) -> Result<String, SfuError> {
+        let tx = self.room(room, None).ok_or(SfuError::RoomClosed)?;
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        tx.send(RoomCmd::Whip {
+            session,
+            name,
+            offer,
+            reply,
+        })
+        .map_err(|_| SfuError::RoomClosed)?;
+        answer.await.map_err(|_| SfuError::RoomClosed)?
+    }
+
+    /// Puts a session into a room (a call's room is opened on first join); the room sends it
+    /// an offer through `tx`.
     pub fn join(
         &self,
         call: CallId,
@@ -122,7 +189,7 @@ impl Sfu {
         name: String,
         tx: mpsc::Sender<ServerMsg>,
     ) {
-        if let Some(room) = self.room(call, true) {
+        if let Some(room) = self.room(call, Some(RoomKind::Call)) {
             let _ = room.send(RoomCmd::Join {
                 session,
                 role,

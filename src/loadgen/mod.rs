@@ -1,6 +1,10 @@
 //! A scripted participant: speaks the signaling protocol over a real WebSocket, answers the
 //! server's offers with a real webrtc-rs peer connection, publishes synthetic RTP and counts
 //! what it receives. Used by the integration tests and the `bench-calls` load benchmark.
+//! Also a WHIP encoder (`whip`) and a minimal HTTP/1.1 client with an SSE reader (`http`).
+
+pub mod http;
+pub mod whip;
 
 use crate::signal::{ClientEnvelope, ClientMsg, ServerMsg};
 use bytes::Bytes;
@@ -28,9 +32,9 @@ use webrtc::peer_connection::{
 /// Why a scripted participant failed.
 #[derive(Debug, Error)]
 pub enum ClientError {
-    /// The WebSocket failed.
+    /// The WebSocket failed (boxed: the error is large and rare).
     #[error("websocket: {0}")]
-    Ws(#[from] tokio_tungstenite::tungstenite::Error),
+    Ws(Box<tokio_tungstenite::tungstenite::Error>),
     /// webrtc-rs failed.
     #[error("webrtc: {0}")]
     WebRtc(#[from] webrtc::error::Error),
@@ -43,6 +47,18 @@ pub enum ClientError {
     /// The socket closed.
     #[error("signaling socket closed")]
     Closed,
+    /// An HTTP exchange failed.
+    #[error("http: {0}")]
+    Http(String),
+    /// I/O failed.
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl From<tokio_tungstenite::tungstenite::Error> for ClientError {
+    fn from(e: tokio_tungstenite::tungstenite::Error) -> Self {
+        ClientError::Ws(Box::new(e))
+    }
 }
 
 /// What a participant sent and received.
@@ -120,6 +136,34 @@ impl PeerConnectionEventHandler for ClientEvents {
     }
 }
 
+/// A client-side peer connection on loopback that counts what it receives.
+async fn client_peer(
+    counters: Arc<Counters>,
+) -> Result<(Arc<dyn PeerConnection>, watch::Receiver<bool>), ClientError> {
+    let mut me = crate::sfu::media_engine()?;
+    let registry = register_default_interceptors(Registry::new(), &mut me)?;
+    let (gtx, grx) = watch::channel(false);
+    let settings = SettingEngineBuilder::new()
+        .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
+        .with_include_loopback_candidate(true)
+        .with_ice_connection_attempts(Some(Duration::from_millis(50)), Some(28))
+        .build();
+    let pc: Arc<dyn PeerConnection> = Arc::new(
+        PeerConnectionBuilder::new()
+            .with_media_engine(me)
+            .with_setting_engine(settings)
+            .with_interceptor_registry(registry)
+            .with_handler(Arc::new(ClientEvents {
+                counters,
+                gathered: gtx,
+            }))
+            .with_udp_addrs(vec!["127.0.0.1:0".to_owned()])
+            .build()
+            .await?,
+    );
+    Ok((pc, grx))
+}
+
 fn local_track(kind: RtpCodecKind, ssrc: u32) -> Arc<TrackLocalStaticRTP> {
     let name = if kind == RtpCodecKind::Audio {
         "audio"
@@ -149,27 +193,7 @@ impl Participant {
         let (ws, _) = tokio_tungstenite::connect_async(ws_url).await?;
         let (mut sink, mut stream) = ws.split();
         let counters = Arc::new(Counters::default());
-        let mut me = crate::sfu::media_engine()?;
-        let registry = register_default_interceptors(Registry::new(), &mut me)?;
-        let (gtx, grx) = watch::channel(false);
-        let settings = SettingEngineBuilder::new()
-            .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
-            .with_include_loopback_candidate(true)
-            .with_ice_connection_attempts(Some(Duration::from_millis(50)), Some(28))
-            .build();
-        let pc: Arc<dyn PeerConnection> = Arc::new(
-            PeerConnectionBuilder::new()
-                .with_media_engine(me)
-                .with_setting_engine(settings)
-                .with_interceptor_registry(registry)
-                .with_handler(Arc::new(ClientEvents {
-                    counters: counters.clone(),
-                    gathered: gtx,
-                }))
-                .with_udp_addrs(vec!["127.0.0.1:0".to_owned()])
-                .build()
-                .await?,
-        );
+        let (pc, grx) = client_peer(counters.clone()).await?;
         let (assrc, vssrc): (u32, u32) = (rand::random(), rand::random());
         let audio = (local_track(RtpCodecKind::Audio, assrc), assrc);
         let video = (local_track(RtpCodecKind::Video, vssrc), vssrc);

@@ -1,23 +1,27 @@
-//! One call's media room: an actor that owns its participants' connections and does every
-//! negotiation step in order, so offers, answers and track changes never interleave.
+//! One call's or event's media room: an actor that owns its participants' connections and
+//! does every negotiation step in order, so offers, answers and track changes never interleave.
+
+mod rtt;
+mod whip;
 
 use super::forward::{self, Fanout, SUBSCRIBER_QUEUE};
 use super::peer::{self, PeerSpec, OPUS_PT, VP8_PT};
-use super::{participant_id, sdp, SfuError, SfuEvent, Shared};
-use crate::signal::{CallId, ErrorCode, Participant, Role, ServerMsg, SessionId};
-use rtc::data_channel::RTCDataChannelInit;
+use super::{participant_id, sdp, RoomKind, SfuError, SfuEvent, Shared};
+use crate::captions::live::{CaptionSink, Speaker};
+use crate::signal::{CallId, CaptionLine, ErrorCode, Participant, Role, ServerMsg, SessionId};
 use rtc::media_stream::MediaStreamTrack;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
+use rtt::{drain_channel, t140};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
-use webrtc::data_channel::{DataChannel, DataChannelEvent};
+use webrtc::data_channel::DataChannel;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
@@ -25,8 +29,6 @@ use webrtc::peer_connection::{
 };
 use webrtc::rtp_transceiver::RtpSender;
 
-/// Largest real-time-text chunk relayed; T.140 sends a few characters at a time.
-const MAX_RTT_BYTES: usize = 4096;
 /// How long the first offer waits for our ICE candidates (host candidates take milliseconds).
 const GATHER_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -64,6 +66,24 @@ pub enum RoomCmd {
     },
     /// Real-time text typed by a participant.
     Rtt { session: SessionId, text: String },
+    /// An encoder's WHIP offer; the answer (or why not) goes back on `reply`.
+    Whip {
+        session: SessionId,
+        name: String,
+        offer: String,
+        reply: tokio::sync::oneshot::Sender<Result<String, SfuError>>,
+    },
+    /// A caption update of someone in a call.
+    Caption(CaptionLine),
+}
+
+/// Passes a call's captions to the room, which shows them to everyone in the call.
+struct RoomCaptions(mpsc::UnboundedSender<RoomCmd>);
+
+impl CaptionSink for RoomCaptions {
+    fn caption(&self, line: CaptionLine) {
+        let _ = self.0.send(RoomCmd::Caption(line));
+    }
 }
 
 struct Subscription {
@@ -81,7 +101,8 @@ struct Member {
     pid: String,
     role: Role,
     name: String,
-    tx: mpsc::Sender<ServerMsg>,
+    /// Signaling of the page; none for an encoder that came by WHIP.
+    tx: Option<mpsc::Sender<ServerMsg>>,
     pc: Arc<dyn PeerConnection>,
     port: u16,
     gathered: watch::Receiver<bool>,
@@ -98,15 +119,28 @@ struct Member {
 
 impl Member {
     fn send(&self, msg: ServerMsg) {
-        if self.tx.try_send(msg).is_err() {
-            tracing::warn!(participant = %self.pid, "signaling queue full or closed; message dropped");
+        if let Some(tx) = &self.tx {
+            if tx.try_send(msg).is_err() {
+                tracing::warn!(participant = %self.pid, "signaling queue full or closed; message dropped");
+            }
         }
+    }
+
+    /// Publishes media (as opposed to an event's viewer, who only watches).
+    fn publishes(&self) -> bool {
+        self.role != Role::Viewer
+    }
+
+    /// Can receive forwarded media: an encoder publishing by WHIP cannot renegotiate.
+    fn receives(&self) -> bool {
+        self.tx.is_some()
     }
 }
 
 /// The actor.
 pub(super) struct Room {
     call: CallId,
+    kind: RoomKind,
     shared: Arc<Shared>,
     me: mpsc::UnboundedSender<RoomCmd>,
     members: BTreeMap<SessionId, Member>,
@@ -115,12 +149,14 @@ pub(super) struct Room {
 impl Room {
     pub(super) fn spawn(
         call: CallId,
+        kind: RoomKind,
         shared: Arc<Shared>,
         me: mpsc::UnboundedSender<RoomCmd>,
         mut rx: mpsc::UnboundedReceiver<RoomCmd>,
     ) {
         let mut room = Room {
             call,
+            kind,
             shared,
             me,
             members: BTreeMap::new(),
@@ -188,21 +224,26 @@ impl Room {
             }
             RoomCmd::Track { session, track } => self.publish(session, track).await,
             RoomCmd::PcState { session, state } => self.pc_state(session, state),
-            RoomCmd::Rtt { session, text } => {
-                for (s, m) in &self.members {
-                    if *s == session {
-                        continue;
-                    }
-                    if let Some(dc) = m.rtt_down.get(&session) {
-                        let dc = dc.clone();
-                        let text = text.clone();
-                        tokio::spawn(async move {
-                            let _ = dc.send_text(&text).await;
-                        });
-                    }
+            RoomCmd::Rtt { session, text } => self.relay_rtt(session, text),
+            RoomCmd::Whip {
+                session,
+                name,
+                offer,
+                reply,
+            } => {
+                let res = self.whip(session, name, offer).await;
+                let _ = reply.send(res);
+            }
+            RoomCmd::Caption(line) => {
+                for m in self.members.values() {
+                    m.send(ServerMsg::Caption(line.clone()));
                 }
             }
         }
+    }
+
+    fn is_call(&self) -> bool {
+        matches!(self.kind, RoomKind::Call)
     }
 
     async fn join(
@@ -215,24 +256,12 @@ impl Room {
         let built = self.build_peer(session).await?;
         let (pc, port) = (built.0.pc, built.1);
         self.shared.stats.peers.fetch_add(1, Ordering::Relaxed);
-        let recv_only = || {
-            Some(RTCRtpTransceiverInit {
-                direction: RTCRtpTransceiverDirection::Recvonly,
-                ..Default::default()
-            })
-        };
-        // The page's own camera and microphone land on these first two m-lines.
-        pc.add_transceiver_from_kind(RtpCodecKind::Audio, recv_only())
-            .await?;
-        pc.add_transceiver_from_kind(RtpCodecKind::Video, recv_only())
-            .await?;
-        let pid = participant_id(session);
         let mut member = Member {
             session,
-            pid: pid.clone(),
+            pid: participant_id(session),
             role,
             name,
-            tx,
+            tx: Some(tx),
             pc: pc.clone(),
             port,
             gathered: built.0.gathered,
@@ -245,6 +274,59 @@ impl Room {
             rtt_down: HashMap::new(),
             tasks: Vec::new(),
         };
+        if let Err(e) = self.set_up(&mut member).await {
+            // Nothing of a half-built participant may linger: its port and connection go.
+            self.close_member(member).await;
+            return Err(e);
+        }
+        let viewer = !member.publishes();
+        self.members.insert(session, member);
+        // Thousands may watch an event: a viewer coming or going changes no one else's roster.
+        self.send_roster(viewer.then_some(session));
+        self.negotiate(session).await;
+        Ok(())
+    }
+
+    async fn set_up(&mut self, member: &mut Member) -> Result<(), SfuError> {
+        if member.publishes() {
+            self.add_own_media(member).await?;
+        }
+        if self.is_call() {
+            self.connect_text(member).await?;
+        }
+        let publishers: Vec<Arc<Fanout>> = self
+            .members
+            .values()
+            .flat_map(|o| o.published.iter().cloned())
+            .collect();
+        for f in publishers {
+            self.subscribe(member, member.session, &f).await?;
+        }
+        Ok(())
+    }
+
+    /// The page's own camera and microphone land on these first two m-lines.
+    async fn add_own_media(&self, member: &mut Member) -> Result<(), SfuError> {
+        let recv_only = || {
+            Some(RTCRtpTransceiverInit {
+                direction: RTCRtpTransceiverDirection::Recvonly,
+                ..Default::default()
+            })
+        };
+        member
+            .pc
+            .add_transceiver_from_kind(RtpCodecKind::Audio, recv_only())
+            .await?;
+        member
+            .pc
+            .add_transceiver_from_kind(RtpCodecKind::Video, recv_only())
+            .await?;
+        Ok(())
+    }
+
+    /// Real-time text channels between a new call participant and everyone already there.
+    async fn connect_text(&mut self, member: &mut Member) -> Result<(), SfuError> {
+        let (session, pid, pc) = (member.session, member.pid.clone(), member.pc.clone());
         // RFC 8865: one T.140 channel per direction and party. `rtt:<own id>` carries what this
         // page types; `rtt:<other id>` carries what another participant types.
         let own = pc
@@ -274,14 +356,7 @@ impl Room {
                 }
                 Err(e) => tracing::warn!(error = %e, "no text channel to an existing participant"),
             }
-            let fanouts = o.published.clone();
-            for f in fanouts {
-                self.subscribe(&mut member, session, &f).await?;
-            }
         }
-        self.members.insert(session, member);
-        self.send_roster();
-        self.negotiate(session).await;
         Ok(())
     }
 
@@ -375,11 +450,14 @@ impl Room {
         };
         let fanout = Fanout::start(session, kind, track, ssrc, self.shared.stats.clone());
         tracing::info!(call = self.call, session, ?kind, "track published");
+        if kind == RtpCodecKind::Audio {
+            self.caption(session, &fanout);
+        }
         let others: Vec<SessionId> = self
             .members
-            .keys()
-            .copied()
-            .filter(|s| *s != session)
+            .iter()
+            .filter(|(s, m)| **s != session && m.receives())
+            .map(|(s, _)| *s)
             .collect();
         for other in others {
             let Some(mut m) = self.members.remove(&other) else {
@@ -396,12 +474,41 @@ impl Room {
         }
     }
 
+    /// Starts captioning a published audio track: everyone who speaks in a call, the
+    /// broadcaster at an event.
+    fn caption(&self, session: SessionId, fanout: &Arc<Fanout>) {
+        let (Some(live), Some(m)) = (&self.shared.captions, self.members.get(&session)) else {
+            return;
+        };
+        let speaker = Speaker {
+            id: m.pid.clone(),
+            role: m.role,
+            name: m.name.clone(),
+        };
+        let tx = match &self.kind {
+            RoomKind::Call => {
+                live.start(speaker, None, &[], Arc::new(RoomCaptions(self.me.clone())))
+            }
+            RoomKind::Event {
+                sink,
+                lang,
+                hotwords,
+            } if m.role == Role::Broadcaster => {
+                live.start(speaker, Some(*lang), hotwords, sink.clone())
+            }
+            RoomKind::Event { .. } => return,
+        };
+        fanout.set_tap(tx, live.stats());
+    }
+
     /// Sends an offer if one is needed and none is outstanding.
     async fn negotiate(&mut self, session: SessionId) {
         let Some(m) = self.members.get_mut(&session) else {
             return;
         };
-        if m.negotiating || !m.needs_offer {
+        // A viewer with nothing to receive yet would get an offer without a single m-line,
+        // which sets up no transport: its first offer waits for the first track.
+        if m.negotiating || !m.needs_offer || (!m.offered && !m.publishes() && m.subs.is_empty()) {
             return;
         }
         let offer = match m.pc.create_offer(None).await {
@@ -501,7 +608,12 @@ impl Room {
         let Some(m) = self.members.remove(&session) else {
             return;
         };
+        let viewer = !m.publishes();
         self.close_member(m).await;
+        if viewer {
+            // Nobody receives anything from a viewer.
+            return;
+        }
         let others: Vec<SessionId> = self.members.keys().copied().collect();
         for other in others {
             let Some(o) = self.members.get_mut(&other) else {
@@ -523,7 +635,7 @@ impl Room {
             }
             self.negotiate(other).await;
         }
-        self.send_roster();
+        self.send_roster(None);
     }
 
     async fn close_member(&self, m: Member) {
@@ -547,10 +659,13 @@ impl Room {
         self.shared.stats.peers.fetch_sub(1, Ordering::Relaxed);
     }
 
-    fn send_roster(&self) {
+    /// Tells pages who is in the room. An event's roster lists its publishers only, and a
+    /// viewer joining (`only`) gets it alone.
+    fn send_roster(&self, only: Option<SessionId>) {
         let participants: Vec<Participant> = self
             .members
             .values()
+            .filter(|m| self.is_call() || m.publishes())
             .map(|m| Participant {
                 id: m.pid.clone(),
                 role: m.role,
@@ -558,6 +673,9 @@ impl Room {
             })
             .collect();
         for m in self.members.values() {
+            if only.is_some_and(|s| s != m.session) {
+                continue;
+            }
             m.send(ServerMsg::Room {
                 call_id: self.call,
                 you: m.pid.clone(),
@@ -577,42 +695,4 @@ impl Room {
             .unwrap_or_else(|p| p.into_inner())
             .remove(&self.call);
     }
-}
-
-fn t140() -> Option<RTCDataChannelInit> {
-    Some(RTCDataChannelInit {
-        ordered: true,
-        protocol: "t140".to_owned(),
-        ..Default::default()
-    })
-}
-
-/// Reads a data channel until it closes. Only a participant's own channel (`relay_to` set)
-/// carries text to relay; the others are read so their events never pile up.
-fn drain_channel(
-    dc: Arc<dyn DataChannel>,
-    relay_to: Option<(mpsc::UnboundedSender<RoomCmd>, SessionId)>,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        while let Some(ev) = dc.poll().await {
-            match ev {
-                DataChannelEvent::OnMessage(msg) => {
-                    let Some((room, session)) = &relay_to else {
-                        continue;
-                    };
-                    if !msg.is_string || msg.data.len() > MAX_RTT_BYTES {
-                        continue;
-                    }
-                    if let Ok(text) = std::str::from_utf8(&msg.data) {
-                        let _ = room.send(RoomCmd::Rtt {
-                            session: *session,
-                            text: text.to_owned(),
-                        });
-                    }
-                }
-                DataChannelEvent::OnClose => break,
-                _ => {}
-            }
-        }
-    })
 }

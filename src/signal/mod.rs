@@ -1,6 +1,10 @@
 //! The signaling protocol: JSON messages over one WebSocket per page, tagged by `type`.
 //! Shared by the server, the Rust test client and (documented in README) the web pages.
 
+mod event;
+
+pub use event::{CaptionHealth, CaptionLine, EventCreated, EventInfo, EventState, NewEvent};
+
 use serde::{Deserialize, Serialize};
 
 /// Largest signaling message accepted; SDP offers with many tracks stay far below this.
@@ -33,6 +37,10 @@ pub enum Role {
     Interpreter,
     /// A hearing party invited into a call.
     Guest,
+    /// The speaker of a press briefing or announcement (browser or WHIP encoder).
+    Broadcaster,
+    /// Someone watching an event.
+    Viewer,
 }
 
 /// An interpreter's presence as they set it.
@@ -144,6 +152,18 @@ pub enum ClientMsg {
     },
     /// Ask the others to send a keyframe (after a decoder error).
     RequestKeyframe,
+    /// Join a press-briefing event: with the broadcaster's or interpreter's token to publish,
+    /// without one to watch.
+    JoinEvent {
+        /// The event's public id.
+        event: String,
+        /// A publishing token from the organizer's links.
+        #[serde(default)]
+        token: Option<String>,
+        /// Name shown to the others (publishers only).
+        #[serde(default)]
+        name: Option<String>,
+    },
     /// Keep-alive.
     Ping,
 }
@@ -186,6 +206,10 @@ pub enum ErrorCode {
     Busy,
     /// Media could not be set up.
     MediaFailed,
+    /// The event does not exist or has ended.
+    NoSuchEvent,
+    /// The event's publishing token is wrong.
+    TokenInvalid,
     /// A bug or resource limit on the server.
     Internal,
 }
@@ -411,6 +435,10 @@ pub enum ServerMsg {
         /// SDP text.
         sdp: String,
     },
+    /// A caption update of one speaker.
+    Caption(CaptionLine),
+    /// An event's state (sent on joining and on every change).
+    EventStatus(EventInfo),
     /// Reply to `ping`.
     Pong,
 }

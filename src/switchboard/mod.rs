@@ -1,6 +1,12 @@
 //! The async glue between pages, the service rules (`relay`) and media (`sfu`): it owns the
 //! connected sessions, checks who may do what, applies the rules' effects and runs the clock.
 
+mod events;
+
+pub use events::{WhipError, MAX_WHIP_OFFER_BYTES};
+
+use crate::broadcast::{Event, Events, EVENT_ROOM_BASE};
+use crate::captions::live::LiveCaptions;
 use crate::config::{Config, InterpreterAccount};
 use crate::relay::{Effect, Relay, RelayConfig, RelayError};
 use crate::sfu::{Sfu, SfuEvent};
@@ -8,7 +14,7 @@ use crate::signal::{
     ClientEnvelope, ClientMsg, EndReason, ErrorCode, IceServerInfo, Role, ServerMsg, SessionId,
     SignLanguageInfo,
 };
-use rand::Rng;
+use crate::token::{constant_time_eq, new_token};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -29,6 +35,8 @@ struct SessionInfo {
     tx: mpsc::Sender<ServerMsg>,
     role: Option<Role>,
     name: String,
+    /// The press-briefing event this page is in, and the task that passes on its status.
+    event: Option<(Arc<Event>, tokio::task::JoinHandle<()>)>,
 }
 
 /// The service: one per server.
@@ -39,6 +47,9 @@ pub struct Switchboard {
     accounts: HashMap<String, InterpreterAccount>,
     sfu: Sfu,
     next_session: AtomicU64,
+    events: Arc<Events>,
+    /// Encoders publishing by WHIP: session -> event.
+    whip: Mutex<HashMap<SessionId, Arc<Event>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -48,9 +59,13 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Switchboard {
     /// Builds the service and starts its clock and media-event tasks.
-    pub fn start(cfg: Arc<Config>) -> Arc<Self> {
+    pub fn start(
+        cfg: Arc<Config>,
+        captions: Option<LiveCaptions>,
+        events: Arc<Events>,
+    ) -> Arc<Self> {
         let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
-        let sfu = Sfu::new(cfg.media.clone(), ev_tx);
+        let sfu = Sfu::new(cfg.media.clone(), ev_tx, captions);
         let relay = Relay::new(RelayConfig {
             ring_timeout: Duration::from_secs(cfg.service.ring_timeout_secs),
             invite_ttl: Duration::from_secs(cfg.service.invite_ttl_secs),
@@ -74,6 +89,8 @@ impl Switchboard {
             sessions: Mutex::new(HashMap::new()),
             sfu,
             next_session: AtomicU64::new(1),
+            events,
+            whip: Mutex::new(HashMap::new()),
         });
         let weak = Arc::downgrade(&sb);
         tokio::spawn(async move {
@@ -121,6 +138,7 @@ impl Switchboard {
                 tx,
                 role: None,
                 name: String::new(),
+                event: None,
             },
         );
         id
@@ -128,6 +146,7 @@ impl Switchboard {
 
     /// A page is gone: whatever it was doing ends or, for an interpreter mid-call, is requeued.
     pub fn close_session(&self, session: SessionId) {
+        self.leave_event(session);
         let fx = lock(&self.relay).leave(session, EndReason::Disconnected, Instant::now());
         self.apply(fx);
         lock(&self.sessions).remove(&session);
@@ -195,6 +214,9 @@ impl Switchboard {
     }
 
     async fn dispatch(&self, session: SessionId, msg: ClientMsg) -> Result<(), RelayError> {
+        if self.event_of(session).is_some() {
+            return self.dispatch_event(session, msg);
+        }
         let now = Instant::now();
         let role = self.role(session);
         let need = |want: Role| -> Result<(), RelayError> {
@@ -244,7 +266,19 @@ impl Switchboard {
                             "interpreters sign in with a user name and password",
                         ))
                     }
+                    Role::Broadcaster | Role::Viewer => {
+                        return Err(refuse(
+                            ErrorCode::Forbidden,
+                            "events are joined with join_event",
+                        ))
+                    }
                 }
+            }
+            ClientMsg::JoinEvent { event, token, name } => {
+                if role.is_some() {
+                    return Err(refuse(ErrorCode::AlreadyIdentified, "already identified"));
+                }
+                self.join_event(session, &event, token.as_deref(), name.as_deref())?;
             }
             ClientMsg::Login { username, password } => {
                 if role.is_some() {
@@ -358,34 +392,11 @@ impl Switchboard {
                     self.deliver(m, msg.clone());
                 }
             }
-            ClientMsg::Answer { sdp } => {
+            m @ (ClientMsg::Answer { .. }
+            | ClientMsg::Candidate { .. }
+            | ClientMsg::RequestKeyframe) => {
                 let call = self.in_room(session)?;
-                self.sfu.answer(call, session, sdp);
-            }
-            ClientMsg::Candidate {
-                candidate,
-                sdp_mid,
-                sdp_mline_index,
-            } => {
-                let call = self.in_room(session)?;
-                if candidate.len() > 1024 {
-                    return Err(refuse(ErrorCode::BadCandidate, "candidate too long"));
-                }
-                self.sfu.candidate(
-                    call,
-                    session,
-                    RTCIceCandidateInit {
-                        candidate,
-                        sdp_mid,
-                        sdp_mline_index,
-                        username_fragment: None,
-                        url: None,
-                    },
-                );
-            }
-            ClientMsg::RequestKeyframe => {
-                let call = self.in_room(session)?;
-                self.sfu.request_keyframe(call, session);
+                self.media(call, session, m)?;
             }
         }
         Ok(())
@@ -410,6 +421,36 @@ impl Switchboard {
         Ok(members)
     }
 
+    /// Passes a page's media negotiation message to its room.
+    fn media(&self, room: u64, session: SessionId, msg: ClientMsg) -> Result<(), RelayError> {
+        match msg {
+            ClientMsg::Answer { sdp } => self.sfu.answer(room, session, sdp),
+            ClientMsg::Candidate {
+                candidate,
+                sdp_mid,
+                sdp_mline_index,
+            } => {
+                if candidate.len() > 1024 {
+                    return Err(refuse(ErrorCode::BadCandidate, "candidate too long"));
+                }
+                self.sfu.candidate(
+                    room,
+                    session,
+                    RTCIceCandidateInit {
+                        candidate,
+                        sdp_mid,
+                        sdp_mline_index,
+                        username_fragment: None,
+                        url: None,
+                    },
+                );
+            }
+            ClientMsg::RequestKeyframe => self.sfu.request_keyframe(room, session),
+            _ => {}
+        }
+        Ok(())
+    }
+
     fn in_room(&self, session: SessionId) -> Result<u64, RelayError> {
         let relay = lock(&self.relay);
         match relay.call_of(session) {
@@ -423,6 +464,10 @@ impl Switchboard {
 
     fn on_sfu_event(&self, ev: SfuEvent) {
         let SfuEvent::MediaFailed { call, session } = ev;
+        if call >= EVENT_ROOM_BASE {
+            self.event_media_failed(call, session);
+            return;
+        }
         let now = Instant::now();
         let fx = {
             let mut relay = lock(&self.relay);
@@ -496,12 +541,6 @@ fn refuse(code: ErrorCode, message: impl Into<String>) -> RelayError {
     }
 }
 
-/// 128 random bits, URL-safe.
-fn new_token() -> String {
-    let bytes: [u8; 16] = rand::rng().random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn clean_name(name: Option<&str>, role: Role) -> String {
     let n: String = name
         .unwrap_or("")
@@ -517,14 +556,9 @@ fn clean_name(name: Option<&str>, role: Role) -> String {
         Role::Caller => "来电者 Caller".into(),
         Role::Guest => "听人来宾 Guest".into(),
         Role::Interpreter => "翻译员 Interpreter".into(),
+        Role::Broadcaster => "发言人 Speaker".into(),
+        Role::Viewer => "观众 Viewer".into(),
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
@@ -539,15 +573,5 @@ mod tests {
             clean_name(Some(&"x".repeat(100)), Role::Guest).len(),
             MAX_NAME_CHARS
         );
-    }
-
-    #[test]
-    fn tokens_are_long_and_distinct() {
-        let (a, b) = (new_token(), new_token());
-        assert_eq!(a.len(), 32);
-        assert_ne!(a, b);
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"ab"));
     }
 }

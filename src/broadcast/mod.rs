@@ -1,0 +1,526 @@
+//! Press briefings and emergency announcements: events an organizer creates, with a
+//! broadcaster, a sign interpreter and any number of viewers, live captions of the speaker and
+//! a transcript. Each event is kept as a small JSON file (and its transcript as JSON lines) in
+//! the data directory, so links and transcripts outlive a restart.
+
+pub mod hub;
+
+use crate::asr::Lang;
+use crate::captions::live::CaptionSink;
+use crate::signal::{
+    CallId, CaptionHealth, CaptionLine, EventCreated, EventInfo, EventState, NewEvent, Role,
+    SessionId,
+};
+use crate::token::{constant_time_eq, new_token};
+use hub::CaptionHub;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+use thiserror::Error;
+use tokio::sync::watch;
+
+/// Media rooms of events are numbered from here, apart from calls' rooms.
+pub const EVENT_ROOM_BASE: CallId = 1 << 48;
+/// Longest event title.
+const MAX_TITLE_CHARS: usize = 200;
+/// Most hotwords per event, and the longest one.
+const MAX_HOTWORDS: usize = 50;
+const MAX_HOTWORD_CHARS: usize = 30;
+/// Events kept at once (ended ones included), so a runaway script cannot fill the disk.
+const MAX_EVENTS: usize = 10_000;
+
+/// Why an event could not be created or changed.
+#[derive(Debug, Error)]
+pub enum EventError {
+    /// The request makes no sense.
+    #[error("{0}")]
+    Invalid(String),
+    /// The data directory refused the write.
+    #[error("cannot save the event: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What is stored of an event.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Stored {
+    id: String,
+    title: String,
+    language: String,
+    hotwords: Vec<String>,
+    starts_at_unix_ms: Option<u64>,
+    created_at_unix_ms: u64,
+    organizer: String,
+    broadcaster_token: String,
+    interpreter_token: String,
+    ended: bool,
+}
+
+struct Runtime {
+    state: EventState,
+    broadcaster: Option<SessionId>,
+    interpreter: Option<SessionId>,
+    viewers: usize,
+}
+
+/// One event.
+pub struct Event {
+    stored: Mutex<Stored>,
+    /// Its media room.
+    pub room: CallId,
+    /// Its captions and transcript.
+    pub hub: CaptionHub,
+    lang: Lang,
+    rt: Mutex<Runtime>,
+    status: watch::Sender<EventInfo>,
+    captions_on: bool,
+    file: Option<PathBuf>,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+impl Event {
+    fn new(stored: Stored, room: CallId, dir: Option<&Path>, captions_on: bool) -> Arc<Self> {
+        let lang = Lang::parse(&stored.language).unwrap_or(Lang::Zh);
+        let file = dir.map(|d| d.join(format!("{}.json", stored.id)));
+        let hub = CaptionHub::open(dir.map(|d| d.join(format!("{}.transcript.jsonl", stored.id))));
+        let state = if stored.ended {
+            EventState::Ended
+        } else if hub.lines_from(0).is_empty() {
+            EventState::Scheduled
+        } else {
+            EventState::Paused
+        };
+        let rt = Runtime {
+            state,
+            broadcaster: None,
+            interpreter: None,
+            viewers: 0,
+        };
+        let (status, _) = watch::channel(EventInfo {
+            id: stored.id.clone(),
+            title: stored.title.clone(),
+            language: stored.language.clone(),
+            starts_at_unix_ms: stored.starts_at_unix_ms,
+            state,
+            captions: CaptionHealth::Off,
+            interpreter_present: false,
+            viewers: 0,
+        });
+        let ev = Arc::new(Self {
+            stored: Mutex::new(stored),
+            room,
+            hub,
+            lang,
+            rt: Mutex::new(rt),
+            status,
+            captions_on,
+            file,
+        });
+        ev.changed();
+        ev
+    }
+
+    fn stored(&self) -> std::sync::MutexGuard<'_, Stored> {
+        self.stored.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn rt(&self) -> std::sync::MutexGuard<'_, Runtime> {
+        self.rt.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Public id.
+    pub fn id(&self) -> String {
+        self.stored().id.clone()
+    }
+
+    /// Title.
+    pub fn title(&self) -> String {
+        self.stored().title.clone()
+    }
+
+    /// Spoken language.
+    pub fn lang(&self) -> Lang {
+        self.lang
+    }
+
+    /// The organizer's vocabulary for the recognizer.
+    pub fn hotwords(&self) -> Vec<String> {
+        self.stored().hotwords.clone()
+    }
+
+    /// Who created it.
+    pub fn organizer(&self) -> String {
+        self.stored().organizer.clone()
+    }
+
+    /// The state as anyone may see it.
+    pub fn info(&self) -> EventInfo {
+        let s = self.stored();
+        let rt = self.rt();
+        EventInfo {
+            id: s.id.clone(),
+            title: s.title.clone(),
+            language: s.language.clone(),
+            starts_at_unix_ms: s.starts_at_unix_ms,
+            state: rt.state,
+            captions: if !self.captions_on {
+                CaptionHealth::Off
+            } else if self.hub.degraded() {
+                CaptionHealth::Degraded
+            } else {
+                CaptionHealth::Ok
+            },
+            interpreter_present: rt.interpreter.is_some(),
+            viewers: rt.viewers,
+        }
+    }
+
+    /// Follows state changes (not viewer counts, which change too often to push to everyone).
+    pub fn watch(&self) -> watch::Receiver<EventInfo> {
+        self.status.subscribe()
+    }
+
+    fn changed(&self) {
+        self.status.send_replace(self.info());
+    }
+
+    /// The organizer's copy: links and secrets.
+    pub fn created(&self) -> EventCreated {
+        let s = self.stored();
+        EventCreated {
+            broadcaster_path: format!("/stage#{}.{}", s.id, s.broadcaster_token),
+            interpreter_path: format!("/stage#{}.{}", s.id, s.interpreter_token),
+            viewer_path: format!("/events/{}", s.id),
+            whip_path: format!("/whip/{}", s.id),
+            broadcaster_token: s.broadcaster_token.clone(),
+            interpreter_token: s.interpreter_token.clone(),
+            event: {
+                drop(s);
+                self.info()
+            },
+        }
+    }
+
+    /// The publishing role a token grants, if any.
+    pub fn role_for_token(&self, token: &str) -> Option<Role> {
+        let s = self.stored();
+        if constant_time_eq(token.as_bytes(), s.broadcaster_token.as_bytes()) {
+            Some(Role::Broadcaster)
+        } else if constant_time_eq(token.as_bytes(), s.interpreter_token.as_bytes()) {
+            Some(Role::Interpreter)
+        } else {
+            None
+        }
+    }
+
+    /// True once the organizer ended it.
+    pub fn ended(&self) -> bool {
+        self.rt().state == EventState::Ended
+    }
+
+    /// A publisher is on; returns the session it replaces (the newest connection wins, so a
+    /// broadcaster whose old connection is still timing out can come straight back).
+    pub fn publisher_joined(&self, role: Role, session: SessionId) -> Option<SessionId> {
+        let old = {
+            let mut rt = self.rt();
+            let slot = match role {
+                Role::Broadcaster => {
+                    rt.state = EventState::Live;
+                    &mut rt.broadcaster
+                }
+                _ => &mut rt.interpreter,
+            };
+            slot.replace(session).filter(|o| *o != session)
+        };
+        self.changed();
+        old
+    }
+
+    /// A publisher left; the event pauses if it was the broadcaster.
+    pub fn publisher_left(&self, session: SessionId) {
+        {
+            let mut rt = self.rt();
+            if rt.broadcaster == Some(session) {
+                rt.broadcaster = None;
+                if rt.state == EventState::Live {
+                    rt.state = EventState::Paused;
+                }
+            } else if rt.interpreter == Some(session) {
+                rt.interpreter = None;
+            } else {
+                return;
+            }
+        }
+        self.changed();
+    }
+
+    /// Counts a viewer in or out.
+    pub fn viewer(&self, joined: bool) {
+        let mut rt = self.rt();
+        rt.viewers = if joined {
+            rt.viewers + 1
+        } else {
+            rt.viewers.saturating_sub(1)
+        };
+    }
+
+    /// Ends the event for good; returns the publishers to disconnect.
+    pub fn end(&self) -> Result<Vec<SessionId>, EventError> {
+        let sessions = {
+            let mut rt = self.rt();
+            rt.state = EventState::Ended;
+            [rt.broadcaster.take(), rt.interpreter.take()]
+                .into_iter()
+                .flatten()
+                .collect()
+        };
+        let stored = {
+            let mut s = self.stored();
+            s.ended = true;
+            s.clone()
+        };
+        self.save(&stored)?;
+        self.changed();
+        Ok(sessions)
+    }
+
+    fn save(&self, s: &Stored) -> Result<(), EventError> {
+        let Some(path) = &self.file else {
+            return Ok(());
+        };
+        let json = serde_json::to_vec_pretty(s).map_err(std::io::Error::other)?;
+        // Write-then-rename: a crash mid-write leaves the old file, never half of one.
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, json)?;
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    }
+}
+
+impl CaptionSink for Event {
+    fn caption(&self, line: CaptionLine) {
+        let was = self.hub.degraded();
+        self.hub.publish(line);
+        if self.hub.degraded() != was {
+            self.changed();
+        }
+    }
+}
+
+/// All events of this server.
+pub struct Events {
+    dir: Option<PathBuf>,
+    map: RwLock<HashMap<String, Arc<Event>>>,
+    next_room: AtomicU64,
+    captions_on: bool,
+}
+
+impl Events {
+    /// Loads the events kept in `dir` (created if missing; `None` keeps them in memory only).
+    pub fn open(dir: Option<PathBuf>, captions_on: bool) -> Result<Self, EventError> {
+        let events = Self {
+            dir: dir.clone(),
+            map: RwLock::new(HashMap::new()),
+            next_room: AtomicU64::new(EVENT_ROOM_BASE),
+            captions_on,
+        };
+        let Some(dir) = dir else {
+            return Ok(events);
+        };
+        std::fs::create_dir_all(&dir)?;
+        let mut map = events.map.write().unwrap_or_else(|p| p.into_inner());
+        for entry in std::fs::read_dir(&dir)?.flatten() {
+            let path = entry.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("json") {
+                continue;
+            }
+            let parsed = std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| serde_json::from_slice::<Stored>(&b).map_err(|e| e.to_string()));
+            match parsed {
+                Ok(s) => {
+                    let room = events.next_room.fetch_add(1, Ordering::Relaxed);
+                    map.insert(s.id.clone(), Event::new(s, room, Some(&dir), captions_on));
+                }
+                // One damaged file costs that event, not the server.
+                Err(e) => tracing::error!(path = %path.display(), error = %e, "event file skipped"),
+            }
+        }
+        tracing::info!(events = map.len(), "events loaded");
+        drop(map);
+        Ok(events)
+    }
+
+    /// Creates an event.
+    pub fn create(&self, new: NewEvent, organizer: &str) -> Result<Arc<Event>, EventError> {
+        let title = new.title.trim().to_owned();
+        if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
+            return Err(EventError::Invalid(format!(
+                "title must be 1 to {MAX_TITLE_CHARS} characters"
+            )));
+        }
+        let language = new.language.unwrap_or_else(|| "zh".into());
+        if !matches!(language.as_str(), "zh" | "en") {
+            return Err(EventError::Invalid(format!(
+                "language {language:?} is not offered (zh, en)"
+            )));
+        }
+        let hotwords: Vec<String> = new
+            .hotwords
+            .iter()
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .collect();
+        if hotwords.len() > MAX_HOTWORDS
+            || hotwords
+                .iter()
+                .any(|h| h.chars().count() > MAX_HOTWORD_CHARS || h.chars().any(char::is_control))
+        {
+            return Err(EventError::Invalid(format!(
+                "at most {MAX_HOTWORDS} hotwords of at most {MAX_HOTWORD_CHARS} characters"
+            )));
+        }
+        if self.map.read().unwrap_or_else(|p| p.into_inner()).len() >= MAX_EVENTS {
+            return Err(EventError::Invalid("too many events on this server".into()));
+        }
+        let id: String = new_token()[..12].to_owned();
+        let stored = Stored {
+            id: id.clone(),
+            title,
+            language,
+            hotwords,
+            starts_at_unix_ms: new.starts_at_unix_ms,
+            created_at_unix_ms: now_ms(),
+            organizer: organizer.to_owned(),
+            broadcaster_token: new_token(),
+            interpreter_token: new_token(),
+            ended: false,
+        };
+        let room = self.next_room.fetch_add(1, Ordering::Relaxed);
+        let ev = Event::new(stored.clone(), room, self.dir.as_deref(), self.captions_on);
+        ev.save(&stored)?;
+        self.map
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, ev.clone());
+        Ok(ev)
+    }
+
+    /// An event by public id.
+    pub fn get(&self, id: &str) -> Option<Arc<Event>> {
+        self.map
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    /// Every event, newest first.
+    pub fn list(&self) -> Vec<Arc<Event>> {
+        let mut v: Vec<(u64, Arc<Event>)> = self
+            .map
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .map(|e| (e.stored().created_at_unix_ms, e.clone()))
+            .collect();
+        v.sort_by_key(|(t, _)| std::cmp::Reverse(*t));
+        v.into_iter().map(|(_, e)| e).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_event(title: &str) -> NewEvent {
+        NewEvent {
+            title: title.into(),
+            language: None,
+            hotwords: vec!["临清".into(), "残联".into()],
+            starts_at_unix_ms: Some(1_800_000_000_000),
+        }
+    }
+
+    #[test]
+    fn tokens_grant_their_role_and_nothing_else() {
+        let events = Events::open(None, true).unwrap();
+        let ev = events.create(new_event("新闻发布会"), "org").unwrap();
+        let c = ev.created();
+        assert_eq!(
+            ev.role_for_token(&c.broadcaster_token),
+            Some(Role::Broadcaster)
+        );
+        assert_eq!(
+            ev.role_for_token(&c.interpreter_token),
+            Some(Role::Interpreter)
+        );
+        assert_eq!(ev.role_for_token(""), None);
+        assert_eq!(ev.role_for_token(&c.broadcaster_token[1..]), None);
+        assert_ne!(c.broadcaster_token, c.interpreter_token);
+        assert!(c.viewer_path.ends_with(&ev.id()));
+    }
+
+    #[test]
+    fn the_broadcaster_leaving_pauses_and_returning_resumes() {
+        let events = Events::open(None, true).unwrap();
+        let ev = events.create(new_event("应急通告"), "org").unwrap();
+        let mut w = ev.watch();
+        assert_eq!(ev.info().state, EventState::Scheduled);
+        assert_eq!(ev.publisher_joined(Role::Broadcaster, 7), None);
+        assert_eq!(w.borrow_and_update().state, EventState::Live);
+        ev.publisher_left(99); // not a publisher: nothing changes
+        assert_eq!(ev.info().state, EventState::Live);
+        ev.publisher_left(7);
+        assert_eq!(w.borrow_and_update().state, EventState::Paused);
+        assert_eq!(ev.publisher_joined(Role::Broadcaster, 8), None);
+        assert_eq!(ev.publisher_joined(Role::Broadcaster, 9), Some(8));
+        ev.publisher_left(8); // the replaced connection's late goodbye
+        assert_eq!(ev.info().state, EventState::Live);
+        assert_eq!(ev.end().unwrap(), vec![9]);
+        assert_eq!(ev.info().state, EventState::Ended);
+    }
+
+    #[test]
+    fn bad_requests_are_refused_with_reasons() {
+        let events = Events::open(None, true).unwrap();
+        assert!(events.create(new_event("  "), "o").is_err());
+        let mut e = new_event("x");
+        e.language = Some("fr".into());
+        assert!(events.create(e, "o").is_err());
+        let mut e = new_event("x");
+        e.hotwords = vec!["很长".repeat(20)];
+        assert!(events.create(e, "o").is_err());
+    }
+
+    #[test]
+    fn events_and_their_end_survive_a_restart_and_a_damaged_file_is_skipped() {
+        let dir = std::env::temp_dir().join(format!("signrelay-events-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (id, token) = {
+            let events = Events::open(Some(dir.clone()), true).unwrap();
+            let a = events.create(new_event("第一场"), "org").unwrap();
+            let b = events.create(new_event("第二场"), "org").unwrap();
+            b.end().unwrap();
+            (a.id(), a.created().broadcaster_token)
+        };
+        std::fs::write(dir.join("broken.json"), b"{not json").unwrap();
+        let events = Events::open(Some(dir.clone()), true).unwrap();
+        assert_eq!(events.list().len(), 2);
+        let a = events.get(&id).unwrap();
+        assert_eq!(a.role_for_token(&token), Some(Role::Broadcaster));
+        assert_eq!(
+            events.list().iter().filter(|e| e.ended()).count(),
+            1,
+            "the ended one stays ended"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,401 @@
+//! HTTP face of press-briefing events: the organizer's API (HTTP Basic), public state, the
+//! caption stream (Server-Sent Events), transcript downloads, and WHIP ingest (RFC 9725).
+
+use super::AppState;
+use crate::broadcast::hub::HubItem;
+use crate::broadcast::{Event, EventError};
+use crate::captions::format;
+use crate::signal::{EventInfo, NewEvent};
+use crate::switchboard::WhipError;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::Engine as _;
+use futures::Stream;
+use serde::Deserialize;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, watch};
+
+/// A refused request: status, a sentence saying why, and the auth scheme to ask for on 401.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    why: String,
+    challenge: Option<&'static str>,
+}
+
+fn problem(status: StatusCode, why: impl Into<String>) -> ApiError {
+    ApiError {
+        status,
+        why: why.into(),
+        challenge: None,
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut res = (
+            self.status,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            self.why,
+        )
+            .into_response();
+        if let Some(c) = self.challenge {
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(c));
+        }
+        res
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+/// The organizer signed in by HTTP Basic, or a 401 asking for it.
+async fn organizer(app: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+    let creds = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
+        .and_then(|b| String::from_utf8(b).ok());
+    if let Some((user, pass)) = creds.as_deref().and_then(|c| c.split_once(':')) {
+        if app.switchboard.check_organizer(user, pass) {
+            return Ok(user.to_owned());
+        }
+        tracing::warn!(user, "organizer sign-in failed");
+        // Slows guessing without blocking anyone else.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    Err(ApiError {
+        challenge: Some("Basic realm=\"signrelay organizers\", charset=\"UTF-8\""),
+        ..problem(
+            StatusCode::UNAUTHORIZED,
+            "organizer user name and password required",
+        )
+    })
+}
+
+fn find(app: &AppState, id: &str) -> Result<Arc<Event>, ApiError> {
+    app.switchboard
+        .events()
+        .get(id)
+        .ok_or_else(|| problem(StatusCode::NOT_FOUND, "no such event"))
+}
+
+/// `POST /api/events`: an organizer creates an event and gets its links.
+pub async fn create(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let who = organizer(&app, &headers).await?;
+    let new: NewEvent = serde_json::from_slice(&body)
+        .map_err(|e| problem(StatusCode::BAD_REQUEST, format!("unreadable event: {e}")))?;
+    match app.switchboard.create_event(new, &who) {
+        Ok(created) => Ok((StatusCode::CREATED, Json(created)).into_response()),
+        Err(EventError::Invalid(why)) => Err(problem(StatusCode::BAD_REQUEST, why)),
+        Err(e) => {
+            tracing::error!(error = %e, "event not saved");
+            Err(problem(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+        }
+    }
+}
+
+/// `GET /api/events`: the signed-in organizer's events with their links, newest first.
+pub async fn list(State(app): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let who = organizer(&app, &headers).await?;
+    let mine: Vec<_> = app
+        .switchboard
+        .events()
+        .list()
+        .into_iter()
+        .filter(|e| e.organizer() == who)
+        .map(|e| e.created())
+        .collect();
+    Ok(Json(mine).into_response())
+}
+
+/// `GET /api/events/{id}`: public state.
+pub async fn info(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<EventInfo>, ApiError> {
+    Ok(Json(find(&app, &id)?.info()))
+}
+
+/// `POST /api/events/{id}/end`: the organizer who created it ends it.
+pub async fn end(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let who = organizer(&app, &headers).await?;
+    let ev = find(&app, &id)?;
+    if ev.organizer() != who {
+        return Err(problem(
+            StatusCode::FORBIDDEN,
+            "only the organizer who created the event may end it",
+        ));
+    }
+    app.switchboard
+        .end_event(&ev)
+        .map_err(|e| problem(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok(Json(ev.info()).into_response())
+}
+
+/// `GET /events/{id}/transcript.{vtt,srt,txt,json}`, during and after the event.
+pub async fn transcript(
+    State(app): State<AppState>,
+    Path((id, file)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let ev = find(&app, &id)?;
+    let (ctype, body) = match file.as_str() {
+        "transcript.vtt" => ("text/vtt; charset=utf-8", format::vtt(&ev.hub.cues())),
+        "transcript.srt" => (
+            "application/x-subrip; charset=utf-8",
+            format::srt(&ev.hub.cues()),
+        ),
+        "transcript.txt" => ("text/plain; charset=utf-8", format::txt(&ev.hub.cues())),
+        "transcript.json" => (
+            "application/json",
+            serde_json::to_string(&ev.hub.lines_from(0)).unwrap_or_else(|_| "[]".into()),
+        ),
+        _ => return Err(problem(StatusCode::NOT_FOUND, "no such file")),
+    };
+    let name = format!("attachment; filename=\"{id}-{file}\"");
+    let disposition = HeaderValue::from_str(&name).unwrap_or(HeaderValue::from_static("inline"));
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(ctype)),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct Since {
+    since: Option<u64>,
+}
+
+struct Follow {
+    ev: Arc<Event>,
+    rx: broadcast::Receiver<Arc<HubItem>>,
+    status: watch::Receiver<EventInfo>,
+    /// Stable lines waiting to be sent (a replay), oldest first.
+    backlog: std::collections::VecDeque<SseEvent>,
+    /// Next stable line this subscriber needs.
+    next_seq: u64,
+    first: bool,
+}
+
+fn caption_event(seq: u64, stable: bool, json: &str) -> SseEvent {
+    let e = SseEvent::default().event("caption").data(json);
+    // Only stable lines get an id: a reconnecting client resumes after the last one it has.
+    if stable {
+        e.id(seq.to_string())
+    } else {
+        e
+    }
+}
+
+fn status_event(info: &EventInfo) -> SseEvent {
+    SseEvent::default()
+        .event("status")
+        .json_data(info)
+        .unwrap_or_else(|_| SseEvent::default().comment("status unavailable"))
+}
+
+impl Follow {
+    fn replay(&mut self) {
+        for l in self.ev.hub.lines_from(self.next_seq) {
+            if let Ok(json) = serde_json::to_string(&l) {
+                self.backlog.push_back(caption_event(l.seq, true, &json));
+            }
+            self.next_seq = l.seq + 1;
+        }
+    }
+
+    async fn next(&mut self) -> Option<SseEvent> {
+        if self.first {
+            self.first = false;
+            return Some(status_event(&self.ev.info()));
+        }
+        if let Some(e) = self.backlog.pop_front() {
+            return Some(e);
+        }
+        loop {
+            tokio::select! {
+                item = self.rx.recv() => match item {
+                    Ok(it) => {
+                        if it.stable && it.seq < self.next_seq {
+                            continue; // already sent in the replay
+                        }
+                        if it.stable {
+                            self.next_seq = it.seq + 1;
+                        }
+                        return Some(caption_event(it.seq, it.stable, &it.json));
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        // Too slow for the live stream: catch up on what became final.
+                        self.replay();
+                        if let Some(e) = self.backlog.pop_front() {
+                            return Some(e);
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
+                changed = self.status.changed() => {
+                    if changed.is_err() {
+                        return None;
+                    }
+                    let info = self.status.borrow_and_update().clone();
+                    return Some(status_event(&info));
+                }
+            }
+        }
+    }
+}
+
+/// `GET /events/{id}/captions`: the live captions as `text/event-stream`. `caption` events
+/// carry a `CaptionLine`; `status` events an `EventInfo`. `?since=N` or `Last-Event-ID` first
+/// replays the stable lines from number N (or after the given id).
+pub async fn captions(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<Since>,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    let ev = find(&app, &id)?;
+    let last_id = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let since = last_id.map(|l| l + 1).or(q.since);
+    let mut follow = Follow {
+        rx: ev.hub.subscribe(),
+        status: ev.watch(),
+        ev,
+        backlog: Default::default(),
+        next_seq: 0,
+        first: true,
+    };
+    // Without `since`, a subscriber starts with what is said from now on (a page loads the
+    // history from transcript.json first).
+    if let Some(n) = since {
+        follow.next_seq = n;
+        follow.replay();
+    }
+    let stream =
+        futures::stream::unfold(
+            follow,
+            |mut f| async move { f.next().await.map(|e| (Ok(e), f)) },
+        );
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// `OPTIONS /whip/{id}`: what a WHIP client may send.
+pub async fn whip_options() -> Response {
+    (
+        StatusCode::NO_CONTENT,
+        [
+            (header::ALLOW, "OPTIONS, POST"),
+            (header::ACCEPT, "application/sdp"),
+        ],
+    )
+        .into_response()
+}
+
+/// `POST /whip/{id}`: an encoder's SDP offer with the broadcaster token as bearer token;
+/// answers `201 Created` with our SDP and the session's resource URL.
+pub async fn whip_post(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let sdp_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/sdp"));
+    if !sdp_type {
+        return Err(problem(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "a WHIP offer is sent as application/sdp",
+        ));
+    }
+    let offer = String::from_utf8(body.to_vec())
+        .map_err(|_| problem(StatusCode::BAD_REQUEST, "the offer is not UTF-8 text"))?;
+    match app
+        .switchboard
+        .whip_publish(&id, bearer(&headers), offer)
+        .await
+    {
+        Ok((session, answer)) => {
+            let location = format!("/whip/{id}/{session}");
+            let mut res = (StatusCode::CREATED, answer).into_response();
+            let h = res.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/sdp"),
+            );
+            if let Ok(v) = HeaderValue::from_str(&location) {
+                h.insert(header::LOCATION, v);
+            }
+            Ok(res)
+        }
+        Err(e) => {
+            let status = match &e {
+                WhipError::NoSuchEvent => StatusCode::NOT_FOUND,
+                WhipError::Unauthorized => StatusCode::UNAUTHORIZED,
+                WhipError::BadOffer(_) => StatusCode::BAD_REQUEST,
+                WhipError::Media(_) => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            Err(ApiError {
+                challenge: (status == StatusCode::UNAUTHORIZED)
+                    .then_some("Bearer realm=\"signrelay whip\""),
+                ..problem(status, e.to_string())
+            })
+        }
+    }
+}
+
+/// `DELETE /whip/{id}/{session}`: the encoder stops publishing.
+pub async fn whip_delete(
+    State(app): State<AppState>,
+    Path((id, session)): Path<(String, u64)>,
+    headers: HeaderMap,
+) -> Response {
+    if app.switchboard.whip_end(&id, session, bearer(&headers)) {
+        StatusCode::OK.into_response()
+    } else {
+        problem(StatusCode::NOT_FOUND, "no such WHIP session for this token").into_response()
+    }
+}
+
+/// `PATCH /whip/{id}/{session}`: trickle ICE is not supported; the answer has every candidate.
+pub async fn whip_patch() -> Response {
+    problem(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "trickle ICE is not supported; the answer carries every candidate",
+    )
+    .into_response()
+}

@@ -1,0 +1,147 @@
+//! A WHIP encoder (RFC 9725) as OBS would act: offer with every candidate, POST it with a bearer
+//! token, apply the answer, publish; DELETE the resource to stop. Its microphone is a speech
+//! clip, encoded to Opus in real time; its camera sends VP8-sized packets.
+
+use super::http::request;
+use super::{client_peer, local_track, packet, ClientError, Counters};
+use crate::sfu::{OPUS_PT, VP8_PT};
+use bytes::Bytes;
+use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::peer_connection::{PeerConnection, RTCSessionDescription};
+
+/// 20 ms of 16 kHz audio: one Opus frame.
+const FRAME: usize = 320;
+
+/// A connected encoder.
+pub struct WhipPublisher {
+    addr: SocketAddr,
+    token: String,
+    /// The session's resource path (the `Location` of the 201).
+    pub resource: String,
+    pc: Arc<dyn PeerConnection>,
+    audio: (Arc<TrackLocalStaticRTP>, u32),
+    video: (Arc<TrackLocalStaticRTP>, u32),
+}
+
+impl WhipPublisher {
+    /// Offers to `POST /whip/{event}` with `token` and applies the answer.
+    pub async fn publish(addr: SocketAddr, event: &str, token: &str) -> Result<Self, ClientError> {
+        let (pc, mut gathered) = client_peer(Arc::new(Counters::default())).await?;
+        let (assrc, vssrc): (u32, u32) = (rand::random(), rand::random());
+        let audio = (local_track(RtpCodecKind::Audio, assrc), assrc);
+        let video = (local_track(RtpCodecKind::Video, vssrc), vssrc);
+        pc.add_track(audio.0.clone() as Arc<dyn TrackLocal>).await?;
+        pc.add_track(video.0.clone() as Arc<dyn TrackLocal>).await?;
+        let offer = pc.create_offer(None).await?;
+        pc.set_local_description(offer).await?;
+        let _ = tokio::time::timeout(Duration::from_secs(3), gathered.wait_for(|d| *d)).await;
+        let sdp = pc
+            .local_description()
+            .await
+            .ok_or_else(|| ClientError::Timeout("local description".into()))?
+            .sdp;
+        let auth = format!("Bearer {token}");
+        let res = request(
+            addr,
+            "POST",
+            &format!("/whip/{event}"),
+            &[
+                ("Content-Type", "application/sdp"),
+                ("Authorization", &auth),
+            ],
+            sdp.as_bytes(),
+        )
+        .await?;
+        if res.status != 201 {
+            return Err(ClientError::Http(format!(
+                "WHIP POST answered {}: {}",
+                res.status, res.body
+            )));
+        }
+        let resource = res
+            .header("location")
+            .ok_or_else(|| ClientError::Http("201 without Location".into()))?
+            .to_owned();
+        pc.set_remote_description(RTCSessionDescription::answer(res.body)?)
+            .await?;
+        Ok(Self {
+            addr,
+            token: token.to_owned(),
+            resource,
+            pc,
+            audio,
+            video,
+        })
+    }
+
+    /// Sends `pcm` (16 kHz mono) as Opus at real-time pace, with 15 video frames a second
+    /// beside it; then keeps sending silence until the task is aborted, as a live microphone
+    /// would.
+    pub fn stream(&self, pcm: Vec<f32>) -> tokio::task::JoinHandle<()> {
+        let ((audio, assrc), (video, vssrc)) = (self.audio.clone(), self.video.clone());
+        tokio::spawn(async move {
+            let mut enc =
+                match opus::Encoder::new(16_000, opus::Channels::Mono, opus::Application::Voip) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        tracing::error!(error = %e, "no opus encoder");
+                        return;
+                    }
+                };
+            let mut tick = tokio::time::interval(Duration::from_millis(20));
+            let silence = [0.0f32; FRAME];
+            let video_payload = Bytes::from(vec![0x10u8; 1000]);
+            let (mut aseq, mut vseq) = (0u16, 0u16);
+            for n in 0u64.. {
+                tick.tick().await;
+                let at = n as usize * FRAME;
+                let frame = pcm.get(at..at + FRAME).unwrap_or(&silence);
+                let Ok(payload) = enc.encode_vec_float(frame, 1500) else {
+                    continue;
+                };
+                aseq = aseq.wrapping_add(1);
+                let a = packet(
+                    OPUS_PT,
+                    assrc,
+                    aseq,
+                    (n * 960) as u32,
+                    false,
+                    payload.into(),
+                );
+                let _ = audio.write_rtp(a).await;
+                if n % 3 == 0 {
+                    vseq = vseq.wrapping_add(1);
+                    let v = packet(
+                        VP8_PT,
+                        vssrc,
+                        vseq,
+                        (n * 1800) as u32,
+                        true,
+                        video_payload.clone(),
+                    );
+                    let _ = video.write_rtp(v).await;
+                }
+            }
+        })
+    }
+
+    /// Ends the session with `DELETE` on its resource; returns the HTTP status.
+    pub async fn stop(&self) -> Result<u16, ClientError> {
+        let auth = format!("Bearer {}", self.token);
+        let res = request(
+            self.addr,
+            "DELETE",
+            &self.resource,
+            &[("Authorization", &auth)],
+            b"",
+        )
+        .await?;
+        let _ = self.pc.close().await;
+        Ok(res.status)
+    }
+}

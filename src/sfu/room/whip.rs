@@ -1,0 +1,78 @@
+//! Ingest by WHIP (RFC 9725): here the encoder offers and the server answers, once, with all
+//! its candidates (no trickle), and the encoder's tracks are then published like a page's.
+
+use super::{participant_id, sdp, Member, Room, SfuError, GATHER_TIMEOUT};
+use crate::signal::{Role, SessionId};
+use std::collections::HashMap;
+use webrtc::peer_connection::RTCSessionDescription;
+
+impl Room {
+    pub(super) async fn whip(
+        &mut self,
+        session: SessionId,
+        name: String,
+        offer: String,
+    ) -> Result<String, SfuError> {
+        if self.members.contains_key(&session) {
+            return Err(SfuError::BadOffer("this session already publishes".into()));
+        }
+        let desc =
+            RTCSessionDescription::offer(offer).map_err(|e| SfuError::BadOffer(e.to_string()))?;
+        let (built, port) = self.build_peer(session).await?;
+        self.shared
+            .stats
+            .peers
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let member = Member {
+            session,
+            pid: participant_id(session),
+            role: Role::Broadcaster,
+            name,
+            tx: None,
+            pc: built.pc,
+            port,
+            gathered: built.gathered,
+            offered: true,
+            negotiating: false,
+            needs_offer: false,
+            announced: Vec::new(),
+            published: Vec::new(),
+            subs: Vec::new(),
+            rtt_down: HashMap::new(),
+            tasks: Vec::new(),
+        };
+        match self.answer_offer(&member, desc).await {
+            Ok(answer) => {
+                tracing::info!(call = self.call, session, "WHIP encoder connected");
+                self.members.insert(session, member);
+                self.send_roster(None);
+                Ok(answer)
+            }
+            Err(e) => {
+                self.close_member(member).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn answer_offer(
+        &self,
+        m: &Member,
+        offer: RTCSessionDescription,
+    ) -> Result<String, SfuError> {
+        let bad = |e: webrtc::error::Error| SfuError::BadOffer(e.to_string());
+        m.pc.set_remote_description(offer).await.map_err(bad)?;
+        let answer = m.pc.create_answer(None).await.map_err(bad)?;
+        m.pc.set_local_description(answer).await?;
+        let mut g = m.gathered.clone();
+        let _ = tokio::time::timeout(GATHER_TIMEOUT, g.wait_for(|done| *done)).await;
+        let local =
+            m.pc.local_description()
+                .await
+                .ok_or_else(|| SfuError::BadOffer("no local description".into()))?;
+        Ok(match self.shared.media.public_ip {
+            Some(ip) => sdp::rewrite_candidates(&local.sdp, ip),
+            None => local.sdp,
+        })
+    }
+}
