@@ -105,6 +105,8 @@ pub struct CallRecord {
     pub reason: EndReason,
     /// Who ended it.
     pub ended_by: Option<Role>,
+    /// A captioned call without an interpreter (not part of interpreting service levels).
+    pub direct: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -148,6 +150,15 @@ enum CallState {
     Connected {
         interpreter: SessionId,
     },
+    /// A captioned call between a caller and a hearing party, with no interpreter.
+    Direct,
+}
+
+impl CallState {
+    /// Waiting for or ringing an interpreter.
+    fn in_queue(self) -> bool {
+        matches!(self, CallState::Queued | CallState::Ringing { .. })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -251,7 +262,7 @@ impl Relay {
             .fold((0, 0, 0), |(w, r, c), call| match call.state {
                 CallState::Queued => (w + 1, r, c),
                 CallState::Ringing { .. } => (w, r + 1, c),
-                CallState::Connected { .. } => (w, r, c + 1),
+                CallState::Connected { .. } | CallState::Direct => (w, r, c + 1),
             })
     }
 
@@ -368,7 +379,7 @@ impl Relay {
         let waiting = self
             .calls
             .values()
-            .filter(|c| !matches!(c.state, CallState::Connected { .. }))
+            .filter(|c| c.state.in_queue())
             .count();
         if waiting >= self.cfg.max_queue {
             return err(
@@ -402,15 +413,63 @@ impl Relay {
         Ok((id, fx))
     }
 
+    /// A caller starts a captioned call with a hearing party and no interpreter: it is
+    /// connected at once, and the caller brings the other side in with an invitation link.
+    pub fn start_direct(
+        &mut self,
+        session: SessionId,
+        caller_name: &str,
+        now: Instant,
+    ) -> Result<(CallId, Vec<Effect>), RelayError> {
+        if self.callers.contains_key(&session) || self.guests.contains_key(&session) {
+            return err(ErrorCode::AlreadyInCall, "you already have a call");
+        }
+        let id = self.next_call;
+        self.next_call += 1;
+        let purpose = Purpose::DailyLife;
+        self.calls.insert(
+            id,
+            Call {
+                caller: session,
+                caller_name: caller_name.to_owned(),
+                purpose,
+                sign_language: String::new(),
+                state: CallState::Direct,
+                placed_at: now,
+                requeued: false,
+                declined: HashMap::new(),
+                guests: Vec::new(),
+                rang: Vec::new(),
+                answered: None,
+                room_open: true,
+            },
+        );
+        self.callers.insert(session, id);
+        let fx = vec![
+            Effect::Send(
+                session,
+                ServerMsg::CallConnected {
+                    call_id: id,
+                    interpreter: String::new(),
+                    purpose,
+                },
+            ),
+            Effect::JoinRoom {
+                call: id,
+                session,
+                role: Role::Caller,
+                name: caller_name.to_owned(),
+            },
+        ];
+        Ok((id, fx))
+    }
+
     /// A caller gives up before being answered.
     pub fn cancel(&mut self, session: SessionId, now: Instant) -> Result<Vec<Effect>, RelayError> {
         let Some(&id) = self.callers.get(&session) else {
             return err(ErrorCode::NotInCall, "you have no call to cancel");
         };
-        if matches!(
-            self.calls.get(&id).map(|c| c.state),
-            Some(CallState::Connected { .. })
-        ) {
+        if self.calls.get(&id).is_some_and(|c| !c.state.in_queue()) {
             return err(
                 ErrorCode::AlreadyInCall,
                 "the call is connected: hang up instead",
@@ -783,7 +842,7 @@ impl Relay {
                 fx.push(Effect::Send(interpreter, ended.clone()));
                 self.push_status(interpreter, fx);
             }
-            CallState::Queued => {}
+            CallState::Queued | CallState::Direct => {}
         }
         fx.push(Effect::Send(call.caller, ended.clone()));
         for g in &call.guests {
@@ -805,7 +864,9 @@ impl Relay {
             // Exponential average: recent calls say most about the next waits.
             self.avg_handle_secs = 0.8 * self.avg_handle_secs + 0.2 * t.as_secs_f64().max(1.0);
         }
+        let direct = call.state == CallState::Direct;
         fx.push(Effect::Record(CallRecord {
+            direct,
             call_id: id,
             purpose: call.purpose,
             sign_language: call.sign_language,
@@ -956,7 +1017,7 @@ impl Relay {
         let mut v: Vec<(queue::Priority, CallId)> = self
             .calls
             .iter()
-            .filter(|(_, c)| !matches!(c.state, CallState::Connected { .. }))
+            .filter(|(_, c)| c.state.in_queue())
             .map(|(id, c)| {
                 (
                     queue::Priority::new(c.purpose, c.requeued, c.placed_at, *id),

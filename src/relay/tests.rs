@@ -448,3 +448,50 @@ fn wait_estimates() {
     assert_eq!(estimate_wait_secs(3, s(0, 2), 180.0), Some(360));
     assert_eq!(estimate_wait_secs(3, s(1, 1), 100.0), Some(100));
 }
+
+#[test]
+fn a_captioned_call_needs_no_interpreter_and_never_enters_the_queue() {
+    let mut r = relay();
+    let t0 = Instant::now();
+    available(&mut r, ANNA, "anna", t0);
+    let (call, fx) = r.start_direct(CALLER, "a", t0).unwrap();
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::JoinRoom { session: CALLER, role: Role::Caller, .. }
+    )));
+    assert!(matches!(
+        sent_to(&fx, CALLER)[..],
+        [ServerMsg::CallConnected { .. }]
+    ));
+    assert!(rang(&fx).is_empty(), "no interpreter is rung");
+    assert_eq!(r.call_counts(), (0, 0, 1));
+    assert_eq!(
+        r.start_direct(CALLER, "a", t0).unwrap_err().code,
+        ErrorCode::AlreadyInCall
+    );
+    assert_eq!(r.cancel(CALLER, t0).unwrap_err().code, ErrorCode::AlreadyInCall);
+    // Another caller's interpreted call still rings Anna: the captioned call took no one.
+    let (other, fx) = r
+        .place_call(CALLER2, "b", Purpose::DailyLife, None, t0)
+        .unwrap();
+    assert_eq!(rang(&fx), vec![(ANNA, other)]);
+
+    r.create_invite(CALLER, "hear".into(), t0).unwrap();
+    let (joined, fx) = r.join_invite(GUEST, "hear", "clinic", t0).unwrap();
+    assert_eq!(joined, call);
+    assert!(matches!(fx[..], [Effect::JoinRoom { role: Role::Guest, .. }]));
+    assert_eq!(r.members(call), vec![CALLER, GUEST]);
+    let fx = r.hang_up(CALLER, t0 + Duration::from_secs(30)).unwrap();
+    let rec = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::Record(rec) => Some(rec),
+            _ => None,
+        })
+        .unwrap();
+    assert!(rec.direct && rec.answered_by.is_none());
+    assert!(matches!(
+        sent_to(&fx, GUEST)[..],
+        [ServerMsg::CallEnded { .. }]
+    ));
+}

@@ -115,6 +115,9 @@ pub enum ClientMsg {
     },
     /// A caller gives up waiting.
     CancelCall,
+    /// A caller starts a captioned call with a hearing party, without an interpreter (the
+    /// other side joins by invitation link).
+    StartCaptionedCall,
     /// An interpreter answers a ringing call.
     Accept {
         /// The call that rang.

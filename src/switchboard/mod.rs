@@ -330,6 +330,13 @@ impl Switchboard {
                 tracing::info!(session, call, ?purpose, "call placed");
                 self.apply(fx);
             }
+            ClientMsg::StartCaptionedCall => {
+                need(Role::Caller)?;
+                let name = self.name(session);
+                let (call, fx) = lock(&self.relay).start_direct(session, &name, now)?;
+                tracing::info!(session, call, "captioned call started");
+                self.apply(fx);
+            }
             ClientMsg::CancelCall => {
                 need(Role::Caller)?;
                 let fx = lock(&self.relay).cancel(session, now)?;
@@ -527,6 +534,7 @@ impl Switchboard {
                     talk_ms = r.talk.map(|t| t.as_millis() as u64),
                     reason = ?r.reason,
                     ended_by = ?r.ended_by,
+                    direct = r.direct,
                     "call ended"
                 ),
             }
