@@ -3,6 +3,7 @@
 use super::{AsrError, Lang};
 use std::path::Path;
 use std::sync::mpsc as std_mpsc;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
@@ -93,6 +94,8 @@ enum Job {
 #[derive(Clone)]
 pub struct Engine {
     jobs: std_mpsc::SyncSender<Job>,
+    /// Decodes queued or running.
+    pending: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Engine {
@@ -108,24 +111,30 @@ impl Engine {
         // A short queue: callers learn at once that the CPU is saturated and degrade.
         let (tx, rx) = std_mpsc::sync_channel::<Job>(cfg.workers * 2);
         let rx = Arc::new(std::sync::Mutex::new(rx));
+        let pending = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         for i in 0..cfg.workers.max(1) {
             let ctx = ctx.clone();
             let rx = rx.clone();
             let c = cfg.clone();
+            let pending = pending.clone();
             std::thread::Builder::new()
                 .name(format!("whisper-{i}"))
-                .spawn(move || worker(ctx, rx, c))
+                .spawn(move || worker(ctx, rx, c, pending))
                 .map_err(AsrError::Io)?;
         }
-        Ok(Self { jobs: tx })
+        Ok(Self { jobs: tx, pending })
     }
 
     /// Decodes on a worker thread; fails fast with `Unavailable` when every worker is busy
     /// and the queue is full.
     pub async fn decode(&self, req: DecodeRequest) -> Result<Decoded, AsrError> {
         let (tx, rx) = oneshot::channel();
+        self.pending.fetch_add(1, Ordering::Relaxed);
         self.jobs
             .try_send(Job::Decode(req, Reply::Async(tx)))
+            .inspect_err(|_| {
+                self.pending.fetch_sub(1, Ordering::Relaxed);
+            })
             .map_err(|e| match e {
                 std_mpsc::TrySendError::Full(_) => {
                     AsrError::Unavailable("all recognizer workers are busy")
@@ -143,11 +152,20 @@ impl Engine {
     /// than it has workers (oversubscribed cores made decoding many times slower).
     pub fn decode_blocking(&self, req: &DecodeRequest) -> Result<Decoded, AsrError> {
         let (tx, rx) = std_mpsc::channel();
+        self.pending.fetch_add(1, Ordering::Relaxed);
         self.jobs
             .send(Job::Decode(req.clone(), Reply::Blocking(tx)))
-            .map_err(|_| AsrError::Unavailable("recognizer stopped"))?;
+            .map_err(|_| {
+                self.pending.fetch_sub(1, Ordering::Relaxed);
+                AsrError::Unavailable("recognizer stopped")
+            })?;
         rx.recv()
             .map_err(|_| AsrError::Unavailable("recognizer worker died"))?
+    }
+
+    /// Decodes waiting or running now.
+    pub fn queue_depth(&self) -> usize {
+        self.pending.load(Ordering::Relaxed)
     }
 }
 
@@ -155,6 +173,7 @@ fn worker(
     ctx: Arc<WhisperContext>,
     rx: Arc<std::sync::Mutex<std_mpsc::Receiver<Job>>>,
     cfg: EngineConfig,
+    pending: Arc<std::sync::atomic::AtomicUsize>,
 ) {
     // Captions may fall behind; media must not. A nicer value makes the kernel run forwarding
     // first when the cores are busy (whisper.cpp's own threads inherit it).
@@ -183,6 +202,7 @@ fn worker(
             .create_state()
             .map_err(|e| AsrError::Whisper(e.to_string()))
             .and_then(|mut state| run(&mut state, &req, &cfg, &ctx));
+        pending.fetch_sub(1, Ordering::Relaxed);
         match reply {
             Reply::Async(tx) => {
                 let _ = tx.send(res);

@@ -95,6 +95,11 @@ impl LiveCaptions {
         self.lang
     }
 
+    /// Decodes waiting or running on the recognizer.
+    pub fn queue_depth(&self) -> usize {
+        self.engine.queue_depth()
+    }
+
     /// Starts captioning a speaker; returns the queue the SFU feeds with their RTP. The task
     /// ends (committing what is left) when the queue's sender is dropped.
     pub fn start(

@@ -52,6 +52,26 @@ const FILES: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         web!("js/guest.js"),
     ),
+    (
+        "js/captions.js",
+        "text/javascript; charset=utf-8",
+        web!("js/captions.js"),
+    ),
+    (
+        "js/watch.js",
+        "text/javascript; charset=utf-8",
+        web!("js/watch.js"),
+    ),
+    (
+        "js/stage.js",
+        "text/javascript; charset=utf-8",
+        web!("js/stage.js"),
+    ),
+    (
+        "js/organize.js",
+        "text/javascript; charset=utf-8",
+        web!("js/organize.js"),
+    ),
 ];
 
 /// One of the three pages, by route.

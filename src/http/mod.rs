@@ -91,16 +91,12 @@ async fn healthz(State(app): State<AppState>) -> impl IntoResponse {
 
 /// Prometheus text exposition of the service's gauges and the forwarding counters.
 async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
-    use std::fmt::Write;
     let ((waiting, ringing, connected), staff, sessions) = app.switchboard.gauges();
     let st = app.switchboard.sfu().stats();
     let n = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
     let mut out = String::new();
     let mut family = |name: &str, kind: &str, help: &str, samples: &[(&str, u64)]| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-        for (labels, v) in samples {
-            let _ = writeln!(out, "{name}{labels} {v}");
-        }
+        crate::metrics::family(&mut out, name, kind, help, samples)
     };
     family(
         "signrelay_calls",
@@ -167,6 +163,44 @@ async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
         "Keyframe requests sent to publishers.",
         &[("", n(&st.keyframe_requests))],
     );
+    if let Some(live) = app.switchboard.sfu().captions() {
+        let c = live.stats();
+        family(
+            "signrelay_caption_streams",
+            "gauge",
+            "Speakers being captioned now.",
+            &[("", n(&c.streams))],
+        );
+        family(
+            "signrelay_caption_lines_total",
+            "counter",
+            "Final caption lines produced.",
+            &[("", n(&c.lines))],
+        );
+        family(
+            "signrelay_caption_decodes_skipped_total",
+            "counter",
+            "Caption decodes skipped because the recognizer was saturated.",
+            &[("", n(&c.skipped))],
+        );
+        family(
+            "signrelay_caption_audio_dropped_total",
+            "counter",
+            "Audio packets the caption tap dropped (its queue was full).",
+            &[("", n(&c.tap_dropped))],
+        );
+        family(
+            "signrelay_asr_queue_depth",
+            "gauge",
+            "Speech decodes waiting or running.",
+            &[("", live.queue_depth() as u64)],
+        );
+        c.lag.render(
+            &mut out,
+            "signrelay_caption_lag_seconds",
+            "Delay from the end of a final line's audio to its caption going out.",
+        );
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }
 

@@ -316,6 +316,9 @@ pub enum ServerMsg {
         ice_servers: Vec<IceServerInfo>,
         /// Sign languages on offer.
         sign_languages: Vec<SignLanguageInfo>,
+        /// Speech in calls is captioned on this server.
+        #[serde(default)]
+        captions: bool,
     },
     /// A request failed; nothing else changed.
     Error {

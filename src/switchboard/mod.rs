@@ -200,6 +200,7 @@ impl Switchboard {
                     name_en: s.name_en.clone(),
                 })
                 .collect(),
+            captions: self.sfu.captions().is_some(),
         }
     }
 

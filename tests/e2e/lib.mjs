@@ -1,7 +1,7 @@
 // Helpers for the end-to-end tests: a real signrelay server process and real headless
 // Chromium with fake camera/microphone.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import net from 'node:net';
@@ -45,6 +45,9 @@ display_name = "安娜"
 username = "bo"
 password = "pw-bo"
 display_name = "Bo"
+[[organizers]]
+username = "org"
+password = "pw-org"
 ${extraToml}`;
   writeFileSync(join(dir, 'config.toml'), cfg);
   const logs = [];
@@ -118,4 +121,73 @@ export async function signInInterpreter(page, url, user, pass) {
   await page.click('#btn-presence');
   // A waiting call rings at once, so "ringing" counts as having become available too.
   await page.waitForSelector('#my-status[data-status="available"], #my-status[data-status="ringing"]');
+}
+
+// The reference transcript of a clip in ../shared/speech/manifest.tsv.
+export function reference(file) {
+  const rows = readFileSync(join(SHARED, 'speech/manifest.tsv'), 'utf8').split('\n');
+  const row = rows.map((r) => r.split('\t')).find((c) => c[0] === file);
+  if (!row) throw new Error(`${file} not in manifest.tsv`);
+  return row[3];
+}
+
+// A copy of a speech clip followed by silence, so Chromium's fake microphone (which loops its
+// file) says it once and then stays quiet. Returns the new file's path.
+export function speechThenSilence(file, silenceSecs = 30) {
+  const buf = readFileSync(join(SHARED, 'speech', file));
+  let fmt = null; let data = null;
+  for (let off = 12; off + 8 <= buf.length;) {
+    const id = buf.toString('ascii', off, off + 4);
+    const size = buf.readUInt32LE(off + 4);
+    if (id === 'fmt ') fmt = buf.subarray(off + 8, off + 8 + size);
+    if (id === 'data') data = buf.subarray(off + 8, off + 8 + size);
+    off += 8 + size + (size % 2);
+  }
+  if (!fmt || !data) throw new Error(`${file}: not a WAV file`);
+  const bytesPerSec = fmt.readUInt32LE(8);
+  return writeWav(fmt, Buffer.concat([data, Buffer.alloc(Math.round(bytesPerSec * silenceSecs))]), file);
+}
+
+// 16 kHz mono silence: a microphone that hears nothing.
+export function silence(secs = 5) {
+  const fmt = Buffer.alloc(16);
+  fmt.writeUInt16LE(1, 0); fmt.writeUInt16LE(1, 2); fmt.writeUInt32LE(16000, 4);
+  fmt.writeUInt32LE(32000, 8); fmt.writeUInt16LE(2, 12); fmt.writeUInt16LE(16, 14);
+  return writeWav(fmt, Buffer.alloc(32000 * secs), 'silence.wav');
+}
+
+function writeWav(fmt, data, name) {
+  const head = Buffer.alloc(12);
+  head.write('RIFF', 0, 'ascii'); head.writeUInt32LE(4 + 8 + fmt.length + 8 + data.length, 4); head.write('WAVE', 8, 'ascii');
+  const chunk = (id, body) => { const h = Buffer.alloc(8); h.write(id, 0, 'ascii'); h.writeUInt32LE(body.length, 4); return Buffer.concat([h, body]); };
+  const dir = mkdtempSync(join(tmpdir(), 'signrelay-wav-'));
+  const path = join(dir, name);
+  writeFileSync(path, Buffer.concat([head, chunk('fmt ', fmt), chunk('data', data)]));
+  return path;
+}
+
+// Character error rate on letters and digits only (punctuation and spaces do not count).
+export function cer(ref, hyp) {
+  const norm = (s) => Array.from(s.toLowerCase().replace(/[^\p{L}\p{N}]/gu, ''));
+  const a = norm(ref); const b = norm(hyp);
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return a.length ? prev[b.length] / a.length : 0;
+}
+
+// Creates an event as an organizer (the test server's TOML has organizer "org").
+export async function createEvent(url, body) {
+  const res = await fetch(`${url}/api/events`, {
+    method: 'POST',
+    headers: { Authorization: `Basic ${Buffer.from('org:pw-org').toString('base64')}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (res.status !== 201) throw new Error(`create event: ${res.status} ${await res.text()}`);
+  return res.json();
 }

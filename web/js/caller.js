@@ -44,7 +44,9 @@ setupLangToggle(() => { fillLanguages(); renderQueue(); });
 function ensureInCall() {
   if (!incall) {
     show('incall');
-    incall = new InCall($('incall'), { signal: sig, role: 'caller', localStream: stream, iceServers: welcome?.ice_servers });
+    incall = new InCall($('incall'), {
+      signal: sig, role: 'caller', localStream: stream, iceServers: welcome?.ice_servers, captions: !!welcome?.captions,
+    });
   }
   return incall;
 }
@@ -81,7 +83,18 @@ sig.on('queued', (m) => {
   status(requeued ? `${t('interp_lost')} · ${$('queue-position').textContent}` : t('waiting'));
 });
 sig.on('connecting', () => { status(t('connecting')); $('queue-position').textContent = t('connecting'); });
-sig.on('call_connected', (m) => { requeued = false; flash(`${t('answered')}：${m.interpreter}`); status(t('answered')); ensureInCall(); });
+sig.on('call_connected', (m) => {
+  requeued = false;
+  if (!m.interpreter) {
+    // A captioned call: the hearing party still has to be invited.
+    status(t('captioned_started'));
+    ensureInCall();
+    sig.send({ type: 'create_invite' });
+    return;
+  }
+  flash(`${t('answered')}：${m.interpreter}`); status(t('answered')); ensureInCall();
+});
+sig.on('caption', (m) => incall?.onCaption(m));
 sig.on('room', (m) => ensureInCall().onRoom(m));
 sig.on('offer', (m) => ensureInCall().onOffer(m));
 sig.on('chat', (m) => incall?.onChat(m));
@@ -97,6 +110,11 @@ $('caller-name').value = localStorage.getItem('signrelay.name') || '';
 $('caller-name').addEventListener('change', (e) => localStorage.setItem('signrelay.name', e.target.value));
 $('btn-call').onclick = () => placeCall(document.querySelector('input[name=purpose]:checked').value);
 $('btn-emergency').onclick = () => placeCall('emergency');
+$('btn-captioned').onclick = async () => {
+  status('');
+  try { stream = await getCamera(); } catch (e) { status(t('media_denied', { e: e.message })); stream = null; }
+  sig.send({ type: 'start_captioned_call' });
+};
 $('btn-cancel').onclick = () => { sig.send({ type: 'cancel_call' }); };
 $('btn-again').onclick = () => { show('start'); status(''); };
 show('start');

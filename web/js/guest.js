@@ -18,7 +18,9 @@ function ensureInCall() {
   if (!incall) {
     $('join').hidden = true;
     $('incall').hidden = false;
-    incall = new InCall($('incall'), { signal: sig, role: 'guest', localStream: stream, iceServers: welcome?.ice_servers });
+    incall = new InCall($('incall'), {
+      signal: sig, role: 'guest', localStream: stream, iceServers: welcome?.ice_servers, captions: !!welcome?.captions,
+    });
   }
   return incall;
 }
@@ -36,6 +38,7 @@ $('join').addEventListener('submit', async (e) => {
   sig.on('room', (m) => ensureInCall().onRoom(m));
   sig.on('offer', (m) => ensureInCall().onOffer(m));
   sig.on('chat', (m) => incall?.onChat(m));
+  sig.on('caption', (m) => incall?.onCaption(m));
   sig.on('interpreter_lost', () => flash(t('interp_lost')));
   sig.on('call_connected', () => flash(t('answered')));
   sig.on('call_ended', () => {

@@ -2,6 +2,7 @@
 // guest invitation, and the text conversation (RFC 8865 real-time text as people type).
 import { t } from './i18n.js';
 import { MediaSession, mark } from './media.js';
+import { CaptionView, download } from './captions.js';
 
 const LINE_SEP = '\u2028';
 const BACKSPACE = '\b';
@@ -28,8 +29,9 @@ export function setTextScale(delta) {
 setTextScale(0);
 
 export class InCall {
-  constructor(root, { signal, role, localStream, iceServers }) {
+  constructor(root, { signal, role, localStream, iceServers, captions = false }) {
     this.root = root;
+    this.withCaptions = captions;
     this.signal = signal;
     this.role = role;
     this.localStream = localStream;
@@ -59,6 +61,14 @@ export class InCall {
         <button type="button" id="btn-hangup" class="danger">${t('hang_up')}</button>
       </div>
       <div id="invite-box" class="invite" hidden></div>
+      ${this.withCaptions ? `<section class="cappanel" aria-labelledby="cap-h">
+        <div class="tp-head">
+          <h2 id="cap-h">${t('captions')}</h2>
+          <span id="cap-bar"></span>
+        </div>
+        <div id="call-captions"></div>
+        <button type="button" id="cap-save">${t('cap_save')}</button>
+      </section>` : ''}
       <section class="textpanel" aria-labelledby="tp-h">
         <div class="tp-head">
           <h2 id="tp-h">${t('text_panel')}</h2>
@@ -96,6 +106,15 @@ export class InCall {
     $('btn-mic').onclick = () => { this.mic = !this.mic; this.media.setEnabled('audio', this.mic); label(); };
     $('btn-hangup').onclick = () => this.signal.send({ type: 'hang_up' });
     if ($('btn-invite')) $('btn-invite').onclick = () => this.signal.send({ type: 'create_invite' });
+    if (this.withCaptions) {
+      // What this page's own microphone says is not shown back to it.
+      this.captions = new CaptionView($('call-captions'), $('cap-bar'), {
+        keep: 4, ignore: (l) => l.speaker === this.media.you,
+      });
+      // Nothing of a call is kept on the server; saving is the caller's choice, on their device.
+      $('cap-save').onclick = () => download(`captions-${new Date().toISOString().slice(0, 16)}.txt`,
+        this.captions.transcriptText());
+    }
     $('txt-bigger').onclick = () => setTextScale(0.2);
     $('txt-smaller').onclick = () => setTextScale(-0.2);
     const input = $('rtt-input');
@@ -192,6 +211,8 @@ export class InCall {
   }
 
   onOffer(msg) { return this.media.handleOffer(msg.sdp); }
+
+  onCaption(msg) { if (this.captions) this.captions.update(msg); }
 
   onInvite(msg) {
     const url = msg.url || `${location.origin}${msg.path}`;

@@ -63,7 +63,9 @@ function beep() {
 function ensureInCall() {
   if (!incall) {
     $('incall').hidden = false;
-    incall = new InCall($('incall'), { signal: sig, role: 'interpreter', localStream: stream, iceServers: welcome?.ice_servers });
+    incall = new InCall($('incall'), {
+      signal: sig, role: 'interpreter', localStream: stream, iceServers: welcome?.ice_servers, captions: !!welcome?.captions,
+    });
   }
   return incall;
 }
@@ -111,6 +113,7 @@ sig.on('ring_stopped', (m) => {
 sig.on('call_connected', () => { ringing = null; $('ring').hidden = true; ensureInCall(); });
 sig.on('room', (m) => ensureInCall().onRoom(m));
 sig.on('offer', (m) => ensureInCall().onOffer(m));
+sig.on('caption', (m) => incall?.onCaption(m));
 sig.on('chat', (m) => incall?.onChat(m));
 sig.on('invite_created', (m) => incall?.onInvite(m));
 sig.on('call_ended', () => { endCall(); status(t('ended')); flash(t('ended')); });
