@@ -59,6 +59,30 @@ enum Cmd {
         #[arg(long, default_value_t = 25)]
         video_fps: u32,
     },
+    /// Benchmark: caption subscribers (SSE) one node serves, and their delivery delay.
+    BenchSse {
+        /// Subscribers.
+        #[arg(long, default_value_t = 10_000)]
+        subscribers: usize,
+        /// Caption lines to send.
+        #[arg(long, default_value_t = 30)]
+        lines: usize,
+        /// Time between lines, ms.
+        #[arg(long, default_value_t = 500)]
+        interval_ms: u64,
+    },
+    /// The subscriber side of bench-sse (started by it).
+    #[command(hide = true)]
+    BenchSseClients {
+        #[arg(long)]
+        addr: SocketAddr,
+        #[arg(long)]
+        event: String,
+        #[arg(long)]
+        subscribers: usize,
+        #[arg(long)]
+        lines: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -163,6 +187,48 @@ fn main() -> ExitCode {
             seconds,
             video_fps,
         }),
+        Cmd::BenchSse {
+            subscribers,
+            lines,
+            interval_ms,
+        } => run_async(
+            "bench-sse",
+            signrelay::bench::sse::run(signrelay::bench::sse::SseBenchArgs {
+                subscribers,
+                lines,
+                interval_ms,
+            }),
+        ),
+        Cmd::BenchSseClients {
+            addr,
+            event,
+            subscribers,
+            lines,
+        } => {
+            // One thread: the load generator should take as little of the shared cores from
+            // the server it measures as it can.
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            match rt.map(|rt| {
+                rt.block_on(signrelay::bench::sse::clients(
+                    addr,
+                    event,
+                    subscribers,
+                    lines,
+                ))
+            }) {
+                Ok(Ok(())) => ExitCode::SUCCESS,
+                Ok(Err(e)) => {
+                    eprintln!("signrelay bench-sse-clients: {e}");
+                    ExitCode::FAILURE
+                }
+                Err(e) => {
+                    eprintln!("signrelay bench-sse-clients: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
     }
 }
 

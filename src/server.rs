@@ -6,6 +6,7 @@ use crate::captions::live::LiveCaptions;
 use crate::config::{CaptionsConfig, Config};
 use crate::http::{router, AppState};
 use crate::switchboard::Switchboard;
+use axum::serve::ListenerExt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use thiserror::Error;
@@ -87,6 +88,13 @@ pub async fn start(cfg: Config) -> Result<Running, ServeError> {
     let switchboard = Switchboard::start(Arc::new(cfg), captions, events);
     let app = router(AppState {
         switchboard: switchboard.clone(),
+    });
+    // Caption frames and signaling messages are small and often come in twos (a final line,
+    // then the next guess): Nagle's algorithm would hold the second for the first's ACK.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set");
+        }
     });
     let task = tokio::spawn(async move { axum::serve(listener, app).await });
     Ok(Running {

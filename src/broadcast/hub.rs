@@ -24,6 +24,26 @@ pub struct HubItem {
     pub stable: bool,
     /// The `CaptionLine` as JSON.
     pub json: Arc<str>,
+    /// The whole Server-Sent Events frame: every subscriber is sent these same bytes.
+    pub sse: bytes::Bytes,
+}
+
+/// One Server-Sent Events frame. Only stable lines get an `id`, so a reconnecting client
+/// resumes after the last final line it has.
+pub fn sse_frame(event: &str, id: Option<u64>, data: &str) -> bytes::Bytes {
+    let mut f = String::with_capacity(data.len() + 40);
+    if let Some(id) = id {
+        f.push_str(&format!("id: {id}\n"));
+    }
+    f.push_str("event: ");
+    f.push_str(event);
+    // Our JSON has no raw newlines; a data field must not contain one.
+    for line in data.split('\n') {
+        f.push_str("\ndata: ");
+        f.push_str(line);
+    }
+    f.push_str("\n\n");
+    f.into()
 }
 
 struct Clock {
@@ -146,6 +166,7 @@ impl CaptionHub {
         let item = Arc::new(HubItem {
             seq: line.seq,
             stable: line.stable,
+            sse: sse_frame("caption", line.stable.then_some(line.seq), &json),
             json,
         });
         // No subscribers is not an error: the transcript still grows.

@@ -2,7 +2,7 @@
 //! caption stream (Server-Sent Events), transcript downloads, and WHIP ingest (RFC 9725).
 
 use super::AppState;
-use crate::broadcast::hub::HubItem;
+use crate::broadcast::hub::{sse_frame, HubItem};
 use crate::broadcast::{Event, EventError};
 use crate::captions::format;
 use crate::signal::{EventInfo, NewEvent};
@@ -10,11 +10,9 @@ use crate::switchboard::WhipError;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine as _;
-use futures::Stream;
 use serde::Deserialize;
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -200,44 +198,42 @@ struct Follow {
     ev: Arc<Event>,
     rx: broadcast::Receiver<Arc<HubItem>>,
     status: watch::Receiver<EventInfo>,
-    /// Stable lines waiting to be sent (a replay), oldest first.
-    backlog: std::collections::VecDeque<SseEvent>,
+    /// Frames waiting to be sent (a replay), oldest first.
+    backlog: std::collections::VecDeque<Bytes>,
     /// Next stable line this subscriber needs.
     next_seq: u64,
     first: bool,
+    /// A fixed beat, not a timer re-armed per frame: re-arming cost more than the frame at
+    /// 10 000 subscribers.
+    keep_alive: tokio::time::Interval,
 }
 
-fn caption_event(seq: u64, stable: bool, json: &str) -> SseEvent {
-    let e = SseEvent::default().event("caption").data(json);
-    // Only stable lines get an id: a reconnecting client resumes after the last one it has.
-    if stable {
-        e.id(seq.to_string())
-    } else {
-        e
-    }
-}
+/// A comment line keeps proxies from closing an idle stream.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
-fn status_event(info: &EventInfo) -> SseEvent {
-    SseEvent::default()
-        .event("status")
-        .json_data(info)
-        .unwrap_or_else(|_| SseEvent::default().comment("status unavailable"))
+fn status_frame(info: &EventInfo) -> Bytes {
+    sse_frame(
+        "status",
+        None,
+        &serde_json::to_string(info).unwrap_or_else(|_| "{}".into()),
+    )
 }
 
 impl Follow {
     fn replay(&mut self) {
         for l in self.ev.hub.lines_from(self.next_seq) {
             if let Ok(json) = serde_json::to_string(&l) {
-                self.backlog.push_back(caption_event(l.seq, true, &json));
+                self.backlog
+                    .push_back(sse_frame("caption", Some(l.seq), &json));
             }
             self.next_seq = l.seq + 1;
         }
     }
 
-    async fn next(&mut self) -> Option<SseEvent> {
+    async fn next(&mut self) -> Option<Bytes> {
         if self.first {
             self.first = false;
-            return Some(status_event(&self.ev.info()));
+            return Some(status_frame(&self.ev.info()));
         }
         if let Some(e) = self.backlog.pop_front() {
             return Some(e);
@@ -252,7 +248,8 @@ impl Follow {
                         if it.stable {
                             self.next_seq = it.seq + 1;
                         }
-                        return Some(caption_event(it.seq, it.stable, &it.json));
+                        // The same bytes for every subscriber: a reference count, no copy.
+                        return Some(it.sse.clone());
                     }
                     Err(broadcast::error::RecvError::Lagged(_)) => {
                         // Too slow for the live stream: catch up on what became final.
@@ -268,8 +265,9 @@ impl Follow {
                         return None;
                     }
                     let info = self.status.borrow_and_update().clone();
-                    return Some(status_event(&info));
+                    return Some(status_frame(&info));
                 }
+                _ = self.keep_alive.tick() => return Some(Bytes::from_static(b": keep-alive\n\n")),
             }
         }
     }
@@ -283,7 +281,7 @@ pub async fn captions(
     Path(id): Path<String>,
     Query(q): Query<Since>,
     headers: HeaderMap,
-) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+) -> Result<Response, ApiError> {
     let ev = find(&app, &id)?;
     let last_id = headers
         .get("last-event-id")
@@ -297,6 +295,14 @@ pub async fn captions(
         backlog: Default::default(),
         next_seq: 0,
         first: true,
+        keep_alive: {
+            let mut iv = tokio::time::interval_at(
+                tokio::time::Instant::now() + KEEP_ALIVE,
+                KEEP_ALIVE,
+            );
+            iv.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            iv
+        },
     };
     // Without `since`, a subscriber starts with what is said from now on (a page loads the
     // history from transcript.json first).
@@ -304,12 +310,17 @@ pub async fn captions(
         follow.next_seq = n;
         follow.replay();
     }
-    let stream =
-        futures::stream::unfold(
-            follow,
-            |mut f| async move { f.next().await.map(|e| (Ok(e), f)) },
-        );
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    let stream = futures::stream::unfold(follow, |mut f| async move {
+        f.next().await.map(|b| (Ok::<_, Infallible>(b), f))
+    });
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        axum::body::Body::from_stream(stream),
+    )
+        .into_response())
 }
 
 /// `OPTIONS /whip/{id}`: what a WHIP client may send.
