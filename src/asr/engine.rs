@@ -2,8 +2,8 @@
 
 use super::{AsrError, Lang};
 use std::path::Path;
-use std::sync::mpsc as std_mpsc;
 use std::sync::atomic::Ordering;
+use std::sync::mpsc as std_mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;

@@ -178,7 +178,12 @@ pub async fn run(args: SseBenchArgs) -> Result<(), String> {
 
 /// The subscriber side: opens `n` streams, prints `READY`, reads `lines` lines on each, then
 /// prints a JSON report.
-pub async fn clients(addr: SocketAddr, event: String, n: usize, lines: usize) -> Result<(), String> {
+pub async fn clients(
+    addr: SocketAddr,
+    event: String,
+    n: usize,
+    lines: usize,
+) -> Result<(), String> {
     let gate = Arc::new(Semaphore::new(256));
     let mut connecting = Vec::with_capacity(n);
     for _ in 0..n {

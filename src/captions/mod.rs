@@ -18,6 +18,9 @@ pub use stream::{
 use crate::asr::{Lang, Segment};
 use agreement::Unit;
 
+/// A run this long said twice back to back is a decoding artefact, not speech.
+pub const MIN_DOUBLED_UNITS: usize = 4;
+
 /// Prompt that steers Whisper to Simplified characters and punctuation in Mandarin.
 pub const ZH_STYLE_PROMPT: &str = "以下是普通话的句子。";
 
@@ -46,12 +49,20 @@ pub fn build_prompt(lang: Lang, hotwords: &[String], recent: &str) -> String {
 /// audio, and a time in the future would make later words look already committed.
 pub fn segments_to_units(segments: &[Segment], offset_ms: u64, len_ms: u64) -> Vec<Unit> {
     let mut out = Vec::new();
+    let mut previous = String::new();
     for s in segments {
         if s.no_speech > 0.8 || text::is_hallucination(&s.text) {
             continue;
         }
         let simplified = text::to_simplified(&s.text);
+        // The same sentence again as the next segment is Whisper re-reading trailing silence.
+        let key = text::normalize(&simplified);
+        if !key.is_empty() && key == previous {
+            continue;
+        }
+        previous = key;
         let parts = text::cut_repetitions(&text::units(&simplified), 2);
+        let parts = text::cut_doubled(&parts, MIN_DOUBLED_UNITS);
         let n = parts.len().max(1) as u64;
         let (start, end) = (s.start_ms.min(len_ms), s.end_ms.min(len_ms));
         let span = end.saturating_sub(start);

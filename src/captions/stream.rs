@@ -9,6 +9,9 @@ use serde::Serialize;
 use std::time::{Duration, Instant};
 
 const SAMPLES_PER_MS: usize = 16;
+/// A buffer with less speech than this is not decoded: Whisper turns a breath or the tail of
+/// a sentence into words that were never said.
+const MIN_LOUD_MS: u64 = 300;
 
 /// One caption update. Stable text never changes once sent; an unstable event replaces the
 /// previous unstable one (it is the recognizer's current guess at what follows).
@@ -85,6 +88,8 @@ pub struct StreamRecognizer {
     frame_rest: Vec<f32>,
     vad: Vad,
     voiced_in_buf: bool,
+    /// End times of loud frames (speech, not hangover) still inside the buffer.
+    loud_frames: std::collections::VecDeque<u64>,
     last_voice_ms: u64,
     decoded_to_ms: u64,
     chunk: Duration,
@@ -97,6 +102,8 @@ pub struct StreamRecognizer {
     in_buffer: Vec<Unit>,
     seq: u64,
     stats: StreamStats,
+    /// The last committed line, normalized (to drop an echo of it).
+    last_key: String,
 }
 
 impl StreamRecognizer {
@@ -112,6 +119,7 @@ impl StreamRecognizer {
             frame_rest: Vec::new(),
             vad: Vad::new(),
             voiced_in_buf: false,
+            loud_frames: std::collections::VecDeque::new(),
             last_voice_ms: 0,
             decoded_to_ms: 0,
             chunk,
@@ -121,6 +129,7 @@ impl StreamRecognizer {
             in_buffer: Vec::new(),
             seq: 0,
             stats: StreamStats::default(),
+            last_key: String::new(),
         }
     }
 
@@ -142,6 +151,9 @@ impl StreamRecognizer {
         for f in self.frame_rest[..whole].chunks(FRAME) {
             self.fed_ms += 20;
             if self.vad.frame(f) {
+                if self.vad.last_was_loud() {
+                    self.loud_frames.push_back(self.fed_ms);
+                }
                 self.voiced_in_buf = true;
                 self.last_voice_ms = self.fed_ms;
                 self.stats.voiced_ms += 20;
@@ -185,6 +197,20 @@ impl StreamRecognizer {
             return Vec::new();
         }
         let pause = self.in_pause();
+        while self
+            .loud_frames
+            .front()
+            .is_some_and(|t| *t <= self.buf_start_ms)
+        {
+            self.loud_frames.pop_front();
+        }
+        if (self.loud_frames.len() as u64) * 20 < MIN_LOUD_MS {
+            if pause {
+                // Only a breath or a sentence's tail: nothing to say.
+                self.reset_buffer(self.fed_ms);
+            }
+            return Vec::new();
+        }
         let hyp = match self.decode().await {
             Ok(h) => h,
             Err(AsrError::Unavailable(why)) => {
@@ -201,6 +227,14 @@ impl StreamRecognizer {
                 return Vec::new();
             }
         };
+        tracing::debug!(
+            buf_start_ms = self.buf_start_ms,
+            buf_ms = self.buf.len() / SAMPLES_PER_MS,
+            fed_ms = self.fed_ms,
+            pause,
+            hyp = %join_units(&hyp),
+            "caption decode"
+        );
         let (mut committed, mut tail) = self.agreement.push(hyp);
         // The speaker stopped: what was said is as good as it will get. Or a whole buffer went
         // by without two decodes agreeing: take the guess rather than fall behind.
@@ -258,8 +292,15 @@ impl StreamRecognizer {
 
     fn emit(&mut self, committed: &[Unit], tail: &[Unit]) -> Vec<CaptionEvent> {
         let mut out = Vec::new();
-        if !committed.is_empty() {
-            let text = join_units(committed);
+        let text = join_units(committed);
+        let key = super::text::normalize(&text);
+        // The previous line again, whole: Whisper repeating its prompt over silence.
+        let echo = key.chars().count() >= super::MIN_DOUBLED_UNITS && key == self.last_key;
+        if echo {
+            tracing::debug!(%text, "repeated line dropped");
+        }
+        if !committed.is_empty() && !echo {
+            self.last_key = key;
             let sep = if self.cfg.lang != Lang::Zh && !self.committed_text.is_empty() {
                 " "
             } else {

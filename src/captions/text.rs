@@ -126,6 +126,32 @@ pub fn units(s: &str) -> Vec<String> {
     out
 }
 
+/// Removes a run of at least `min_len` units said twice in a row: nobody repeats a whole
+/// phrase back to back, but Whisper does when the audio ends in silence (it "hears" the
+/// sentence again in the quiet part).
+pub fn cut_doubled(units: &[String], min_len: usize) -> Vec<String> {
+    let key: Vec<String> = units.iter().map(|u| normalize(u)).collect();
+    let mut out: Vec<usize> = Vec::with_capacity(units.len());
+    let mut i = 0;
+    while i < units.len() {
+        let longest = (units.len() - i) / 2;
+        let doubled = (min_len.max(1)..=longest)
+            .rev()
+            .find(|&len| key[i..i + len] == key[i + len..i + 2 * len]);
+        match doubled {
+            Some(len) => {
+                out.extend(i..i + len);
+                i += 2 * len;
+            }
+            None => {
+                out.push(i);
+                i += 1;
+            }
+        }
+    }
+    out.into_iter().map(|k| units[k].clone()).collect()
+}
+
 /// Removes a loop: the same run of 1–12 units repeated more than `max_repeats` times in a row
 /// is cut to one occurrence (Whisper's greedy decoder can get stuck repeating a phrase).
 pub fn cut_repetitions(units: &[String], max_repeats: usize) -> Vec<String> {
@@ -208,6 +234,15 @@ pub fn wer(reference: &str, hyp: &str) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_phrase_said_twice_in_a_row_is_kept_once_but_short_repeats_stay() {
+        let u = units("这是一个篇章的结束。这是一个篇章的结束。谢谢谢谢");
+        let out: String = cut_doubled(&u, 4).concat();
+        assert_eq!(out, "这是一个篇章的结束。谢谢谢谢");
+        let u = units("one two three four one two three four five");
+        assert_eq!(cut_doubled(&u, 4).concat(), "one two three four five");
+    }
 
     #[test]
     fn traditional_becomes_simplified() {

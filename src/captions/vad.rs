@@ -20,6 +20,7 @@ const FLOOR_WINDOW: usize = 150;
 pub struct Vad {
     levels: std::collections::VecDeque<f32>,
     hang: u32,
+    last_loud: bool,
 }
 
 /// Level of a frame in dBFS.
@@ -34,6 +35,11 @@ impl Vad {
         Self::default()
     }
 
+    /// The last frame was itself loud (not just held on by the hangover).
+    pub fn last_was_loud(&self) -> bool {
+        self.last_loud
+    }
+
     /// Classifies one frame: true for voice.
     pub fn frame(&mut self, frame: &[f32]) -> bool {
         let db = level_db(frame);
@@ -43,6 +49,7 @@ impl Vad {
         self.levels.push_back(db);
         let floor = self.levels.iter().copied().fold(f32::INFINITY, f32::min);
         let loud = db > ABS_FLOOR_DB && db > floor + MARGIN_DB;
+        self.last_loud = loud;
         if loud {
             self.hang = HANGOVER_FRAMES;
             true

@@ -296,10 +296,8 @@ pub async fn captions(
         next_seq: 0,
         first: true,
         keep_alive: {
-            let mut iv = tokio::time::interval_at(
-                tokio::time::Instant::now() + KEEP_ALIVE,
-                KEEP_ALIVE,
-            );
+            let mut iv =
+                tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
             iv.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             iv
         },

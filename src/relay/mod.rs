@@ -376,11 +376,7 @@ impl Relay {
                 )
             }
         };
-        let waiting = self
-            .calls
-            .values()
-            .filter(|c| c.state.in_queue())
-            .count();
+        let waiting = self.calls.values().filter(|c| c.state.in_queue()).count();
         if waiting >= self.cfg.max_queue {
             return err(
                 ErrorCode::QueueFull,

@@ -457,7 +457,11 @@ fn a_captioned_call_needs_no_interpreter_and_never_enters_the_queue() {
     let (call, fx) = r.start_direct(CALLER, "a", t0).unwrap();
     assert!(fx.iter().any(|e| matches!(
         e,
-        Effect::JoinRoom { session: CALLER, role: Role::Caller, .. }
+        Effect::JoinRoom {
+            session: CALLER,
+            role: Role::Caller,
+            ..
+        }
     )));
     assert!(matches!(
         sent_to(&fx, CALLER)[..],
@@ -469,7 +473,10 @@ fn a_captioned_call_needs_no_interpreter_and_never_enters_the_queue() {
         r.start_direct(CALLER, "a", t0).unwrap_err().code,
         ErrorCode::AlreadyInCall
     );
-    assert_eq!(r.cancel(CALLER, t0).unwrap_err().code, ErrorCode::AlreadyInCall);
+    assert_eq!(
+        r.cancel(CALLER, t0).unwrap_err().code,
+        ErrorCode::AlreadyInCall
+    );
     // Another caller's interpreted call still rings Anna: the captioned call took no one.
     let (other, fx) = r
         .place_call(CALLER2, "b", Purpose::DailyLife, None, t0)
@@ -479,7 +486,13 @@ fn a_captioned_call_needs_no_interpreter_and_never_enters_the_queue() {
     r.create_invite(CALLER, "hear".into(), t0).unwrap();
     let (joined, fx) = r.join_invite(GUEST, "hear", "clinic", t0).unwrap();
     assert_eq!(joined, call);
-    assert!(matches!(fx[..], [Effect::JoinRoom { role: Role::Guest, .. }]));
+    assert!(matches!(
+        fx[..],
+        [Effect::JoinRoom {
+            role: Role::Guest,
+            ..
+        }]
+    ));
     assert_eq!(r.members(call), vec![CALLER, GUEST]);
     let fx = r.hang_up(CALLER, t0 + Duration::from_secs(30)).unwrap();
     let rec = fx
