@@ -11,6 +11,7 @@ use signrelay::config::{Config, OrganizerAccount};
 use signrelay::loadgen::http::{request, HttpResponse, SseStream};
 use signrelay::loadgen::whip::WhipPublisher;
 use signrelay::loadgen::Participant;
+use signrelay::sfu::Codec;
 use signrelay::signal::{
     CaptionLine, ClientMsg, ErrorCode, EventCreated, EventInfo, EventState, Role, ServerMsg,
 };
@@ -174,7 +175,7 @@ async fn an_encoder_publishes_by_whip_and_viewers_get_media_captions_and_a_trans
 
     let (pcm, reference) = speech("zh_fleurs_cmn_test_sample1.wav");
     let clip_secs = pcm.len() as f64 / 16_000.0;
-    let encoder = WhipPublisher::publish(addr, &id, &ev.broadcaster_token)
+    let encoder = WhipPublisher::publish(addr, &id, &ev.broadcaster_token, Codec::Vp8)
         .await
         .unwrap();
     assert!(encoder.resource.starts_with(&format!("/whip/{id}/")));
@@ -272,7 +273,7 @@ async fn an_encoder_publishes_by_whip_and_viewers_get_media_captions_and_a_trans
     assert_eq!(encoder.stop().await.unwrap(), 200);
     streaming.abort();
     next_status(&mut sse, EventState::Paused).await;
-    let again = WhipPublisher::publish(addr, &id, &ev.broadcaster_token)
+    let again = WhipPublisher::publish(addr, &id, &ev.broadcaster_token, Codec::Vp8)
         .await
         .unwrap();
     next_status(&mut sse, EventState::Live).await;
@@ -384,7 +385,7 @@ async fn bad_requests_are_refused_and_disturb_nothing() {
     .unwrap();
     assert_eq!(r.status, 404);
     // After all that, a real encoder still gets in.
-    let encoder = WhipPublisher::publish(addr, &id, &ev.broadcaster_token)
+    let encoder = WhipPublisher::publish(addr, &id, &ev.broadcaster_token, Codec::Vp8)
         .await
         .unwrap();
     let info: EventInfo = serde_json::from_str(
@@ -501,9 +502,11 @@ async fn bad_requests_are_refused_and_disturb_nothing() {
     .await
     .unwrap();
     assert_eq!(r.status, 200);
-    assert!(WhipPublisher::publish(addr, &id, &ev.broadcaster_token)
-        .await
-        .is_err());
+    assert!(
+        WhipPublisher::publish(addr, &id, &ev.broadcaster_token, Codec::Vp8)
+            .await
+            .is_err()
+    );
     let list = request(
         addr,
         "GET",
@@ -518,4 +521,50 @@ async fn bad_requests_are_refused_and_disturb_nothing() {
         "organizers see only their own events and links"
     );
     drop(encoder);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_h264_encoder_like_obs_is_forwarded_to_viewers_as_h264() {
+    let srv = server(false).await;
+    let addr = srv.addr;
+    let ev = new_event(addr).await;
+    let id = ev.event.id.clone();
+    let mut viewer = Participant::connect(&format!("ws://{addr}/ws"))
+        .await
+        .unwrap();
+    viewer.send(ClientMsg::JoinEvent {
+        event: id.clone(),
+        token: None,
+        name: None,
+    });
+    viewer
+        .expect("welcome", T, |m| matches!(m, ServerMsg::Welcome { .. }))
+        .await
+        .unwrap();
+    let encoder = WhipPublisher::publish(addr, &id, &ev.broadcaster_token, Codec::H264)
+        .await
+        .unwrap();
+    let streaming = encoder.stream(vec![0.0; 16_000]);
+    // The viewer is offered the speaker's video as H.264 only (the m-line names no VP8).
+    let offer = viewer
+        .expect(
+            "offer with video",
+            T,
+            |m| matches!(m, ServerMsg::Offer { sdp } if sdp.contains("m=video")),
+        )
+        .await
+        .unwrap();
+    let ServerMsg::Offer { sdp } = offer else {
+        unreachable!()
+    };
+    let video = &sdp[sdp.find("m=video").unwrap()..];
+    assert!(video.contains("H264/90000"), "{video}");
+    assert!(!video.contains("VP8/90000"), "{video}");
+    let deadline = Instant::now() + T;
+    while viewer.counters.video_in.load(Ordering::Relaxed) < 10 {
+        assert!(Instant::now() < deadline, "no H.264 reached the viewer");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    streaming.abort();
+    assert_eq!(encoder.stop().await.unwrap(), 200);
 }

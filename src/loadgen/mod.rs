@@ -164,7 +164,8 @@ async fn client_peer(
     Ok((pc, grx))
 }
 
-fn local_track(kind: RtpCodecKind, ssrc: u32) -> Arc<TrackLocalStaticRTP> {
+fn local_track(codec: crate::sfu::Codec, ssrc: u32) -> Arc<TrackLocalStaticRTP> {
+    let kind = codec.kind();
     let name = if kind == RtpCodecKind::Audio {
         "audio"
     } else {
@@ -181,7 +182,7 @@ fn local_track(kind: RtpCodecKind, ssrc: u32) -> Arc<TrackLocalStaticRTP> {
                 ..Default::default()
             },
             active: true,
-            codec: crate::sfu::peer::codec_for(kind),
+            codec: crate::sfu::peer::codec_for(codec),
             ..Default::default()
         }],
     )))
@@ -195,8 +196,8 @@ impl Participant {
         let counters = Arc::new(Counters::default());
         let (pc, grx) = client_peer(counters.clone()).await?;
         let (assrc, vssrc): (u32, u32) = (rand::random(), rand::random());
-        let audio = (local_track(RtpCodecKind::Audio, assrc), assrc);
-        let video = (local_track(RtpCodecKind::Video, vssrc), vssrc);
+        let audio = (local_track(crate::sfu::Codec::Opus, assrc), assrc);
+        let video = (local_track(crate::sfu::Codec::Vp8, vssrc), vssrc);
         pc.add_track(audio.0.clone() as Arc<dyn TrackLocal>).await?;
         pc.add_track(video.0.clone() as Arc<dyn TrackLocal>).await?;
 

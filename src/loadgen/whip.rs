@@ -4,9 +4,9 @@
 
 use super::http::request;
 use super::{client_peer, local_track, packet, ClientError, Counters};
-use crate::sfu::{OPUS_PT, VP8_PT};
+use crate::sfu::{Codec, OPUS_PT};
 use bytes::Bytes;
-use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
+use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,17 +26,34 @@ pub struct WhipPublisher {
     pc: Arc<dyn PeerConnection>,
     audio: (Arc<TrackLocalStaticRTP>, u32),
     video: (Arc<TrackLocalStaticRTP>, u32),
+    video_pt: u8,
 }
 
 impl WhipPublisher {
-    /// Offers to `POST /whip/{event}` with `token` and applies the answer.
-    pub async fn publish(addr: SocketAddr, event: &str, token: &str) -> Result<Self, ClientError> {
+    /// Offers to `POST /whip/{event}` with `token` and applies the answer; video is offered
+    /// in `video` only (OBS offers H.264 alone).
+    pub async fn publish(
+        addr: SocketAddr,
+        event: &str,
+        token: &str,
+        video_codec: Codec,
+    ) -> Result<Self, ClientError> {
         let (pc, mut gathered) = client_peer(Arc::new(Counters::default())).await?;
         let (assrc, vssrc): (u32, u32) = (rand::random(), rand::random());
-        let audio = (local_track(RtpCodecKind::Audio, assrc), assrc);
-        let video = (local_track(RtpCodecKind::Video, vssrc), vssrc);
-        pc.add_track(audio.0.clone() as Arc<dyn TrackLocal>).await?;
-        pc.add_track(video.0.clone() as Arc<dyn TrackLocal>).await?;
+        let audio = (local_track(Codec::Opus, assrc), assrc);
+        let video = (local_track(video_codec, vssrc), vssrc);
+        for (track, codec) in [(&audio.0, Codec::Opus), (&video.0, video_codec)] {
+            let t = pc
+                .add_transceiver_from_track(
+                    track.clone() as Arc<dyn TrackLocal>,
+                    Some(RTCRtpTransceiverInit {
+                        direction: RTCRtpTransceiverDirection::Sendonly,
+                        ..Default::default()
+                    }),
+                )
+                .await?;
+            t.set_codec_preferences(vec![codec.params()]).await?;
+        }
         let offer = pc.create_offer(None).await?;
         pc.set_local_description(offer).await?;
         let _ = tokio::time::timeout(Duration::from_secs(3), gathered.wait_for(|d| *d)).await;
@@ -76,6 +93,7 @@ impl WhipPublisher {
             pc,
             audio,
             video,
+            video_pt: video_codec.payload_type(),
         })
     }
 
@@ -84,6 +102,7 @@ impl WhipPublisher {
     /// would.
     pub fn stream(&self, pcm: Vec<f32>) -> tokio::task::JoinHandle<()> {
         let ((audio, assrc), (video, vssrc)) = (self.audio.clone(), self.video.clone());
+        let video_pt = self.video_pt;
         tokio::spawn(async move {
             let mut enc =
                 match opus::Encoder::new(16_000, opus::Channels::Mono, opus::Application::Voip) {
@@ -117,7 +136,7 @@ impl WhipPublisher {
                 if n % 3 == 0 {
                     vseq = vseq.wrapping_add(1);
                     let v = packet(
-                        VP8_PT,
+                        video_pt,
                         vssrc,
                         vseq,
                         (n * 1800) as u32,

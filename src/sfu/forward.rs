@@ -2,6 +2,7 @@
 //! subscriber, and one writer per subscriber drains its queue. A slow subscriber loses its own
 //! packets (counted) and never slows the publisher or anyone else.
 
+use super::peer::Codec;
 use crate::captions::live::LiveStats;
 use crate::signal::SessionId;
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
@@ -46,6 +47,8 @@ pub struct Fanout {
     pub publisher: SessionId,
     /// Audio or video.
     pub kind: RtpCodecKind,
+    /// What the publisher sends; subscribers are offered exactly this.
+    pub codec: Codec,
     track: Arc<dyn TrackRemote>,
     media_ssrc: u32,
     subscribers: RwLock<Vec<(SessionId, mpsc::Sender<rtp::Packet>)>>,
@@ -60,14 +63,15 @@ impl Fanout {
     /// Starts reading `track` and forwarding its packets.
     pub fn start(
         publisher: SessionId,
-        kind: RtpCodecKind,
+        codec: Codec,
         track: Arc<dyn TrackRemote>,
         media_ssrc: u32,
         stats: Arc<SfuStats>,
     ) -> Arc<Self> {
         let f = Arc::new(Self {
             publisher,
-            kind,
+            kind: codec.kind(),
+            codec,
             track,
             media_ssrc,
             subscribers: RwLock::new(Vec::new()),

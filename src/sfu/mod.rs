@@ -10,7 +10,7 @@ mod room;
 pub mod sdp;
 
 pub use forward::SfuStats;
-pub use peer::{media_engine, OPUS_PT, VP8_PT};
+pub use peer::{media_engine, Codec, H264_PT, OPUS_PT, VP8_PT};
 pub use ports::PortPool;
 
 use crate::asr::Lang;

@@ -5,7 +5,7 @@ mod rtt;
 mod whip;
 
 use super::forward::{self, Fanout, SUBSCRIBER_QUEUE};
-use super::peer::{self, PeerSpec, OPUS_PT, VP8_PT};
+use super::peer::{self, Codec, PeerSpec};
 use super::{participant_id, sdp, RoomKind, SfuError, SfuEvent, Shared};
 use crate::captions::live::{CaptionSink, Speaker};
 use crate::signal::{CallId, CaptionLine, ErrorCode, Participant, Role, ServerMsg, SessionId};
@@ -313,14 +313,14 @@ impl Room {
                 ..Default::default()
             })
         };
-        member
-            .pc
-            .add_transceiver_from_kind(RtpCodecKind::Audio, recv_only())
-            .await?;
-        member
-            .pc
-            .add_transceiver_from_kind(RtpCodecKind::Video, recv_only())
-            .await?;
+        // Pages publish Opus and VP8, which every browser encodes.
+        for codec in [Codec::Opus, Codec::Vp8] {
+            let t = member
+                .pc
+                .add_transceiver_from_kind(codec.kind(), recv_only())
+                .await?;
+            t.set_codec_preferences(vec![codec.params()]).await?;
+        }
         Ok(())
     }
 
@@ -390,9 +390,10 @@ impl Room {
         fanout: &Arc<Fanout>,
     ) -> Result<(), SfuError> {
         let ssrc: u32 = rand::random();
-        let (kind_name, pt) = match fanout.kind {
-            RtpCodecKind::Audio => ("audio", OPUS_PT),
-            _ => ("video", VP8_PT),
+        let pt = fanout.codec.payload_type();
+        let kind_name = match fanout.kind {
+            RtpCodecKind::Audio => "audio",
+            _ => "video",
         };
         let stream = participant_id(fanout.publisher);
         let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
@@ -406,7 +407,7 @@ impl Room {
                     ..Default::default()
                 },
                 active: true,
-                codec: peer::codec_for(fanout.kind),
+                codec: peer::codec_for(fanout.codec),
                 ..Default::default()
             }],
         )));
@@ -420,6 +421,11 @@ impl Room {
                     ..Default::default()
                 }),
             )
+            .await?;
+        // Only the publisher's codec is offered on this m-line: a browser that cannot decode it
+        // rejects the line instead of accepting packets it cannot play.
+        transceiver
+            .set_codec_preferences(vec![fanout.codec.params()])
             .await?;
         let Some(sender) = transceiver.sender().await? else {
             return Ok(());
@@ -448,7 +454,19 @@ impl Room {
         let Some(ssrc) = track.ssrcs().await.first().copied() else {
             return;
         };
-        let fanout = Fanout::start(session, kind, track, ssrc, self.shared.stats.clone());
+        let negotiated = track.codec(ssrc).await;
+        let Some(codec) = negotiated
+            .as_ref()
+            .and_then(|c| Codec::from_mime(&c.mime_type))
+            .or(match kind {
+                RtpCodecKind::Audio => Some(Codec::Opus),
+                RtpCodecKind::Video => Some(Codec::Vp8),
+                _ => None,
+            })
+        else {
+            return;
+        };
+        let fanout = Fanout::start(session, codec, track, ssrc, self.shared.stats.clone());
         tracing::info!(call = self.call, session, ?kind, "track published");
         if kind == RtpCodecKind::Audio {
             self.caption(session, &fanout);
