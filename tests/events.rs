@@ -9,7 +9,7 @@ use signrelay::audio::read_wav_16k;
 use signrelay::bench::captions::{error_rate, manifest};
 use signrelay::config::{Config, OrganizerAccount};
 use signrelay::loadgen::http::{request, HttpResponse, SseStream};
-use signrelay::loadgen::whip::WhipPublisher;
+use signrelay::loadgen::whip::{WhepPlayer, WhipPublisher};
 use signrelay::loadgen::Participant;
 use signrelay::sfu::Codec;
 use signrelay::signal::{
@@ -173,6 +173,17 @@ async fn an_encoder_publishes_by_whip_and_viewers_get_media_captions_and_a_trans
         .await
         .unwrap();
 
+    let early = request(
+        addr,
+        "POST",
+        &format!("/whep/{id}"),
+        &[("Content-Type", "application/sdp")],
+        b"not an offer",
+    )
+    .await
+    .unwrap();
+    assert_eq!(early.status, 400, "{}", early.body);
+
     let (pcm, reference) = speech("zh_fleurs_cmn_test_sample1.wav");
     let clip_secs = pcm.len() as f64 / 16_000.0;
     let encoder = WhipPublisher::publish(addr, &id, &ev.broadcaster_token, Codec::Vp8)
@@ -221,6 +232,21 @@ async fn an_encoder_publishes_by_whip_and_viewers_get_media_captions_and_a_trans
         assert!(Instant::now() < deadline, "viewer got no media");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+
+    // A player that speaks WHEP receives the same media.
+    let player = WhepPlayer::play(addr, &id).await.unwrap();
+    let deadline = Instant::now() + T;
+    while player.counters.audio_in.load(Ordering::Relaxed) < 20
+        || player.counters.video_in.load(Ordering::Relaxed) < 5
+    {
+        assert!(Instant::now() < deadline, "WHEP player got no media");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(player.stop().await.unwrap(), 200);
+    let again = request(addr, "DELETE", &player.resource, &[], b"")
+        .await
+        .unwrap();
+    assert_eq!(again.status, 404);
 
     // The transcript is there during the event, in every format, cues in time order.
     let vtt = request(
@@ -541,6 +567,9 @@ async fn an_h264_encoder_like_obs_is_forwarded_to_viewers_as_h264() {
         .expect("welcome", T, |m| matches!(m, ServerMsg::Welcome { .. }))
         .await
         .unwrap();
+    // Before anyone publishes, a WHEP player is told to come back later.
+    let early = WhepPlayer::play(addr, &id).await.err().unwrap().to_string();
+    assert!(early.contains("409"), "{early}");
     let encoder = WhipPublisher::publish(addr, &id, &ev.broadcaster_token, Codec::H264)
         .await
         .unwrap();

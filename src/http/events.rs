@@ -341,6 +341,19 @@ pub async fn whip_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let offer = sdp_body(&headers, &body)?;
+    match app
+        .switchboard
+        .whip_publish(&id, bearer(&headers), offer)
+        .await
+    {
+        Ok((session, answer)) => Ok(created_sdp(format!("/whip/{id}/{session}"), answer)),
+        Err(e) => Err(whip_problem(e)),
+    }
+}
+
+/// The SDP offer in a WHIP/WHEP request body.
+fn sdp_body(headers: &HeaderMap, body: &Bytes) -> Result<String, ApiError> {
     let sdp_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -348,42 +361,39 @@ pub async fn whip_post(
     if !sdp_type {
         return Err(problem(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "a WHIP offer is sent as application/sdp",
+            "an offer is sent as application/sdp",
         ));
     }
-    let offer = String::from_utf8(body.to_vec())
-        .map_err(|_| problem(StatusCode::BAD_REQUEST, "the offer is not UTF-8 text"))?;
-    match app
-        .switchboard
-        .whip_publish(&id, bearer(&headers), offer)
-        .await
-    {
-        Ok((session, answer)) => {
-            let location = format!("/whip/{id}/{session}");
-            let mut res = (StatusCode::CREATED, answer).into_response();
-            let h = res.headers_mut();
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/sdp"),
-            );
-            if let Ok(v) = HeaderValue::from_str(&location) {
-                h.insert(header::LOCATION, v);
-            }
-            Ok(res)
-        }
-        Err(e) => {
-            let status = match &e {
-                WhipError::NoSuchEvent => StatusCode::NOT_FOUND,
-                WhipError::Unauthorized => StatusCode::UNAUTHORIZED,
-                WhipError::BadOffer(_) => StatusCode::BAD_REQUEST,
-                WhipError::Media(_) => StatusCode::SERVICE_UNAVAILABLE,
-            };
-            Err(ApiError {
-                challenge: (status == StatusCode::UNAUTHORIZED)
-                    .then_some("Bearer realm=\"signrelay whip\""),
-                ..problem(status, e.to_string())
-            })
-        }
+    String::from_utf8(body.to_vec())
+        .map_err(|_| problem(StatusCode::BAD_REQUEST, "the offer is not UTF-8 text"))
+}
+
+/// `201 Created` with an SDP answer and the session's resource URL.
+fn created_sdp(location: String, answer: String) -> Response {
+    let mut res = (StatusCode::CREATED, answer).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/sdp"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        h.insert(header::LOCATION, v);
+    }
+    res
+}
+
+fn whip_problem(e: WhipError) -> ApiError {
+    let status = match &e {
+        WhipError::NoSuchEvent => StatusCode::NOT_FOUND,
+        WhipError::Unauthorized => StatusCode::UNAUTHORIZED,
+        WhipError::BadOffer(_) => StatusCode::BAD_REQUEST,
+        WhipError::NotLive => StatusCode::CONFLICT,
+        WhipError::Media(_) => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    ApiError {
+        challenge: (status == StatusCode::UNAUTHORIZED)
+            .then_some("Bearer realm=\"signrelay whip\""),
+        ..problem(status, e.to_string())
     }
 }
 
@@ -407,4 +417,31 @@ pub async fn whip_patch() -> Response {
         "trickle ICE is not supported; the answer carries every candidate",
     )
     .into_response()
+}
+
+/// `POST /whep/{id}`: a player's SDP offer (recvonly audio and video) for the broadcaster;
+/// answers `201 Created` with our SDP and the session's resource URL. Viewing is public.
+pub async fn whep_post(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let offer = sdp_body(&headers, &body)?;
+    match app.switchboard.whep_play(&id, offer).await {
+        Ok((session, answer)) => Ok(created_sdp(format!("/whep/{id}/{session}"), answer)),
+        Err(e) => Err(whip_problem(e)),
+    }
+}
+
+/// `DELETE /whep/{id}/{session}`: the player stops.
+pub async fn whep_delete(
+    State(app): State<AppState>,
+    Path((id, session)): Path<(String, u64)>,
+) -> Response {
+    if app.switchboard.whep_end(&id, session) {
+        StatusCode::OK.into_response()
+    } else {
+        problem(StatusCode::NOT_FOUND, "no such WHEP session").into_response()
+    }
 }

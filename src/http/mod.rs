@@ -50,6 +50,14 @@ pub fn router(state: AppState) -> Router {
             "/whip/{id}/{session}",
             delete(events::whip_delete).patch(events::whip_patch),
         )
+        .route(
+            "/whep/{id}",
+            post(events::whep_post).options(events::whip_options),
+        )
+        .route(
+            "/whep/{id}/{session}",
+            delete(events::whep_delete).patch(events::whip_patch),
+        )
         .route("/static/{*path}", get(assets::file))
         .with_state(state)
         .layer(axum::middleware::from_fn(security_headers))

@@ -164,3 +164,72 @@ impl WhipPublisher {
         Ok(res.status)
     }
 }
+
+/// A WHEP player: offers to receive audio and video, counts what arrives.
+pub struct WhepPlayer {
+    addr: SocketAddr,
+    /// The session's resource path.
+    pub resource: String,
+    /// Packets received.
+    pub counters: Arc<Counters>,
+    pc: Arc<dyn PeerConnection>,
+}
+
+impl WhepPlayer {
+    /// Offers to `POST /whep/{event}` and applies the answer.
+    pub async fn play(addr: SocketAddr, event: &str) -> Result<Self, ClientError> {
+        let counters = Arc::new(Counters::default());
+        let (pc, mut gathered) = client_peer(counters.clone()).await?;
+        for kind in [Codec::Opus.kind(), Codec::Vp8.kind()] {
+            pc.add_transceiver_from_kind(
+                kind,
+                Some(RTCRtpTransceiverInit {
+                    direction: RTCRtpTransceiverDirection::Recvonly,
+                    ..Default::default()
+                }),
+            )
+            .await?;
+        }
+        let offer = pc.create_offer(None).await?;
+        pc.set_local_description(offer).await?;
+        let _ = tokio::time::timeout(Duration::from_secs(3), gathered.wait_for(|d| *d)).await;
+        let sdp = pc
+            .local_description()
+            .await
+            .ok_or_else(|| ClientError::Timeout("local description".into()))?
+            .sdp;
+        let res = request(
+            addr,
+            "POST",
+            &format!("/whep/{event}"),
+            &[("Content-Type", "application/sdp")],
+            sdp.as_bytes(),
+        )
+        .await?;
+        if res.status != 201 {
+            return Err(ClientError::Http(format!(
+                "WHEP POST answered {}: {}",
+                res.status, res.body
+            )));
+        }
+        let resource = res
+            .header("location")
+            .ok_or_else(|| ClientError::Http("201 without Location".into()))?
+            .to_owned();
+        pc.set_remote_description(RTCSessionDescription::answer(res.body)?)
+            .await?;
+        Ok(Self {
+            addr,
+            resource,
+            counters,
+            pc,
+        })
+    }
+
+    /// Ends the session with `DELETE`; returns the HTTP status.
+    pub async fn stop(&self) -> Result<u16, ClientError> {
+        let res = request(self.addr, "DELETE", &self.resource, &[], b"").await?;
+        let _ = self.pc.close().await;
+        Ok(res.status)
+    }
+}

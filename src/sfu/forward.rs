@@ -9,7 +9,7 @@ use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -187,7 +187,7 @@ impl Fanout {
 pub fn spawn_writer(
     track: Arc<TrackLocalStaticRTP>,
     ssrc: u32,
-    payload_type: u8,
+    payload_type: Arc<AtomicU8>,
     ready: Arc<AtomicBool>,
     mut rx: mpsc::Receiver<rtp::Packet>,
     stats: Arc<SfuStats>,
@@ -198,7 +198,8 @@ pub fn spawn_writer(
                 continue;
             }
             p.header.ssrc = ssrc;
-            p.header.payload_type = payload_type;
+            // Our offers fix the number; a WHEP player's offer may use another one.
+            p.header.payload_type = payload_type.load(Ordering::Relaxed);
             // The publisher's header extensions use its own leg's ids and name its own MID;
             // forwarded as-is they would steer the subscriber's demuxer to the wrong m-line.
             p.header.extension = false;

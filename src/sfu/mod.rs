@@ -39,6 +39,9 @@ pub enum SfuError {
     /// The room is gone (its call or event ended).
     #[error("the room is closed")]
     RoomClosed,
+    /// Nothing is being published to play.
+    #[error("the event is not live yet; try again when it is")]
+    NotLive,
 }
 
 /// What a room is for, which decides who receives whom and whose speech is captioned.
@@ -202,6 +205,25 @@ impl Sfu {
     /// Takes a session out of a room.
     pub fn leave(&self, call: CallId, session: SessionId) {
         self.send(call, RoomCmd::Leave { session });
+    }
+
+    /// Adds a player that receives the broadcaster by WHEP: applies its offer (recvonly audio
+    /// and video) and returns our answer.
+    pub async fn whep(
+        &self,
+        room: CallId,
+        session: SessionId,
+        offer: String,
+    ) -> Result<String, SfuError> {
+        let tx = self.room(room, None).ok_or(SfuError::RoomClosed)?;
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        tx.send(RoomCmd::Whep {
+            session,
+            offer,
+            reply,
+        })
+        .map_err(|_| SfuError::RoomClosed)?;
+        answer.await.map_err(|_| SfuError::RoomClosed)?
     }
 
     /// Tears a room down.

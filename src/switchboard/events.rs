@@ -27,6 +27,9 @@ pub enum WhipError {
     /// The offer is unusable.
     #[error("{0}")]
     BadOffer(String),
+    /// Nothing to play yet (WHEP before the broadcaster is on).
+    #[error("the event is not live yet; try again when it is")]
+    NotLive,
     /// Media could not be set up (no free port...).
     #[error("media could not be set up: {0}")]
     Media(SfuError),
@@ -212,7 +215,7 @@ impl Switchboard {
         if role == Some(Role::Viewer) {
             ev.viewer(false);
         } else {
-            ev.publisher_left(session);
+            self.publisher_gone(&ev, session);
         }
     }
 
@@ -221,7 +224,13 @@ impl Switchboard {
         if let Some(ev) = whip {
             tracing::warn!(session, event = %ev.id(), "WHIP encoder's media failed");
             self.sfu.leave(room, session);
-            ev.publisher_left(session);
+            self.publisher_gone(&ev, session);
+            return;
+        }
+        let player = lock(&self.whep).remove(&session);
+        if let Some(ev) = player {
+            self.sfu.leave(room, session);
+            ev.viewer(false);
             return;
         }
         if self.event_of(session).is_some_and(|e| e.room == room) {
@@ -293,8 +302,81 @@ impl Switchboard {
         if let Some(ev) = whip.remove(&session) {
             drop(whip);
             self.sfu.leave(ev.room, session);
-            ev.publisher_left(session);
+            self.publisher_gone(&ev, session);
         }
         true
+    }
+
+    /// A player asks for the broadcaster by WHEP: returns its session and our answer.
+    pub async fn whep_play(
+        &self,
+        id: &str,
+        offer: String,
+    ) -> Result<(SessionId, String), WhipError> {
+        let ev = self
+            .events
+            .get(id)
+            .filter(|e| !e.ended())
+            .ok_or(WhipError::NoSuchEvent)?;
+        if offer.len() > MAX_WHIP_OFFER_BYTES || !offer.starts_with("v=0") {
+            return Err(WhipError::BadOffer(
+                "the body is not an SDP offer (application/sdp, starting with v=0)".into(),
+            ));
+        }
+        let session = self
+            .next_session
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.open_room(&ev);
+        let answer = self
+            .sfu
+            .whep(ev.room, session, offer)
+            .await
+            .map_err(|e| match e {
+                SfuError::BadOffer(why) => WhipError::BadOffer(why),
+                SfuError::NotLive => WhipError::NotLive,
+                other => WhipError::Media(other),
+            })?;
+        ev.viewer(true);
+        lock(&self.whep).insert(session, ev);
+        Ok((session, answer))
+    }
+
+    /// A player stops (HTTP DELETE of its resource); false if there is no such resource.
+    pub fn whep_end(&self, id: &str, session: SessionId) -> bool {
+        let mut whep = lock(&self.whep);
+        if !whep.get(&session).is_some_and(|e| e.id() == id) {
+            return false;
+        }
+        if let Some(ev) = whep.remove(&session) {
+            drop(whep);
+            self.sfu.leave(ev.room, session);
+            ev.viewer(false);
+        }
+        true
+    }
+
+    /// A publisher is gone. When it was the speaker, WHEP players are let go too: they cannot
+    /// be renegotiated onto the speaker's next connection, and a player reconnects by itself.
+    pub(super) fn publisher_gone(&self, ev: &Arc<Event>, session: SessionId) {
+        ev.publisher_left(session);
+        if ev.info().state == crate::signal::EventState::Live {
+            return;
+        }
+        let players: Vec<SessionId> = {
+            let mut whep = lock(&self.whep);
+            let mine: Vec<SessionId> = whep
+                .iter()
+                .filter(|(_, e)| Arc::ptr_eq(e, ev))
+                .map(|(s, _)| *s)
+                .collect();
+            for s in &mine {
+                whep.remove(s);
+            }
+            mine
+        };
+        for s in players {
+            self.sfu.leave(ev.room, s);
+            ev.viewer(false);
+        }
     }
 }

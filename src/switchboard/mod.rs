@@ -50,6 +50,8 @@ pub struct Switchboard {
     events: Arc<Events>,
     /// Encoders publishing by WHIP: session -> event.
     whip: Mutex<HashMap<SessionId, Arc<Event>>>,
+    /// Players receiving by WHEP: session -> event.
+    whep: Mutex<HashMap<SessionId, Arc<Event>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -91,6 +93,7 @@ impl Switchboard {
             next_session: AtomicU64::new(1),
             events,
             whip: Mutex::new(HashMap::new()),
+            whep: Mutex::new(HashMap::new()),
         });
         let weak = Arc::downgrade(&sb);
         tokio::spawn(async move {

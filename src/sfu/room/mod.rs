@@ -16,7 +16,7 @@ use rtc::rtp_transceiver::rtp_sender::{
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use rtt::{drain_channel, t140};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -73,6 +73,12 @@ pub enum RoomCmd {
         offer: String,
         reply: tokio::sync::oneshot::Sender<Result<String, SfuError>>,
     },
+    /// A player's WHEP offer for the broadcaster's audio and video.
+    Whep {
+        session: SessionId,
+        offer: String,
+        reply: tokio::sync::oneshot::Sender<Result<String, SfuError>>,
+    },
     /// A caption update of someone in a call.
     Caption(CaptionLine),
 }
@@ -88,6 +94,8 @@ impl CaptionSink for RoomCaptions {
 
 struct Subscription {
     publisher: SessionId,
+    /// What the forwarded codec is called on this subscriber's leg.
+    payload_type: Arc<AtomicU8>,
     /// Set once the subscriber answered an offer that carries this track.
     ready: Arc<AtomicBool>,
     fanout: Weak<Fanout>,
@@ -232,6 +240,14 @@ impl Room {
                 reply,
             } => {
                 let res = self.whip(session, name, offer).await;
+                let _ = reply.send(res);
+            }
+            RoomCmd::Whep {
+                session,
+                offer,
+                reply,
+            } => {
+                let res = self.whep(session, offer).await;
                 let _ = reply.send(res);
             }
             RoomCmd::Caption(line) => {
@@ -434,12 +450,14 @@ impl Room {
         fanout.add_subscriber(session, tx);
         let stats = self.shared.stats.clone();
         let ready = Arc::new(AtomicBool::new(false));
+        let payload_type = Arc::new(AtomicU8::new(pt));
         member.subs.push(Subscription {
             publisher: fanout.publisher,
+            payload_type: payload_type.clone(),
             ready: ready.clone(),
             fanout: Arc::downgrade(fanout),
             sender,
-            writer: forward::spawn_writer(track.clone(), ssrc, pt, ready, rx, stats),
+            writer: forward::spawn_writer(track.clone(), ssrc, payload_type, ready, rx, stats),
             feedback: forward::spawn_feedback(track, fanout.clone()),
         });
         member.needs_offer = true;
@@ -524,6 +542,10 @@ impl Room {
         let Some(m) = self.members.get_mut(&session) else {
             return;
         };
+        // An encoder or player that came by WHIP/WHEP has no signaling to renegotiate over.
+        if m.tx.is_none() {
+            return;
+        }
         // A viewer with nothing to receive yet would get an offer without a single m-line,
         // which sets up no transport: its first offer waits for the first track.
         if m.negotiating || !m.needs_offer || (!m.offered && !m.publishes() && m.subs.is_empty()) {

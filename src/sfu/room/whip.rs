@@ -1,9 +1,11 @@
-//! Ingest by WHIP (RFC 9725): here the encoder offers and the server answers, once, with all
-//! its candidates (no trickle), and the encoder's tracks are then published like a page's.
+//! Ingest by WHIP (RFC 9725) and playback by WHEP: here the client offers and the server
+//! answers, once, with all its candidates (no trickle). An encoder's tracks are then published
+//! like a page's; a player receives the broadcaster's audio and video.
 
 use super::{participant_id, sdp, Member, Room, SfuError, GATHER_TIMEOUT};
 use crate::signal::{Role, SessionId};
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use webrtc::peer_connection::RTCSessionDescription;
 
 impl Room {
@@ -46,6 +48,84 @@ impl Room {
                 tracing::info!(call = self.call, session, "WHIP encoder connected");
                 self.members.insert(session, member);
                 self.send_roster(None);
+                Ok(answer)
+            }
+            Err(e) => {
+                self.close_member(member).await;
+                Err(e)
+            }
+        }
+    }
+
+    pub(super) async fn whep(
+        &mut self,
+        session: SessionId,
+        offer: String,
+    ) -> Result<String, SfuError> {
+        if self.members.contains_key(&session) {
+            return Err(SfuError::BadOffer("this session already plays".into()));
+        }
+        let fanouts: Vec<_> = self
+            .members
+            .values()
+            .filter(|m| m.role == Role::Broadcaster)
+            .flat_map(|m| m.published.iter().cloned())
+            .collect();
+        if fanouts.is_empty() {
+            return Err(SfuError::NotLive);
+        }
+        let desc =
+            RTCSessionDescription::offer(offer).map_err(|e| SfuError::BadOffer(e.to_string()))?;
+        let (built, port) = self.build_peer(session).await?;
+        self.shared.stats.peers.fetch_add(1, Ordering::Relaxed);
+        let mut member = Member {
+            session,
+            pid: participant_id(session),
+            role: Role::Viewer,
+            name: "WHEP".into(),
+            tx: None,
+            pc: built.pc,
+            port,
+            gathered: built.gathered,
+            offered: true,
+            negotiating: false,
+            needs_offer: false,
+            announced: Vec::new(),
+            published: Vec::new(),
+            subs: Vec::new(),
+            rtt_down: HashMap::new(),
+            tasks: Vec::new(),
+        };
+        // The tracks exist before the offer is applied, so its recvonly lines pair with them.
+        let mut res = Ok(String::new());
+        for f in &fanouts {
+            if let Err(e) = self.subscribe(&mut member, session, f).await {
+                res = Err(e);
+            }
+        }
+        if res.is_ok() {
+            res = self.answer_offer(&member, desc).await;
+        }
+        match res {
+            Ok(answer) => {
+                for (s, f) in member.subs.iter().zip(&fanouts) {
+                    // The player's offer chose the payload type numbers on this leg.
+                    if let Ok(params) = s.sender.get_parameters().await {
+                        let want = f.codec.params().rtp_codec.mime_type;
+                        if let Some(c) = params
+                            .rtp_parameters
+                            .codecs
+                            .iter()
+                            .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case(&want))
+                        {
+                            s.payload_type.store(c.payload_type, Ordering::Relaxed);
+                        }
+                    }
+                    s.ready.store(true, Ordering::Release);
+                    f.request_keyframe();
+                }
+                tracing::info!(call = self.call, session, "WHEP player connected");
+                self.members.insert(session, member);
                 Ok(answer)
             }
             Err(e) => {
