@@ -344,7 +344,7 @@ impl Switchboard {
     /// A player stops (HTTP DELETE of its resource); false if there is no such resource.
     pub fn whep_end(&self, id: &str, session: SessionId) -> bool {
         let mut whep = lock(&self.whep);
-        if !whep.get(&session).is_some_and(|e| e.id() == id) {
+        if whep.get(&session).is_none_or(|e| e.id() != id) {
             return false;
         }
         if let Some(ev) = whep.remove(&session) {
