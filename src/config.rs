@@ -14,6 +14,10 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Where the server keeps its files.
     pub data_dir: PathBuf,
+    /// Database: `sqlite://FILE` or `postgres://…`; empty means `signrelay.db` in `data_dir`.
+    pub database_url: String,
+    /// Call records.
+    pub records: RecordsConfig,
     /// Media (WebRTC) transport settings.
     pub media: MediaConfig,
     /// Interpreting-service rules.
@@ -24,6 +28,22 @@ pub struct Config {
     pub organizers: Vec<OrganizerAccount>,
     /// Live captions.
     pub captions: CaptionsConfig,
+}
+
+/// What is kept of calls, and for how long (PIPL: state the retention, keep the minimum).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecordsConfig {
+    /// Days a call record is kept; older ones are deleted every hour.
+    pub retention_days: u32,
+}
+
+impl Default for RecordsConfig {
+    fn default() -> Self {
+        Self {
+            retention_days: 180,
+        }
+    }
 }
 
 /// Live captions of calls and events.
@@ -151,6 +171,8 @@ impl Default for Config {
         Self {
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8080),
             data_dir: PathBuf::from("./data"),
+            database_url: String::new(),
+            records: RecordsConfig::default(),
             media: MediaConfig::default(),
             service: ServiceConfig::default(),
             interpreters: Vec::new(),
@@ -234,8 +256,22 @@ impl Config {
         })
     }
 
+    /// The database URL in effect.
+    pub fn database(&self) -> String {
+        if self.database_url.is_empty() {
+            crate::store::Store::default_url(&self.data_dir)
+        } else {
+            self.database_url.clone()
+        }
+    }
+
     /// Checks values that TOML types alone cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.records.retention_days == 0 {
+            return Err(ConfigError::Invalid(
+                "records.retention_days must be at least 1".into(),
+            ));
+        }
         if self.media.port_min == 0 || self.media.port_min > self.media.port_max {
             return Err(ConfigError::Invalid(format!(
                 "media port range {}-{} is empty or starts at 0",

@@ -14,5 +14,6 @@ pub mod relay;
 pub mod server;
 pub mod sfu;
 pub mod signal;
+pub mod store;
 pub mod switchboard;
 pub mod token;

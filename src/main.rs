@@ -1,7 +1,7 @@
 //! The `signrelay` command.
 
 use clap::{Parser, Subcommand};
-use signrelay::config::{Config, InterpreterAccount, OrganizerAccount};
+use signrelay::config::Config;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,6 +24,15 @@ enum Cmd {
     /// Manage the speech model.
     #[command(subcommand)]
     Model(ModelCmd),
+    /// Manage accounts (the first admin, password resets).
+    Admin {
+        /// The server's settings (for the database location).
+        #[command(flatten)]
+        serve: ServeArgs,
+        /// What to do.
+        #[command(subcommand)]
+        cmd: AdminCmd,
+    },
     /// Transcribe a WAV file offline (the simplest check that the model works).
     Transcribe(TranscribeArgs),
     /// Benchmark: caption accuracy, latency and throughput on the shared speech clips.
@@ -82,6 +91,32 @@ enum Cmd {
         subscribers: usize,
         #[arg(long)]
         lines: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCmd {
+    /// Creates an account. The password is read from $SIGNRELAY_NEW_PASSWORD or the first line
+    /// of standard input, so it never shows in the process list.
+    CreateUser {
+        /// Sign-in name.
+        #[arg(long)]
+        username: String,
+        /// admin, interpreter or organizer.
+        #[arg(long)]
+        role: String,
+        /// Name shown to others.
+        #[arg(long, default_value = "")]
+        display_name: String,
+        /// Sign languages an interpreter works in, comma-separated (default: all).
+        #[arg(long, value_delimiter = ',')]
+        sign_languages: Vec<String>,
+    },
+    /// Sets a new password (and unlocks the account); read like create-user's.
+    SetPassword {
+        /// Sign-in name.
+        #[arg(long)]
+        username: String,
     },
 }
 
@@ -148,6 +183,9 @@ struct ServeArgs {
     /// Media UDP port range, MIN-MAX (default 40000-40999).
     #[arg(long, env = "SIGNRELAY_RTC_PORTS")]
     rtc_ports: Option<String>,
+    /// Database URL: sqlite://FILE (default: signrelay.db in the data dir) or postgres://…
+    #[arg(long, env = "SIGNRELAY_DATABASE_URL")]
+    database_url: Option<String>,
     /// Log as JSON lines.
     #[arg(long, env = "SIGNRELAY_LOG_JSON")]
     log_json: bool,
@@ -157,6 +195,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::Serve(args) => serve(args),
+        Cmd::Admin { serve, cmd } => admin(serve, cmd),
         Cmd::Model(ModelCmd::Install {
             output,
             wheels,
@@ -254,6 +293,68 @@ where
     }
 }
 
+fn read_new_password() -> Result<String, String> {
+    if let Ok(p) = std::env::var("SIGNRELAY_NEW_PASSWORD") {
+        return Ok(p);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+fn admin(args: ServeArgs, cmd: AdminCmd) -> ExitCode {
+    let cfg = match load_config(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("signrelay: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    run_async("admin", async move {
+        let store = signrelay::store::Store::open(&cfg.database())
+            .await
+            .map_err(|e| e.to_string())?;
+        match cmd {
+            AdminCmd::CreateUser {
+                username,
+                role,
+                display_name,
+                sign_languages,
+            } => {
+                let role = signrelay::store::AccountRole::parse(&role)
+                    .ok_or("role must be admin, interpreter or organizer")?;
+                let password = read_new_password()?;
+                let u = store
+                    .create_user(&username, &display_name, role, &password, &sign_languages)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                store
+                    .audit(
+                        "cli",
+                        "create_user",
+                        &format!("{} ({})", u.username, role.as_str()),
+                    )
+                    .await;
+                println!("created {} ({})", u.username, role.as_str());
+            }
+            AdminCmd::SetPassword { username } => {
+                let password = read_new_password()?;
+                store
+                    .update_user(&username, None, Some(&password), None)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                store
+                    .audit("cli", "update_user", &format!("{username}: password reset"))
+                    .await;
+                println!("password of {username} set");
+            }
+        }
+        Ok(())
+    })
+}
+
 fn bench_captions(args: signrelay::bench::captions::CaptionBenchArgs) -> ExitCode {
     run_async("bench-captions", signrelay::bench::captions::run(args))
 }
@@ -279,12 +380,6 @@ fn init_logging(json: bool) {
     }
 }
 
-/// A first run must be usable without writing a config: accounts get a fresh password, shown
-/// once in the log.
-fn fresh_password() -> String {
-    signrelay::token::new_token()[..12].to_owned()
-}
-
 fn load_config(args: &ServeArgs) -> Result<Config, String> {
     let mut cfg = match &args.config {
         Some(p) => Config::from_file(p).map_err(|e| e.to_string())?,
@@ -305,27 +400,8 @@ fn load_config(args: &ServeArgs) -> Result<Config, String> {
     if let Some(r) = &args.rtc_ports {
         cfg.set_port_range(r).map_err(|e| e.to_string())?;
     }
-    if cfg.interpreters.is_empty() {
-        let password = fresh_password();
-        tracing::warn!(
-            "no interpreters configured: sign in at /interpreter as user \"interpreter\" with password \"{password}\""
-        );
-        cfg.interpreters.push(InterpreterAccount {
-            username: "interpreter".into(),
-            password,
-            display_name: "值班翻译员 Duty interpreter".into(),
-            sign_languages: vec![],
-        });
-    }
-    if cfg.organizers.is_empty() {
-        let password = fresh_password();
-        tracing::warn!(
-            "no organizers configured: create events at /organize as user \"organizer\" with password \"{password}\""
-        );
-        cfg.organizers.push(OrganizerAccount {
-            username: "organizer".into(),
-            password,
-        });
+    if let Some(u) = &args.database_url {
+        cfg.database_url = u.clone();
     }
     cfg.validate().map_err(|e| e.to_string())?;
     Ok(cfg)

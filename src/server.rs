@@ -5,6 +5,7 @@ use crate::broadcast::{EventError, Events};
 use crate::captions::live::LiveCaptions;
 use crate::config::{CaptionsConfig, Config};
 use crate::http::{router, AppState};
+use crate::store::{AccountRole, Store, StoreError};
 use crate::switchboard::Switchboard;
 use axum::serve::ListenerExt;
 use std::net::SocketAddr;
@@ -28,6 +29,9 @@ pub enum ServeError {
     /// The events directory is unusable.
     #[error("events: {0}")]
     Events(#[from] EventError),
+    /// The database is unusable.
+    #[error("{0}")]
+    Store(#[from] StoreError),
 }
 
 /// A bound, running server.
@@ -73,6 +77,66 @@ async fn load_captions(cfg: &CaptionsConfig) -> Option<LiveCaptions> {
     }
 }
 
+/// Accounts listed in the configuration file are created on first start (never overwritten:
+/// once in the database, they are managed on the dashboard).
+async fn seed_accounts(store: &Store, cfg: &Config) -> Result<(), StoreError> {
+    for a in &cfg.interpreters {
+        if store
+            .seed_user(
+                &a.username,
+                &a.display_name,
+                AccountRole::Interpreter,
+                &a.password,
+                &a.sign_languages,
+            )
+            .await?
+        {
+            tracing::info!(user = %a.username, "interpreter account created from the configuration");
+        }
+    }
+    for o in &cfg.organizers {
+        if store
+            .seed_user(
+                &o.username,
+                &o.username,
+                AccountRole::Organizer,
+                &o.password,
+                &[],
+            )
+            .await?
+        {
+            tracing::info!(user = %o.username, "organizer account created from the configuration");
+        }
+    }
+    if store.user_count().await? == 0 {
+        // A first run must be usable without writing a config: one account per role with a
+        // fresh password, shown once in the log (change them on the dashboard).
+        for (name, role, display) in [
+            ("admin", AccountRole::Admin, "管理员 Admin"),
+            (
+                "interpreter",
+                AccountRole::Interpreter,
+                "值班翻译员 Duty interpreter",
+            ),
+            (
+                "organizer",
+                AccountRole::Organizer,
+                "发布会组织者 Organizer",
+            ),
+        ] {
+            let password = crate::token::new_token()[..16].to_owned();
+            store
+                .create_user(name, display, role, &password, &[])
+                .await?;
+            tracing::warn!(
+                "first start: {} account \"{name}\" with password \"{password}\" (shown once)",
+                role.as_str()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Binds and starts serving in the background.
 pub async fn start(cfg: Config) -> Result<Running, ServeError> {
     let addr = cfg.listen;
@@ -80,12 +144,14 @@ pub async fn start(cfg: Config) -> Result<Running, ServeError> {
         .await
         .map_err(|source| ServeError::Bind { addr, source })?;
     let addr = listener.local_addr()?;
+    let store = Store::open(&cfg.database()).await?;
+    seed_accounts(&store, &cfg).await?;
     let captions = load_captions(&cfg.captions).await;
     let events = Arc::new(Events::open(
         Some(cfg.data_dir.join("events")),
         captions.is_some(),
     )?);
-    let switchboard = Switchboard::start(Arc::new(cfg), captions, events);
+    let switchboard = Switchboard::start(Arc::new(cfg), captions, events, store);
     let app = router(AppState {
         switchboard: switchboard.clone(),
     });

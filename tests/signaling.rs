@@ -17,7 +17,11 @@ async fn server() -> signrelay::server::Running {
 async fn server_with(tune: impl FnOnce(&mut Config)) -> signrelay::server::Running {
     let mut cfg = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: std::env::temp_dir().join(format!("signrelay-sig-{}", std::process::id())),
+        data_dir: std::env::temp_dir().join(format!(
+            "signrelay-sig-{}-{}",
+            std::process::id(),
+            PORTS.load(Ordering::SeqCst)
+        )),
         ..Config::default()
     };
     // The load generator's audio is not speech; captions are tested in tests/events.rs.

@@ -72,6 +72,11 @@ const FILES: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         web!("js/organize.js"),
     ),
+    (
+        "js/admin.js",
+        "text/javascript; charset=utf-8",
+        web!("js/admin.js"),
+    ),
 ];
 
 /// One of the three pages, by route.
@@ -81,6 +86,7 @@ pub async fn page(uri: Uri) -> Response {
         "/guest" => web!("guest.html"),
         "/stage" => web!("stage.html"),
         "/organize" => web!("organize.html"),
+        "/admin" => web!("admin.html"),
         p if p.starts_with("/events/") => web!("watch.html"),
         _ => web!("index.html"),
     };

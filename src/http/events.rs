@@ -1,55 +1,25 @@
 //! HTTP face of press-briefing events: the organizer's API (HTTP Basic), public state, the
 //! caption stream (Server-Sent Events), transcript downloads, and WHIP ingest (RFC 9725).
 
+use super::auth::require;
+use super::error::{problem, ApiError};
 use super::AppState;
 use crate::broadcast::hub::{sse_frame, HubItem};
 use crate::broadcast::{Event, EventError};
 use crate::captions::format;
 use crate::signal::{EventInfo, NewEvent};
+use crate::store::{AccountRole, User};
 use crate::switchboard::WhipError;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use base64::Engine as _;
 use serde::Deserialize;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, watch};
-
-/// A refused request: status, a sentence saying why, and the auth scheme to ask for on 401.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    why: String,
-    challenge: Option<&'static str>,
-}
-
-fn problem(status: StatusCode, why: impl Into<String>) -> ApiError {
-    ApiError {
-        status,
-        why: why.into(),
-        challenge: None,
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut res = (
-            self.status,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            self.why,
-        )
-            .into_response();
-        if let Some(c) = self.challenge {
-            res.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(c));
-        }
-        res
-    }
-}
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
@@ -60,33 +30,9 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
-/// The organizer signed in by HTTP Basic, or a 401 asking for it.
-async fn organizer(app: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
-    let creds = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b| {
-            base64::engine::general_purpose::STANDARD
-                .decode(b.trim())
-                .ok()
-        })
-        .and_then(|b| String::from_utf8(b).ok());
-    if let Some((user, pass)) = creds.as_deref().and_then(|c| c.split_once(':')) {
-        if app.switchboard.check_organizer(user, pass) {
-            return Ok(user.to_owned());
-        }
-        tracing::warn!(user, "organizer sign-in failed");
-        // Slows guessing without blocking anyone else.
-        tokio::time::sleep(Duration::from_millis(400)).await;
-    }
-    Err(ApiError {
-        challenge: Some("Basic realm=\"signrelay organizers\", charset=\"UTF-8\""),
-        ..problem(
-            StatusCode::UNAUTHORIZED,
-            "organizer user name and password required",
-        )
-    })
+/// The signed-in organizer (or admin), by session cookie or HTTP Basic.
+async fn organizer(app: &AppState, headers: &HeaderMap) -> Result<User, ApiError> {
+    require(app, headers, &[AccountRole::Organizer, AccountRole::Admin]).await
 }
 
 fn find(app: &AppState, id: &str) -> Result<Arc<Event>, ApiError> {
@@ -102,7 +48,7 @@ pub async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let who = organizer(&app, &headers).await?;
+    let who = organizer(&app, &headers).await?.username;
     let new: NewEvent = serde_json::from_slice(&body)
         .map_err(|e| problem(StatusCode::BAD_REQUEST, format!("unreadable event: {e}")))?;
     match app.switchboard.create_event(new, &who) {
@@ -123,7 +69,7 @@ pub async fn list(State(app): State<AppState>, headers: HeaderMap) -> Result<Res
         .events()
         .list()
         .into_iter()
-        .filter(|e| e.organizer() == who)
+        .filter(|e| who.role == AccountRole::Admin || e.organizer() == who.username)
         .map(|e| e.created())
         .collect();
     Ok(Json(mine).into_response())
@@ -145,7 +91,7 @@ pub async fn end(
 ) -> Result<Response, ApiError> {
     let who = organizer(&app, &headers).await?;
     let ev = find(&app, &id)?;
-    if ev.organizer() != who {
+    if who.role != AccountRole::Admin && ev.organizer() != who.username {
         return Err(problem(
             StatusCode::FORBIDDEN,
             "only the organizer who created the event may end it",

@@ -1,6 +1,9 @@
 //! The HTTP face: embedded web pages, the signaling WebSocket, health and QR codes.
 
+mod admin;
 mod assets;
+mod auth;
+mod error;
 mod events;
 mod ws;
 
@@ -36,6 +39,21 @@ pub fn router(state: AppState) -> Router {
         .route("/guest", get(assets::page))
         .route("/stage", get(assets::page))
         .route("/organize", get(assets::page))
+        .route("/admin", get(assets::page))
+        .route("/api/login", post(auth::login))
+        .route("/api/logout", post(auth::logout))
+        .route("/api/me", get(auth::me))
+        .route("/api/my/calls", get(admin::my_calls))
+        .route("/api/admin/live", get(admin::live))
+        .route("/api/admin/stats", get(admin::stats))
+        .route("/api/admin/calls", get(admin::calls))
+        .route("/api/admin/calls.csv", get(admin::calls_csv))
+        .route(
+            "/api/admin/users",
+            get(admin::users).post(admin::create_user),
+        )
+        .route("/api/admin/users/{username}", post(admin::update_user))
+        .route("/api/admin/audit", get(admin::audit))
         .route("/events/{id}", get(assets::page))
         .route("/events/{id}/captions", get(events::captions))
         .route("/events/{id}/{file}", get(events::transcript))
@@ -209,6 +227,11 @@ async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
             "Delay from the end of a final line's audio to its caption going out.",
         );
     }
+    app.switchboard.answer_wait().render(
+        &mut out,
+        "signrelay_answer_seconds",
+        "Time from placing an interpreted call to its answer.",
+    );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }
 

@@ -6,10 +6,13 @@
 mod queue;
 #[cfg(test)]
 mod tests;
+mod view;
+
+pub use view::InterpreterView;
 
 use crate::signal::{
-    CallId, EndReason, ErrorCode, InterpreterStatus, Presence, Purpose, QueueEntry, Role,
-    ServerMsg, SessionId, Staffing,
+    CallId, EndReason, ErrorCode, InterpreterStatus, Presence, Purpose, Role, ServerMsg, SessionId,
+    Staffing,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -79,6 +82,24 @@ pub enum Effect {
     CloseRoom {
         /// The call.
         call: CallId,
+    },
+    /// A call entered the service (for the records).
+    Placed {
+        /// The call.
+        call: CallId,
+        /// Why.
+        purpose: Purpose,
+        /// Sign language asked for.
+        sign_language: String,
+        /// A captioned call without interpreter.
+        direct: bool,
+    },
+    /// A call was answered for the first time (for the records).
+    Answered {
+        /// The call.
+        call: CallId,
+        /// The interpreter's account name.
+        by: String,
     },
     /// A call is over: what happened, for the records.
     Record(CallRecord),
@@ -391,7 +412,7 @@ impl Relay {
                 caller: session,
                 caller_name: caller_name.to_owned(),
                 purpose,
-                sign_language: lang,
+                sign_language: lang.clone(),
                 state: CallState::Queued,
                 placed_at: now,
                 requeued: false,
@@ -403,7 +424,12 @@ impl Relay {
             },
         );
         self.callers.insert(session, id);
-        let mut fx = Vec::new();
+        let mut fx = vec![Effect::Placed {
+            call: id,
+            purpose,
+            sign_language: lang,
+            direct: false,
+        }];
         self.dispatch(now, &mut fx);
         self.refresh(now, &mut fx);
         Ok((id, fx))
@@ -442,6 +468,12 @@ impl Relay {
         );
         self.callers.insert(session, id);
         let fx = vec![
+            Effect::Placed {
+                call: id,
+                purpose,
+                sign_language: String::new(),
+                direct: true,
+            },
             Effect::Send(
                 session,
                 ServerMsg::CallConnected {
@@ -501,10 +533,14 @@ impl Relay {
             interpreter: session,
         };
         call.requeued = false;
-        if call.answered.is_none() {
-            call.answered = Some((now, username));
-        }
         let mut fx = Vec::new();
+        if call.answered.is_none() {
+            call.answered = Some((now, username.clone()));
+            fx.push(Effect::Answered {
+                call: call_id,
+                by: username,
+            });
+        }
         let connected = ServerMsg::CallConnected {
             call_id,
             interpreter: name.clone(),
@@ -982,20 +1018,7 @@ impl Relay {
         if self.sent_snapshot.as_ref() == Some(&(key.clone(), staffing)) {
             return;
         }
-        let calls: Vec<QueueEntry> = order
-            .iter()
-            .filter_map(|id| {
-                let c = self.calls.get(id)?;
-                Some(QueueEntry {
-                    call_id: *id,
-                    purpose: c.purpose,
-                    sign_language: c.sign_language.clone(),
-                    waited_secs: now.duration_since(c.placed_at).as_secs(),
-                    ringing: matches!(c.state, CallState::Ringing { .. }),
-                    requeued: c.requeued,
-                })
-            })
-            .collect();
+        let calls = self.queue_entries(now);
         self.sent_snapshot = Some((key, staffing));
         for s in self.interpreters.keys() {
             fx.push(Effect::Send(

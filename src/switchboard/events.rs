@@ -8,7 +8,6 @@ use crate::sfu::{RoomKind, SfuError};
 use crate::signal::{
     ClientMsg, EndReason, ErrorCode, EventCreated, NewEvent, Role, ServerMsg, SessionId,
 };
-use crate::token::constant_time_eq;
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -39,13 +38,6 @@ impl Switchboard {
     /// The events of this server.
     pub fn events(&self) -> &Arc<Events> {
         &self.events
-    }
-
-    /// True for a configured organizer's name and password.
-    pub fn check_organizer(&self, user: &str, password: &str) -> bool {
-        self.cfg.organizers.iter().any(|o| {
-            o.username == user && constant_time_eq(o.password.as_bytes(), password.as_bytes())
-        })
     }
 
     pub(super) fn event_of(&self, session: SessionId) -> Option<Arc<Event>> {

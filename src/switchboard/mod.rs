@@ -7,14 +7,17 @@ pub use events::{WhipError, MAX_WHIP_OFFER_BYTES};
 
 use crate::broadcast::{Event, Events, EVENT_ROOM_BASE};
 use crate::captions::live::LiveCaptions;
-use crate::config::{Config, InterpreterAccount};
+use crate::config::Config;
+use crate::metrics::Histogram;
+use crate::relay::CallRecord;
 use crate::relay::{Effect, Relay, RelayConfig, RelayError};
 use crate::sfu::{Sfu, SfuEvent};
 use crate::signal::{
     ClientEnvelope, ClientMsg, EndReason, ErrorCode, IceServerInfo, Role, ServerMsg, SessionId,
     SignLanguageInfo,
 };
-use crate::token::{constant_time_eq, new_token};
+use crate::store::{AccountRole, LoginError, Store};
+use crate::token::new_token;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -44,7 +47,10 @@ pub struct Switchboard {
     cfg: Arc<Config>,
     relay: Mutex<Relay>,
     sessions: Mutex<HashMap<SessionId, SessionInfo>>,
-    accounts: HashMap<String, InterpreterAccount>,
+    store: Store,
+    records: mpsc::UnboundedSender<RecordCmd>,
+    /// Time from placing a call to its answer, for `/metrics`.
+    answer_wait: Histogram,
     sfu: Sfu,
     next_session: AtomicU64,
     events: Arc<Events>,
@@ -65,6 +71,7 @@ impl Switchboard {
         cfg: Arc<Config>,
         captions: Option<LiveCaptions>,
         events: Arc<Events>,
+        store: Store,
     ) -> Arc<Self> {
         let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
         let sfu = Sfu::new(cfg.media.clone(), ev_tx, captions);
@@ -80,12 +87,12 @@ impl Switchboard {
                 .collect(),
             decline_cooldown: Duration::from_secs(60),
         });
+        let records = spawn_record_writer(store.clone());
+        spawn_retention(store.clone(), cfg.records.retention_days);
         let sb = Arc::new(Self {
-            accounts: cfg
-                .interpreters
-                .iter()
-                .map(|a| (a.username.clone(), a.clone()))
-                .collect(),
+            store,
+            records,
+            answer_wait: Histogram::new(&ANSWER_BUCKETS),
             cfg,
             relay: Mutex::new(relay),
             sessions: Mutex::new(HashMap::new()),
@@ -118,6 +125,76 @@ impl Switchboard {
     /// The media unit (for metrics).
     pub fn sfu(&self) -> &Sfu {
         &self.sfu
+    }
+
+    /// The durable store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Time-to-answer histogram.
+    pub fn answer_wait(&self) -> &Histogram {
+        &self.answer_wait
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// The queue and the interpreters now, for the dashboard.
+    pub fn live_view(
+        &self,
+    ) -> (
+        Vec<crate::signal::QueueEntry>,
+        Vec<crate::relay::InterpreterView>,
+        (usize, usize, usize),
+    ) {
+        let relay = lock(&self.relay);
+        (
+            relay.queue_entries(Instant::now()),
+            relay.interpreters_view(),
+            relay.call_counts(),
+        )
+    }
+
+    async fn interpreter_login(
+        &self,
+        session: SessionId,
+        username: &str,
+        password: &str,
+    ) -> Result<crate::store::User, RelayError> {
+        let res = self.store.login(username, password).await.map_err(|e| {
+            tracing::error!(error = %e, "sign-in could not be checked");
+            refuse(ErrorCode::Internal, "sign-in is unavailable; try again")
+        })?;
+        match res {
+            Ok(u) if u.role == AccountRole::Interpreter => Ok(u),
+            Ok(_) => Err(refuse(
+                ErrorCode::Forbidden,
+                "this account does not take calls",
+            )),
+            Err(LoginError::Locked(until)) => {
+                let mins = ((until - crate::store::now_ms()) / 60_000).max(1);
+                Err(refuse(
+                    ErrorCode::AuthFailed,
+                    format!(
+                        "too many wrong passwords: the account is locked for {mins} more minutes"
+                    ),
+                ))
+            }
+            Err(LoginError::Disabled) => Err(refuse(
+                ErrorCode::AuthFailed,
+                "this account is switched off",
+            )),
+            Err(LoginError::Wrong) => {
+                tracing::warn!(session, %username, "interpreter sign-in failed");
+                self.store
+                    .audit(username, "login_failed", "interpreter console")
+                    .await;
+                Err(refuse(ErrorCode::AuthFailed, "wrong user name or password"))
+            }
+        }
     }
 
     /// Calls waiting, ringing or connected.
@@ -288,16 +365,9 @@ impl Switchboard {
                 if role.is_some() {
                     return Err(refuse(ErrorCode::AlreadyIdentified, "already identified"));
                 }
-                let Some(acct) = self
-                    .accounts
-                    .get(&username)
-                    .filter(|a| constant_time_eq(a.password.as_bytes(), password.as_bytes()))
-                else {
-                    // Slows password guessing from one page without blocking anyone else.
-                    tokio::time::sleep(Duration::from_millis(400)).await;
-                    tracing::warn!(session, %username, "interpreter sign-in failed");
-                    return Err(refuse(ErrorCode::AuthFailed, "wrong user name or password"));
-                };
+                let acct = self
+                    .interpreter_login(session, &username, &password)
+                    .await?;
                 let fx = lock(&self.relay).sign_in(
                     session,
                     &acct.username,
@@ -527,7 +597,43 @@ impl Switchboard {
                 }
                 Effect::LeaveRoom { call, session } => self.sfu.leave(call, session),
                 Effect::CloseRoom { call } => self.sfu.close(call),
-                Effect::Record(r) => tracing::info!(
+                Effect::Placed {
+                    call,
+                    purpose,
+                    sign_language,
+                    direct,
+                } => {
+                    let _ = self.records.send(RecordCmd::Placed {
+                        call,
+                        at_ms: crate::store::now_ms(),
+                        purpose: snake(&purpose),
+                        sign_language,
+                        direct,
+                    });
+                }
+                Effect::Answered { call, by } => {
+                    let _ = self.records.send(RecordCmd::Answered {
+                        call,
+                        at_ms: crate::store::now_ms(),
+                        by,
+                    });
+                }
+                Effect::Record(r) => {
+                    if r.answered_by.is_some() && !r.direct {
+                        self.answer_wait.observe(r.wait.as_secs_f64());
+                    }
+                    self.log_record(&r);
+                    let _ = self.records.send(RecordCmd::Ended {
+                        at_ms: crate::store::now_ms(),
+                        rec: r,
+                    });
+                }
+            }
+        }
+    }
+
+    fn log_record(&self, r: &CallRecord) {
+        tracing::info!(
                     target: "call_record",
                     call = r.call_id,
                     purpose = ?r.purpose,
@@ -540,10 +646,93 @@ impl Switchboard {
                     ended_by = ?r.ended_by,
                     direct = r.direct,
                     "call ended"
-                ),
+        );
+    }
+}
+
+/// Buckets of time to answer, seconds (service levels look at 30 s and 120 s).
+static ANSWER_BUCKETS: [f64; 8] = [5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0];
+
+/// What the record writer is asked to store, in order.
+enum RecordCmd {
+    Placed {
+        call: u64,
+        at_ms: i64,
+        purpose: String,
+        sign_language: String,
+        direct: bool,
+    },
+    Answered {
+        call: u64,
+        at_ms: i64,
+        by: String,
+    },
+    Ended {
+        at_ms: i64,
+        rec: CallRecord,
+    },
+}
+
+/// One task writes records in the order things happened, off the signaling path.
+fn spawn_record_writer(store: Store) -> mpsc::UnboundedSender<RecordCmd> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<RecordCmd>();
+    tokio::spawn(async move {
+        let mut rows: HashMap<u64, i64> = HashMap::new();
+        while let Some(cmd) = rx.recv().await {
+            let res = match cmd {
+                RecordCmd::Placed {
+                    call,
+                    at_ms,
+                    purpose,
+                    sign_language,
+                    direct,
+                } => store
+                    .call_placed(call, at_ms, &purpose, &sign_language, direct)
+                    .await
+                    .map(|row| {
+                        rows.insert(call, row);
+                    }),
+                RecordCmd::Answered { call, at_ms, by } => match rows.get(&call) {
+                    Some(row) => store.call_answered(*row, at_ms, &by).await,
+                    None => Ok(()),
+                },
+                RecordCmd::Ended { at_ms, rec } => match rows.remove(&rec.call_id) {
+                    Some(row) => store.call_ended(row, at_ms, &rec).await,
+                    None => Ok(()),
+                },
+            };
+            if let Err(e) = res {
+                tracing::error!(error = %e, "call record not written");
             }
         }
-    }
+    });
+    tx
+}
+
+/// Deletes call records past the retention period, and expired sessions, every hour.
+fn spawn_retention(store: Store, days: u32) {
+    tokio::spawn(async move {
+        let mut iv = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            iv.tick().await;
+            let before = crate::store::now_ms() - i64::from(days) * 86_400_000;
+            match store.purge_calls(before).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, days, "call records past retention deleted"),
+                Err(e) => tracing::error!(error = %e, "retention purge failed"),
+            }
+            if let Err(e) = store.purge_sessions().await {
+                tracing::error!(error = %e, "session purge failed");
+            }
+        }
+    });
+}
+
+fn snake<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|j| j.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 fn refuse(code: ErrorCode, message: impl Into<String>) -> RelayError {

@@ -1,9 +1,7 @@
-// The organizer's desk: sign in, create a briefing, hand out its links, end it.
-// The password stays in this page's memory only and goes with each request (HTTP Basic).
+// The organizer's desk: sign in (session cookie), create a briefing, hand out its links, end it.
 import { t, setupLangToggle } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
-let auth = null;
 let events = [];
 
 const status = (s) => { $('status').textContent = s; };
@@ -11,7 +9,7 @@ const status = (s) => { $('status').textContent = s; };
 async function api(method, path, body) {
   const res = await fetch(path, {
     method,
-    headers: { Authorization: auth, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+    headers: body ? { 'Content-Type': 'application/json' } : {},
     body: body ? JSON.stringify(body) : undefined,
   });
   const text = await res.text();
@@ -77,16 +75,13 @@ async function load() {
 
 $('login').addEventListener('submit', async (ev) => {
   ev.preventDefault();
-  // btoa needs Latin-1: encode UTF-8 first so Chinese user names work.
-  const raw = new TextEncoder().encode(`${$('username').value}:${$('password').value}`);
-  auth = `Basic ${btoa(String.fromCharCode(...raw))}`;
   try {
+    await api('POST', '/api/login', { username: $('username').value, password: $('password').value });
     await load();
     $('login').hidden = true;
     $('desk').hidden = false;
     status('');
   } catch (err) {
-    auth = null;
     status(t('error', { e: err.message }));
   }
 });

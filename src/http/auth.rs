@@ -1,0 +1,186 @@
+//! Who is asking: a session cookie (HttpOnly, SameSite=Strict) from `POST /api/login`, or HTTP
+//! Basic for scripts. Both go through the same password check and lock-out.
+
+use super::error::{problem, ApiError};
+use super::AppState;
+use crate::store::{AccountRole, LoginError, User};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::Engine as _;
+use serde::Deserialize;
+
+/// Name of the session cookie.
+pub const COOKIE: &str = "signrelay_session";
+
+fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_owned())
+}
+
+fn basic(headers: &HeaderMap) -> Option<(String, String)> {
+    let raw = headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Basic ")?;
+    let text = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(raw.trim())
+            .ok()?,
+    )
+    .ok()?;
+    let (u, p) = text.split_once(':')?;
+    Some((u.to_owned(), p.to_owned()))
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    tracing::error!(error = %e, "account store failed");
+    problem(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "the account store is unavailable",
+    )
+}
+
+fn login_refused(e: LoginError) -> ApiError {
+    match e {
+        LoginError::Wrong => problem(StatusCode::UNAUTHORIZED, "wrong user name or password"),
+        LoginError::Disabled => problem(StatusCode::FORBIDDEN, "this account is switched off"),
+        LoginError::Locked(until) => {
+            let mins = ((until - crate::store::now_ms()) / 60_000).max(1);
+            problem(
+                StatusCode::LOCKED,
+                format!("too many wrong passwords: locked for {mins} more minutes"),
+            )
+        }
+    }
+}
+
+/// The signed-in account, if any. A forged or expired cookie is simply no account; wrong
+/// Basic credentials are a refusal (and count towards the lock-out).
+pub async fn current_user(app: &AppState, headers: &HeaderMap) -> Result<Option<User>, ApiError> {
+    let store = app.switchboard.store();
+    if let Some(token) = cookie_token(headers) {
+        if let Some(u) = store.session_user(&token).await.map_err(internal)? {
+            return Ok(Some(u));
+        }
+    }
+    if let Some((user, pass)) = basic(headers) {
+        return match store.login(&user, &pass).await.map_err(internal)? {
+            Ok(u) => Ok(Some(u)),
+            Err(e) => {
+                store.audit(&user, "login_failed", "http basic").await;
+                Err(challenge(login_refused(e)))
+            }
+        };
+    }
+    Ok(None)
+}
+
+fn challenge(mut e: ApiError) -> ApiError {
+    if e.status == StatusCode::UNAUTHORIZED {
+        e.challenge = Some("Basic realm=\"signrelay\", charset=\"UTF-8\"");
+    }
+    e
+}
+
+/// The signed-in account if it has one of `roles`: 401 without an account, 403 with another.
+pub async fn require(
+    app: &AppState,
+    headers: &HeaderMap,
+    roles: &[AccountRole],
+) -> Result<User, ApiError> {
+    match current_user(app, headers).await? {
+        None => Err(challenge(problem(
+            StatusCode::UNAUTHORIZED,
+            "sign in first",
+        ))),
+        Some(u) if roles.contains(&u.role) => Ok(u),
+        Some(u) => {
+            tracing::warn!(user = %u.username, role = ?u.role, "request beyond the account's role");
+            Err(problem(
+                StatusCode::FORBIDDEN,
+                "your account's role may not do this",
+            ))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct LoginBody {
+    username: String,
+    password: String,
+}
+
+fn set_cookie(app: &AppState, value: &str, max_age: i64) -> HeaderValue {
+    let secure = if app
+        .switchboard
+        .config()
+        .service
+        .public_url
+        .starts_with("https://")
+    {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    ))
+    .unwrap_or(HeaderValue::from_static("signrelay_session=; Path=/"))
+}
+
+/// `POST /api/login` `{username, password}`: starts a session (cookie) and returns the account.
+pub async fn login(State(app): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    let b: LoginBody = serde_json::from_slice(&body)
+        .map_err(|e| problem(StatusCode::BAD_REQUEST, format!("unreadable sign-in: {e}")))?;
+    let store = app.switchboard.store();
+    let user = match store
+        .login(&b.username, &b.password)
+        .await
+        .map_err(internal)?
+    {
+        Ok(u) => u,
+        Err(e) => {
+            store.audit(&b.username, "login_failed", "web").await;
+            return Err(login_refused(e));
+        }
+    };
+    let token = store.create_session(&user).await.map_err(internal)?;
+    store.audit(&user.username, "login", "web").await;
+    let mut res = Json(&user).into_response();
+    res.headers_mut().insert(
+        header::SET_COOKIE,
+        set_cookie(&app, &token, crate::store::users::SESSION_MS / 1000),
+    );
+    Ok(res)
+}
+
+/// `POST /api/logout`: ends the session.
+pub async fn logout(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(token) = cookie_token(&headers) {
+        if let Err(e) = app.switchboard.store().delete_session(&token).await {
+            tracing::error!(error = %e, "session not deleted");
+        }
+    }
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    res.headers_mut()
+        .insert(header::SET_COOKIE, set_cookie(&app, "", 0));
+    res
+}
+
+/// `GET /api/me`: the signed-in account.
+pub async fn me(State(app): State<AppState>, headers: HeaderMap) -> Result<Json<User>, ApiError> {
+    match current_user(&app, &headers).await? {
+        Some(u) => Ok(Json(u)),
+        None => Err(problem(StatusCode::UNAUTHORIZED, "not signed in")),
+    }
+}

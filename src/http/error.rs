@@ -1,0 +1,36 @@
+//! Refusals of HTTP requests: a status and a sentence saying why.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+/// A refused request: status, a sentence saying why, and the auth scheme to ask for on 401.
+#[derive(Debug)]
+pub struct ApiError {
+    pub(crate) status: StatusCode,
+    pub(crate) why: String,
+    pub(crate) challenge: Option<&'static str>,
+}
+
+pub fn problem(status: StatusCode, why: impl Into<String>) -> ApiError {
+    ApiError {
+        status,
+        why: why.into(),
+        challenge: None,
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut res = (
+            self.status,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            self.why,
+        )
+            .into_response();
+        if let Some(c) = self.challenge {
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(c));
+        }
+        res
+    }
+}
