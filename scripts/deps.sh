@@ -16,3 +16,33 @@ install_missing() {
 
 # Building whisper.cpp (whisper-rs) needs cmake, a C++ compiler and libclang.
 BUILD_PACKAGES=(cmake g++ libclang-dev)
+
+# Starts Debian's PostgreSQL (installed if missing) and exports SIGNRELAY_TEST_POSTGRES for the
+# store tests: a login role "signrelay" owning a database "signrelay" and allowed to create the
+# tests' own databases. Idempotent.
+start_test_postgres() {
+  [ -n "${SIGNRELAY_TEST_POSTGRES:-}" ] && return 0
+  install_missing postgresql
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  local ver cluster port
+  ver=$(ls /usr/lib/postgresql | sort -V | tail -1)
+  cluster=$(pg_lsclusters -h | awk -v v="$ver" '$1==v {print $2; exit}')
+  if [ -z "$cluster" ]; then
+    $sudo pg_createcluster "$ver" main >/dev/null
+    cluster=main
+  fi
+  if ! pg_lsclusters -h | awk -v v="$ver" -v c="$cluster" '$1==v && $2==c' | grep -q online; then
+    $sudo pg_ctlcluster "$ver" "$cluster" start
+  fi
+  port=$(pg_lsclusters -h | awk -v v="$ver" -v c="$cluster" '$1==v && $2==c {print $3}')
+  local psql=(sudo -u postgres psql -p "$port" -tAq)
+  [ "$(id -u)" -eq 0 ] && psql=(su postgres -c "psql -p $port -tAq -f -")
+  if ! echo "SELECT 1 FROM pg_roles WHERE rolname = 'signrelay'" | "${psql[@]}" | grep -q 1; then
+    echo "CREATE ROLE signrelay LOGIN CREATEDB PASSWORD 'signrelay'" | "${psql[@]}" >/dev/null
+  fi
+  if ! echo "SELECT 1 FROM pg_database WHERE datname = 'signrelay'" | "${psql[@]}" | grep -q 1; then
+    echo "CREATE DATABASE signrelay OWNER signrelay" | "${psql[@]}" >/dev/null
+  fi
+  export SIGNRELAY_TEST_POSTGRES="postgres://signrelay:signrelay@127.0.0.1:$port/signrelay"
+}

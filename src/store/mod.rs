@@ -186,6 +186,27 @@ impl Store {
         self.backend
     }
 
+    /// PostgreSQL only: drops and creates an empty database (tests and first setup).
+    pub async fn recreate_database(&self, name: &str) -> Result<(), StoreError> {
+        if self.backend != Backend::Postgres
+            || name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            return Err(StoreError::Invalid(format!(
+                "cannot create database {name:?} here"
+            )));
+        }
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+            .execute(&self.pool)
+            .await?;
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Records an action for the audit log (sign-ins, lock-outs, user changes, exports).
     pub async fn audit(&self, actor: &str, action: &str, detail: &str) {
         let res = sqlx::query(
