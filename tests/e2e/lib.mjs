@@ -1,6 +1,6 @@
 // Helpers for the end-to-end tests: a real signrelay server process and real headless
 // Chromium with fake camera/microphone.
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -50,6 +50,11 @@ username = "org"
 password = "pw-org"
 ${extraToml}`;
   writeFileSync(join(dir, 'config.toml'), cfg);
+  // An admin for the dashboard, created the way an operator would: with the CLI.
+  execFileSync(serverBin(), ['admin', '--config', join(dir, 'config.toml'), 'create-user',
+    '--username', 'boss', '--role', 'admin', '--display-name', '主管'], {
+    env: { ...process.env, SIGNRELAY_NEW_PASSWORD: 'pw-boss-long', SIGNRELAY_LOG: 'error' },
+  });
   const logs = [];
   const proc = spawn(serverBin(), ['serve', '--config', join(dir, 'config.toml')], {
     env: { ...process.env, SIGNRELAY_LOG: process.env.SIGNRELAY_LOG || 'info' },
