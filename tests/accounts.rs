@@ -119,10 +119,17 @@ async fn accounts_lockout_sessions_records_and_retention_on_every_database() {
             .update_user("anna", None, Some("a-new-password"), None)
             .await
             .unwrap();
-        let anna = store.login("anna", "a-new-password").await.unwrap().unwrap();
+        let anna = store
+            .login("anna", "a-new-password")
+            .await
+            .unwrap()
+            .unwrap();
 
         let token = store.create_session(&anna).await.unwrap();
-        assert_eq!(store.session_user(&token).await.unwrap().unwrap().id, anna.id);
+        assert_eq!(
+            store.session_user(&token).await.unwrap().unwrap().id,
+            anna.id
+        );
         assert!(store.session_user("forged").await.unwrap().is_none());
         store
             .update_user("anna", None, None, Some(true))
@@ -138,10 +145,16 @@ async fn accounts_lockout_sessions_records_and_retention_on_every_database() {
         );
 
         let now = signrelay::store::now_ms();
-        let a = store.call_placed(1, now - 5000, "daily_life", "csl", false).await.unwrap();
+        let a = store
+            .call_placed(1, now - 5000, "daily_life", "csl", false)
+            .await
+            .unwrap();
         store.call_answered(a, now - 4000, "anna").await.unwrap();
         store.call_ended(a, now, &record(1, true)).await.unwrap();
-        let b = store.call_placed(2, now - 3000, "emergency", "csl", false).await.unwrap();
+        let b = store
+            .call_placed(2, now - 3000, "emergency", "csl", false)
+            .await
+            .unwrap();
         store.call_ended(b, now, &record(2, false)).await.unwrap();
         let old = store
             .call_placed(3, now - 200 * 86_400_000, "daily_life", "csl", false)
@@ -167,12 +180,20 @@ async fn accounts_lockout_sessions_records_and_retention_on_every_database() {
         );
 
         // A call in progress when the server stops is marked interrupted on the next start.
-        store.call_placed(4, now, "daily_life", "csl", false).await.unwrap();
+        store
+            .call_placed(4, now, "daily_life", "csl", false)
+            .await
+            .unwrap();
         drop(store);
         let again = Store::open(&url).await.unwrap();
         let rows = again.calls(now - 60_000, now + 1, None).await.unwrap();
         assert_eq!(rows.last().unwrap().outcome, "interrupted");
-        assert!(again.audit_log(10).await.unwrap().iter().any(|(_, who, what, _)| who == "anna" && what == "account_locked"));
+        assert!(again
+            .audit_log(10)
+            .await
+            .unwrap()
+            .iter()
+            .any(|(_, who, what, _)| who == "anna" && what == "account_locked"));
     }
 }
 
@@ -252,7 +273,13 @@ fn basic(user: &str, pass: &str) -> String {
     )
 }
 
-async fn call(addr: SocketAddr, method: &str, path: &str, auth: Option<&str>, body: &str) -> HttpResponse {
+async fn call(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    auth: Option<&str>,
+    body: &str,
+) -> HttpResponse {
     let mut h = vec![("Content-Type", "application/json")];
     if let Some(a) = auth {
         h.push(if a.starts_with("signrelay_session=") {
@@ -261,7 +288,9 @@ async fn call(addr: SocketAddr, method: &str, path: &str, auth: Option<&str>, bo
             ("Authorization", a)
         });
     }
-    request(addr, method, path, &h, body.as_bytes()).await.unwrap()
+    request(addr, method, path, &h, body.as_bytes())
+        .await
+        .unwrap()
 }
 
 async fn cookie_of(addr: SocketAddr, user: &str, pass: &str) -> String {
@@ -275,7 +304,10 @@ async fn cookie_of(addr: SocketAddr, user: &str, pass: &str) -> String {
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let set = r.header("set-cookie").unwrap().to_owned();
-    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
     set.split(';').next().unwrap().to_owned()
 }
 
@@ -288,7 +320,9 @@ async fn every_route_checks_the_role() {
     let interp = cookie_of(addr, "anna", "pw-anna-long").await;
     let org = basic("org", "pw-org-long");
     let ev: serde_json::Value = serde_json::from_str(
-        &call(addr, "POST", "/api/events", Some(&org), r#"{"title":"t"}"#).await.body,
+        &call(addr, "POST", "/api/events", Some(&org), r#"{"title":"t"}"#)
+            .await
+            .body,
     )
     .unwrap();
     let id = ev["event"]["id"].as_str().unwrap().to_owned();
@@ -299,11 +333,21 @@ async fn every_route_checks_the_role() {
         ("GET", "/api/me".into(), "", [401, 200, 200, 200]),
         ("GET", "/api/my/calls".into(), "", [401, 200, 403, 403]),
         ("GET", "/api/events".into(), "", [401, 403, 200, 200]),
-        ("POST", "/api/events".into(), r#"{"title":"x"}"#, [401, 403, 201, 201]),
+        (
+            "POST",
+            "/api/events".into(),
+            r#"{"title":"x"}"#,
+            [401, 403, 201, 201],
+        ),
         ("GET", "/api/admin/live".into(), "", [401, 403, 403, 200]),
         ("GET", "/api/admin/stats".into(), "", [401, 403, 403, 200]),
         ("GET", "/api/admin/calls".into(), "", [401, 403, 403, 200]),
-        ("GET", "/api/admin/calls.csv".into(), "", [401, 403, 403, 200]),
+        (
+            "GET",
+            "/api/admin/calls.csv".into(),
+            "",
+            [401, 403, 403, 200],
+        ),
         ("GET", "/api/admin/users".into(), "", [401, 403, 403, 200]),
         (
             "POST",
@@ -311,23 +355,39 @@ async fn every_route_checks_the_role() {
             r#"{"username":"NAME","role":"interpreter","password":"long-enough"}"#,
             [401, 403, 403, 201],
         ),
-        ("POST", "/api/admin/users/anna".into(), r#"{"display_name":"安娜"}"#, [401, 403, 403, 200]),
+        (
+            "POST",
+            "/api/admin/users/anna".into(),
+            r#"{"display_name":"安娜"}"#,
+            [401, 403, 403, 200],
+        ),
         ("GET", "/api/admin/audit".into(), "", [401, 403, 403, 200]),
         // Public: the viewer side of an event, health, pages.
         ("GET", format!("/api/events/{id}"), "", [200, 200, 200, 200]),
-        ("GET", format!("/events/{id}/transcript.vtt"), "", [200, 200, 200, 200]),
+        (
+            "GET",
+            format!("/events/{id}/transcript.vtt"),
+            "",
+            [200, 200, 200, 200],
+        ),
         ("GET", "/healthz".into(), "", [200, 200, 200, 200]),
         ("GET", "/admin".into(), "", [200, 200, 200, 200]),
         // Ending an event: only its organizer or an admin (run last: it ends the event).
         ("POST", end, "", [401, 403, 200, 200]),
     ];
-    let who = [None, Some(interp.as_str()), Some(org.as_str()), Some(admin.as_str())];
+    let who = [
+        None,
+        Some(interp.as_str()),
+        Some(org.as_str()),
+        Some(admin.as_str()),
+    ];
     for (i, (method, path, body, expect)) in table.iter().enumerate() {
         for (w, want) in who.iter().zip(expect) {
             let body = body.replace("NAME", &format!("u{i}{}", w.map_or(0, |s| s.len())));
             let r = call(addr, method, path, *w, &body).await;
             assert_eq!(
-                r.status, *want,
+                r.status,
+                *want,
                 "{method} {path} as {:?}: {}",
                 w.map(|s| &s[..s.len().min(20)]),
                 r.body
@@ -336,14 +396,29 @@ async fn every_route_checks_the_role() {
     }
 
     // A forged cookie is nobody; a logged-out cookie too.
-    assert_eq!(call(addr, "GET", "/api/me", Some("signrelay_session=forged"), "").await.status, 401);
+    assert_eq!(
+        call(addr, "GET", "/api/me", Some("signrelay_session=forged"), "")
+            .await
+            .status,
+        401
+    );
     let r = call(addr, "POST", "/api/logout", Some(&interp), "").await;
     assert_eq!(r.status, 204);
-    assert_eq!(call(addr, "GET", "/api/me", Some(&interp), "").await.status, 401);
+    assert_eq!(
+        call(addr, "GET", "/api/me", Some(&interp), "").await.status,
+        401
+    );
     // Malformed input: a clear 400, nothing created.
     let r = call(addr, "POST", "/api/admin/users", Some(&admin), "{not json").await;
     assert_eq!(r.status, 400);
-    let r = call(addr, "POST", "/api/admin/users", Some(&admin), r#"{"username":"z","role":"king","password":"long-enough"}"#).await;
+    let r = call(
+        addr,
+        "POST",
+        "/api/admin/users",
+        Some(&admin),
+        r#"{"username":"z","role":"king","password":"long-enough"}"#,
+    )
+    .await;
     assert_eq!(r.status, 400);
     // Lock-out over HTTP Basic too, and it is audit-logged.
     for _ in 0..5 {
@@ -357,7 +432,9 @@ async fn every_route_checks_the_role() {
 
 /// Places a call from a caller, answered by `interp`, and hangs up.
 async fn one_call(addr: SocketAddr, interp: &mut Participant, answer: bool) {
-    let mut caller = Participant::connect(&format!("ws://{addr}/ws")).await.unwrap();
+    let mut caller = Participant::connect(&format!("ws://{addr}/ws"))
+        .await
+        .unwrap();
     caller.send(ClientMsg::Hello {
         role: Role::Caller,
         name: None,
@@ -375,7 +452,9 @@ async fn one_call(addr: SocketAddr, interp: &mut Participant, answer: bool) {
     if answer {
         interp.send(ClientMsg::Accept { call_id });
         caller
-            .expect("connected", T, |m| matches!(m, ServerMsg::CallConnected { .. }))
+            .expect("connected", T, |m| {
+                matches!(m, ServerMsg::CallConnected { .. })
+            })
             .await
             .unwrap();
         caller.send(ClientMsg::HangUp);
@@ -389,7 +468,9 @@ async fn one_call(addr: SocketAddr, interp: &mut Participant, answer: bool) {
 }
 
 async fn signed_in_interpreter(addr: SocketAddr, pass: &str) -> Participant {
-    let mut p = Participant::connect(&format!("ws://{addr}/ws")).await.unwrap();
+    let mut p = Participant::connect(&format!("ws://{addr}/ws"))
+        .await
+        .unwrap();
     p.send(ClientMsg::Login {
         username: "anna".into(),
         password: pass.into(),
@@ -409,14 +490,22 @@ async fn a_real_call_flow_writes_records_that_interpreters_see_only_their_own_of
     let srv = server(&dir).await;
     let addr = srv.addr;
     // The console refuses a wrong password with a clear error.
-    let mut wrong = Participant::connect(&format!("ws://{addr}/ws")).await.unwrap();
+    let mut wrong = Participant::connect(&format!("ws://{addr}/ws"))
+        .await
+        .unwrap();
     wrong.send(ClientMsg::Login {
         username: "anna".into(),
         password: "guess".into(),
     });
     wrong
         .expect("refusal", T, |m| {
-            matches!(m, ServerMsg::Error { code: ErrorCode::AuthFailed, .. })
+            matches!(
+                m,
+                ServerMsg::Error {
+                    code: ErrorCode::AuthFailed,
+                    ..
+                }
+            )
         })
         .await
         .unwrap();
@@ -440,18 +529,33 @@ async fn a_real_call_flow_writes_records_that_interpreters_see_only_their_own_of
     assert_eq!(rows[0]["rang"][0], "anna");
     assert_eq!(rows[0]["ended_by"], "caller");
     assert_eq!(rows[1]["outcome"], "abandoned");
-    let stats: serde_json::Value =
-        serde_json::from_str(&call(addr, "GET", "/api/admin/stats", Some(&admin), "").await.body).unwrap();
+    let stats: serde_json::Value = serde_json::from_str(
+        &call(addr, "GET", "/api/admin/stats", Some(&admin), "")
+            .await
+            .body,
+    )
+    .unwrap();
     assert_eq!(stats["offered"], 2);
     assert_eq!(stats["answered"], 1);
     assert_eq!(stats["abandonment_pct"], 50.0);
     let csv = call(addr, "GET", "/api/admin/calls.csv", Some(&admin), "").await;
     assert_eq!(csv.body.lines().count(), 3, "{}", csv.body);
-    let mine = call(addr, "GET", "/api/my/calls", Some(&basic("anna", "pw-anna-long")), "").await;
+    let mine = call(
+        addr,
+        "GET",
+        "/api/my/calls",
+        Some(&basic("anna", "pw-anna-long")),
+        "",
+    )
+    .await;
     let mine: Vec<serde_json::Value> = serde_json::from_str(&mine.body).unwrap();
     assert_eq!(mine.len(), 1, "only the call anna answered");
     let metrics = call(addr, "GET", "/metrics", None, "").await;
-    assert!(metrics.body.contains("signrelay_answer_seconds_count 1"), "{}", metrics.body);
+    assert!(
+        metrics.body.contains("signrelay_answer_seconds_count 1"),
+        "{}",
+        metrics.body
+    );
 }
 
 // ---- crash safety -----------------------------------------------------------------------
@@ -512,13 +616,19 @@ async fn records_survive_kill_dash_nine() {
         .env("SIGNRELAY_NEW_PASSWORD", "pw-boss-long")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut server = spawn_server(&dir, port);
     wait_healthy(addr).await;
     let mut anna = signed_in_interpreter(addr, "pw-anna-long").await;
     one_call(addr, &mut anna, true).await;
     // A second call is left in progress (answered, never hung up) when the process dies.
-    let mut caller = Participant::connect(&format!("ws://{addr}/ws")).await.unwrap();
+    let mut caller = Participant::connect(&format!("ws://{addr}/ws"))
+        .await
+        .unwrap();
     caller.send(ClientMsg::Hello {
         role: Role::Caller,
         name: None,
@@ -531,7 +641,9 @@ async fn records_survive_kill_dash_nine() {
     let id = anna.expect_incoming(T).await.unwrap();
     anna.send(ClientMsg::Accept { call_id: id });
     caller
-        .expect("connected", T, |m| matches!(m, ServerMsg::CallConnected { .. }))
+        .expect("connected", T, |m| {
+            matches!(m, ServerMsg::CallConnected { .. })
+        })
         .await
         .unwrap();
     let admin = basic("boss", "pw-boss-long");
@@ -558,5 +670,8 @@ async fn records_survive_kill_dash_nine() {
     assert_eq!(rows[0]["outcome"], "answered");
     assert_eq!(rows[0]["talk_ms"].as_i64().map(|t| t >= 0), Some(true));
     assert_eq!(rows[1]["outcome"], "interrupted");
-    assert_eq!(rows[1]["answered_by"], "anna", "what was known before the crash is kept");
+    assert_eq!(
+        rows[1]["answered_by"], "anna",
+        "what was known before the crash is kept"
+    );
 }

@@ -26,12 +26,13 @@ const T: Duration = Duration::from_secs(10);
 /// gives ~100 %).
 const MAX_CER: f64 = 0.30;
 static PORTS: AtomicU16 = AtomicU16::new(0);
+static DIRS: AtomicU16 = AtomicU16::new(0);
 
 async fn server(captions: bool) -> signrelay::server::Running {
     let dir = std::env::temp_dir().join(format!(
         "signrelay-events-{}-{}",
         std::process::id(),
-        PORTS.load(Ordering::SeqCst)
+        DIRS.fetch_add(1, Ordering::SeqCst)
     ));
     let _ = std::fs::remove_dir_all(&dir);
     let mut cfg = Config {

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 const T: Duration = Duration::from_secs(10);
 static PORTS: AtomicU16 = AtomicU16::new(0);
+static DIRS: AtomicU16 = AtomicU16::new(0);
 
 async fn server() -> signrelay::server::Running {
     server_with(|_| {}).await
@@ -20,7 +21,7 @@ async fn server_with(tune: impl FnOnce(&mut Config)) -> signrelay::server::Runni
         data_dir: std::env::temp_dir().join(format!(
             "signrelay-sig-{}-{}",
             std::process::id(),
-            PORTS.load(Ordering::SeqCst)
+            DIRS.fetch_add(1, Ordering::SeqCst)
         )),
         ..Config::default()
     };
