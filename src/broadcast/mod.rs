@@ -29,6 +29,8 @@ const MAX_TITLE_CHARS: usize = 200;
 /// Most hotwords per event, and the longest one.
 const MAX_HOTWORDS: usize = 50;
 const MAX_HOTWORD_CHARS: usize = 30;
+/// How long publishing links work after the planned start (or creation, if later).
+pub const TOKEN_LIFETIME_MS: u64 = 2 * 86_400_000;
 /// Events kept at once (ended ones included), so a runaway script cannot fill the disk.
 const MAX_EVENTS: usize = 10_000;
 
@@ -211,6 +213,11 @@ impl Event {
     /// The publishing role a token grants, if any.
     pub fn role_for_token(&self, token: &str) -> Option<Role> {
         let s = self.stored();
+        // Publishing links stop working a while after the planned start, ended or not.
+        let from = s.starts_at_unix_ms.unwrap_or(0).max(s.created_at_unix_ms);
+        if now_ms() > from.saturating_add(TOKEN_LIFETIME_MS) {
+            return None;
+        }
         if constant_time_eq(token.as_bytes(), s.broadcaster_token.as_bytes()) {
             Some(Role::Broadcaster)
         } else if constant_time_eq(token.as_bytes(), s.interpreter_token.as_bytes()) {
@@ -465,6 +472,20 @@ mod tests {
         assert_eq!(ev.role_for_token(""), None);
         assert_eq!(ev.role_for_token(&c.broadcaster_token[1..]), None);
         assert_ne!(c.broadcaster_token, c.interpreter_token);
+        // Publishing links expire two days after the planned start.
+        let old = events
+            .create(
+                NewEvent {
+                    starts_at_unix_ms: Some(now_ms() - TOKEN_LIFETIME_MS - 1),
+                    ..new_event("旧的")
+                },
+                "org",
+            )
+            .unwrap();
+        let mut stored = old.stored().clone();
+        stored.created_at_unix_ms = now_ms() - TOKEN_LIFETIME_MS - 1;
+        *old.stored() = stored;
+        assert_eq!(old.role_for_token(&old.created().broadcaster_token), None);
         assert!(c.viewer_path.ends_with(&ev.id()));
     }
 
