@@ -362,6 +362,13 @@ async fn every_route_checks_the_role() {
             [401, 403, 403, 200],
         ),
         ("GET", "/api/admin/audit".into(), "", [401, 403, 403, 200]),
+        // A caller profile is reached with its own token only, never with an account.
+        (
+            "GET",
+            "/api/caller-profile".into(),
+            "",
+            [401, 401, 401, 401],
+        ),
         // Public: the viewer side of an event, health, pages.
         ("GET", format!("/api/events/{id}"), "", [200, 200, 200, 200]),
         (
@@ -673,5 +680,71 @@ async fn records_survive_kill_dash_nine() {
     assert_eq!(
         rows[1]["answered_by"], "anna",
         "what was known before the crash is kept"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_profile_is_kept_only_with_consent_and_deleted_on_request() {
+    let dir = temp_dir("profile");
+    let srv = server(&dir).await;
+    let addr = srv.addr;
+    let no = call(
+        addr,
+        "POST",
+        "/api/caller-profile",
+        None,
+        r#"{"consent":false,"name":"王"}"#,
+    )
+    .await;
+    assert_eq!(no.status, 400, "{}", no.body);
+    let bad = call(
+        addr,
+        "POST",
+        "/api/caller-profile",
+        None,
+        r#"{"consent":true,"preferred_interpreter_gender":"robot"}"#,
+    )
+    .await;
+    assert_eq!(bad.status, 400);
+    let ok = call(
+        addr,
+        "POST",
+        "/api/caller-profile",
+        None,
+        r#"{"consent":true,"name":"王阿姨","preferred_interpreter_gender":"female","sign_variety":"csl-local"}"#,
+    )
+    .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let token = serde_json::from_str::<serde_json::Value>(&ok.body).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bearer = format!("Bearer {token}");
+    let got = call(addr, "GET", "/api/caller-profile", Some(&bearer), "").await;
+    assert_eq!(got.status, 200);
+    assert!(got.body.contains("王阿姨") && got.body.contains("female"));
+    assert_eq!(
+        call(
+            addr,
+            "GET",
+            "/api/caller-profile",
+            Some("Bearer forged"),
+            ""
+        )
+        .await
+        .status,
+        404
+    );
+    assert_eq!(
+        call(addr, "DELETE", "/api/caller-profile", Some(&bearer), "")
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        call(addr, "GET", "/api/caller-profile", Some(&bearer), "")
+            .await
+            .status,
+        404
     );
 }

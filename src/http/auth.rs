@@ -184,3 +184,99 @@ pub async fn me(State(app): State<AppState>, headers: HeaderMap) -> Result<Json<
         None => Err(problem(StatusCode::UNAUTHORIZED, "not signed in")),
     }
 }
+
+fn bearer_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(|t| t.trim().to_owned())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProfileBody {
+    consent: bool,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    preferred_interpreter_gender: String,
+    #[serde(default)]
+    sign_variety: String,
+}
+
+/// `POST /api/caller-profile {consent: true, name, preferred_interpreter_gender, sign_variety}`:
+/// a caller asks to be remembered. Without `consent: true` nothing is stored. Returns the token
+/// the caller's browser keeps (send it back as `Authorization: Bearer` to read, replace or
+/// delete the profile).
+pub async fn save_profile(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let b: ProfileBody = serde_json::from_slice(&body)
+        .map_err(|e| problem(StatusCode::BAD_REQUEST, format!("unreadable profile: {e}")))?;
+    if !b.consent {
+        return Err(problem(
+            StatusCode::BAD_REQUEST,
+            "a profile is kept only with consent (consent: true)",
+        ));
+    }
+    let token = app
+        .switchboard
+        .store()
+        .save_profile(
+            bearer_token(&headers).as_deref(),
+            &crate::store::CallerProfile {
+                name: b.name,
+                preferred_interpreter_gender: b.preferred_interpreter_gender,
+                sign_variety: b.sign_variety,
+            },
+        )
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::Invalid(why) => problem(StatusCode::BAD_REQUEST, why),
+            other => internal(other),
+        })?;
+    Ok(Json(serde_json::json!({ "token": token })).into_response())
+}
+
+/// `GET /api/caller-profile` with the caller's bearer token.
+pub async fn get_profile(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let token = bearer_token(&headers)
+        .ok_or_else(|| problem(StatusCode::UNAUTHORIZED, "no profile token"))?;
+    match app
+        .switchboard
+        .store()
+        .profile(&token)
+        .await
+        .map_err(internal)?
+    {
+        Some(p) => Ok(Json(p).into_response()),
+        None => Err(problem(StatusCode::NOT_FOUND, "no such profile")),
+    }
+}
+
+/// `DELETE /api/caller-profile`: consent withdrawn, the profile is gone.
+pub async fn delete_profile(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let token = bearer_token(&headers)
+        .ok_or_else(|| problem(StatusCode::UNAUTHORIZED, "no profile token"))?;
+    if app
+        .switchboard
+        .store()
+        .delete_profile(&token)
+        .await
+        .map_err(internal)?
+    {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(problem(StatusCode::NOT_FOUND, "no such profile"))
+    }
+}

@@ -43,6 +43,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/login", post(auth::login))
         .route("/api/logout", post(auth::logout))
         .route("/api/me", get(auth::me))
+        .route(
+            "/api/caller-profile",
+            get(auth::get_profile)
+                .post(auth::save_profile)
+                .delete(auth::delete_profile),
+        )
         .route("/api/my/calls", get(admin::my_calls))
         .route("/api/admin/live", get(admin::live))
         .route("/api/admin/stats", get(admin::stats))

@@ -2,6 +2,7 @@
 //! An SQLite file in the data directory by default (WAL), PostgreSQL when a `postgres://` URL
 //! is configured; the same queries run on both (`$n` parameters, BIGINT times in Unix ms).
 
+pub mod profiles;
 pub mod records;
 pub mod users;
 
@@ -11,6 +12,7 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 use thiserror::Error;
 
+pub use profiles::CallerProfile;
 pub use records::{CallRow, ServiceLevels};
 pub use users::{AccountRole, LoginError, User};
 

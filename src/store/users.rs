@@ -121,7 +121,7 @@ fn check_password(password: &str) -> Result<(), StoreError> {
 }
 
 /// Digest under which a session token is stored: a leaked database holds no usable token.
-fn token_digest(token: &str) -> String {
+pub(super) fn token_digest(token: &str) -> String {
     Sha256::digest(token.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))

@@ -118,3 +118,43 @@ $('btn-captioned').onclick = async () => {
 $('btn-cancel').onclick = () => { sig.send({ type: 'cancel_call' }); };
 $('btn-again').onclick = () => { show('start'); status(''); };
 show('start');
+
+// The optional profile: stored on the server only with consent; this browser keeps the token.
+const PROFILE_KEY = 'signrelay.profileToken';
+async function loadProfile() {
+  const token = localStorage.getItem(PROFILE_KEY);
+  if (!token) return;
+  const res = await fetch('/api/caller-profile', { headers: { Authorization: `Bearer ${token}` } });
+  if (!res.ok) { localStorage.removeItem(PROFILE_KEY); return; }
+  const p = await res.json();
+  if (p.name) { $('caller-name').value = p.name; localStorage.setItem('signrelay.name', p.name); }
+  $('pref-gender').value = p.preferred_interpreter_gender || '';
+  if (p.sign_variety) $('sign-language').value = p.sign_variety;
+  $('profile-consent').checked = true;
+  $('btn-profile-delete').hidden = false;
+}
+$('btn-profile-save').onclick = async () => {
+  if (!$('profile-consent').checked) { status(t('profile_need_consent')); return; }
+  const token = localStorage.getItem(PROFILE_KEY);
+  const res = await fetch('/api/caller-profile', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({
+      consent: true, name: $('caller-name').value, preferred_interpreter_gender: $('pref-gender').value,
+      sign_variety: $('sign-language').value,
+    }),
+  });
+  if (!res.ok) { status(t('error', { e: await res.text() })); return; }
+  localStorage.setItem(PROFILE_KEY, (await res.json()).token);
+  $('btn-profile-delete').hidden = false;
+  status(t('profile_saved'));
+};
+$('btn-profile-delete').onclick = async () => {
+  const token = localStorage.getItem(PROFILE_KEY);
+  if (token) await fetch('/api/caller-profile', { method: 'DELETE', headers: { Authorization: `Bearer ${token}` } });
+  localStorage.removeItem(PROFILE_KEY);
+  $('profile-consent').checked = false;
+  $('btn-profile-delete').hidden = true;
+  status(t('profile_deleted'));
+};
+loadProfile().catch(() => {});
