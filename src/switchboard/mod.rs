@@ -1,29 +1,31 @@
 //! The async glue between pages, the service rules (`relay`) and media (`sfu`): it owns the
 //! connected sessions, checks who may do what, applies the rules' effects and runs the clock.
 
+mod accounts;
 mod events;
+mod media;
+mod records;
 
 pub use events::{WhipError, MAX_WHIP_OFFER_BYTES};
 
-use crate::broadcast::{Event, Events, EVENT_ROOM_BASE};
+use crate::broadcast::{Event, Events};
 use crate::captions::live::LiveCaptions;
 use crate::config::Config;
 use crate::metrics::Histogram;
-use crate::relay::CallRecord;
 use crate::relay::{Effect, Relay, RelayConfig, RelayError};
-use crate::sfu::{Sfu, SfuEvent};
+use crate::sfu::Sfu;
 use crate::signal::{
     ClientEnvelope, ClientMsg, EndReason, ErrorCode, IceServerInfo, Role, ServerMsg, SessionId,
     SignLanguageInfo,
 };
-use crate::store::{AccountRole, LoginError, Store};
+use crate::store::Store;
 use crate::token::new_token;
+use records::{snake, spawn_record_writer, spawn_retention, RecordCmd, ANSWER_BUCKETS};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
-use webrtc::peer_connection::RTCIceCandidateInit;
 
 /// Messages a page may have waiting before further ones are dropped for it.
 pub const SESSION_QUEUE: usize = 256;
@@ -156,45 +158,6 @@ impl Switchboard {
             relay.interpreters_view(),
             relay.call_counts(),
         )
-    }
-
-    async fn interpreter_login(
-        &self,
-        session: SessionId,
-        username: &str,
-        password: &str,
-    ) -> Result<crate::store::User, RelayError> {
-        let res = self.store.login(username, password).await.map_err(|e| {
-            tracing::error!(error = %e, "sign-in could not be checked");
-            refuse(ErrorCode::Internal, "sign-in is unavailable; try again")
-        })?;
-        match res {
-            Ok(u) if u.role == AccountRole::Interpreter => Ok(u),
-            Ok(_) => Err(refuse(
-                ErrorCode::Forbidden,
-                "this account does not take calls",
-            )),
-            Err(LoginError::Locked(until)) => {
-                let mins = ((until - crate::store::now_ms()) / 60_000).max(1);
-                Err(refuse(
-                    ErrorCode::AuthFailed,
-                    format!(
-                        "too many wrong passwords: the account is locked for {mins} more minutes"
-                    ),
-                ))
-            }
-            Err(LoginError::Disabled) => Err(refuse(
-                ErrorCode::AuthFailed,
-                "this account is switched off",
-            )),
-            Err(LoginError::Wrong) => {
-                tracing::warn!(session, %username, "interpreter sign-in failed");
-                self.store
-                    .audit(username, "login_failed", "interpreter console")
-                    .await;
-                Err(refuse(ErrorCode::AuthFailed, "wrong user name or password"))
-            }
-        }
     }
 
     /// Calls waiting, ringing or connected.
@@ -502,83 +465,6 @@ impl Switchboard {
         Ok(members)
     }
 
-    /// Passes a page's media negotiation message to its room.
-    fn media(&self, room: u64, session: SessionId, msg: ClientMsg) -> Result<(), RelayError> {
-        match msg {
-            ClientMsg::Answer { sdp } => self.sfu.answer(room, session, sdp),
-            ClientMsg::Candidate {
-                candidate,
-                sdp_mid,
-                sdp_mline_index,
-            } => {
-                if candidate.len() > 1024 {
-                    return Err(refuse(ErrorCode::BadCandidate, "candidate too long"));
-                }
-                self.sfu.candidate(
-                    room,
-                    session,
-                    RTCIceCandidateInit {
-                        candidate,
-                        sdp_mid,
-                        sdp_mline_index,
-                        username_fragment: None,
-                        url: None,
-                    },
-                );
-            }
-            ClientMsg::RequestKeyframe => self.sfu.request_keyframe(room, session),
-            _ => {}
-        }
-        Ok(())
-    }
-
-    fn in_room(&self, session: SessionId) -> Result<u64, RelayError> {
-        let relay = lock(&self.relay);
-        match relay.call_of(session) {
-            Some(call) if relay.members(call).contains(&session) => Ok(call),
-            _ => Err(refuse(
-                ErrorCode::NotInCall,
-                "media messages need a connected call",
-            )),
-        }
-    }
-
-    fn on_sfu_event(&self, ev: SfuEvent) {
-        let SfuEvent::MediaFailed { call, session } = ev;
-        if call >= EVENT_ROOM_BASE {
-            self.event_media_failed(call, session);
-            return;
-        }
-        let now = Instant::now();
-        let fx = {
-            let mut relay = lock(&self.relay);
-            if relay.call_of(session) != Some(call) {
-                return; // stale: the session already left that call
-            }
-            match self.role(session) {
-                // An interpreter without video cannot interpret: someone else takes the call.
-                Some(Role::Interpreter) => relay.interpreter_media_failed(session, now),
-                // A caller or guest whose video is blocked (UDP filtered, no TURN) keeps the
-                // call: text goes on over this socket. A page that vanished entirely is caught
-                // by the socket's idle timeout instead.
-                _ => {
-                    drop(relay);
-                    tracing::warn!(session, call, "media failed; the call continues as text");
-                    self.deliver(
-                        session,
-                        ServerMsg::error(
-                            None,
-                            ErrorCode::MediaFailed,
-                            "video could not connect; the text conversation still works",
-                        ),
-                    );
-                    return;
-                }
-            }
-        };
-        self.apply(fx);
-    }
-
     /// Carries out what the rules decided.
     fn apply(&self, fx: Vec<Effect>) {
         for e in fx {
@@ -631,108 +517,6 @@ impl Switchboard {
             }
         }
     }
-
-    fn log_record(&self, r: &CallRecord) {
-        tracing::info!(
-                    target: "call_record",
-                    call = r.call_id,
-                    purpose = ?r.purpose,
-                    sign_language = %r.sign_language,
-                    answered_by = ?r.answered_by,
-                    rang = ?r.rang,
-                    wait_ms = r.wait.as_millis() as u64,
-                    talk_ms = r.talk.map(|t| t.as_millis() as u64),
-                    reason = ?r.reason,
-                    ended_by = ?r.ended_by,
-                    direct = r.direct,
-                    "call ended"
-        );
-    }
-}
-
-/// Buckets of time to answer, seconds (service levels look at 30 s and 120 s).
-static ANSWER_BUCKETS: [f64; 8] = [5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0];
-
-/// What the record writer is asked to store, in order.
-enum RecordCmd {
-    Placed {
-        call: u64,
-        at_ms: i64,
-        purpose: String,
-        sign_language: String,
-        direct: bool,
-    },
-    Answered {
-        call: u64,
-        at_ms: i64,
-        by: String,
-    },
-    Ended {
-        at_ms: i64,
-        rec: CallRecord,
-    },
-}
-
-/// One task writes records in the order things happened, off the signaling path.
-fn spawn_record_writer(store: Store) -> mpsc::UnboundedSender<RecordCmd> {
-    let (tx, mut rx) = mpsc::unbounded_channel::<RecordCmd>();
-    tokio::spawn(async move {
-        let mut rows: HashMap<u64, i64> = HashMap::new();
-        while let Some(cmd) = rx.recv().await {
-            let res = match cmd {
-                RecordCmd::Placed {
-                    call,
-                    at_ms,
-                    purpose,
-                    sign_language,
-                    direct,
-                } => store
-                    .call_placed(call, at_ms, &purpose, &sign_language, direct)
-                    .await
-                    .map(|row| {
-                        rows.insert(call, row);
-                    }),
-                RecordCmd::Answered { call, at_ms, by } => match rows.get(&call) {
-                    Some(row) => store.call_answered(*row, at_ms, &by).await,
-                    None => Ok(()),
-                },
-                RecordCmd::Ended { at_ms, rec } => match rows.remove(&rec.call_id) {
-                    Some(row) => store.call_ended(row, at_ms, &rec).await,
-                    None => Ok(()),
-                },
-            };
-            if let Err(e) = res {
-                tracing::error!(error = %e, "call record not written");
-            }
-        }
-    });
-    tx
-}
-
-/// Deletes call records past the retention period, and expired sessions, every hour.
-fn spawn_retention(store: Store, days: u32) {
-    tokio::spawn(async move {
-        let mut iv = tokio::time::interval(Duration::from_secs(3600));
-        loop {
-            iv.tick().await;
-            let before = crate::store::now_ms() - i64::from(days) * 86_400_000;
-            match store.purge_calls(before).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(deleted = n, days, "call records past retention deleted"),
-                Err(e) => tracing::error!(error = %e, "retention purge failed"),
-            }
-            if let Err(e) = store.purge_sessions().await {
-                tracing::error!(error = %e, "session purge failed");
-            }
-        }
-    });
-}
-
-fn snake<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|j| j.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 fn refuse(code: ErrorCode, message: impl Into<String>) -> RelayError {

@@ -1,0 +1,113 @@
+//! Call records leave the switchboard through one writer task, in the order things happened
+//! and off the signaling path; an hourly job enforces the retention period.
+
+use super::Switchboard;
+use crate::relay::CallRecord;
+use crate::store::Store;
+use std::collections::HashMap;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Buckets of time to answer, seconds (service levels look at 30 s and 120 s).
+pub(super) static ANSWER_BUCKETS: [f64; 8] = [5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0];
+
+/// What the record writer is asked to store, in order.
+pub(super) enum RecordCmd {
+    Placed {
+        call: u64,
+        at_ms: i64,
+        purpose: String,
+        sign_language: String,
+        direct: bool,
+    },
+    Answered {
+        call: u64,
+        at_ms: i64,
+        by: String,
+    },
+    Ended {
+        at_ms: i64,
+        rec: CallRecord,
+    },
+}
+
+/// One task writes records in the order things happened, off the signaling path.
+pub(super) fn spawn_record_writer(store: Store) -> mpsc::UnboundedSender<RecordCmd> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<RecordCmd>();
+    tokio::spawn(async move {
+        let mut rows: HashMap<u64, i64> = HashMap::new();
+        while let Some(cmd) = rx.recv().await {
+            let res = match cmd {
+                RecordCmd::Placed {
+                    call,
+                    at_ms,
+                    purpose,
+                    sign_language,
+                    direct,
+                } => store
+                    .call_placed(call, at_ms, &purpose, &sign_language, direct)
+                    .await
+                    .map(|row| {
+                        rows.insert(call, row);
+                    }),
+                RecordCmd::Answered { call, at_ms, by } => match rows.get(&call) {
+                    Some(row) => store.call_answered(*row, at_ms, &by).await,
+                    None => Ok(()),
+                },
+                RecordCmd::Ended { at_ms, rec } => match rows.remove(&rec.call_id) {
+                    Some(row) => store.call_ended(row, at_ms, &rec).await,
+                    None => Ok(()),
+                },
+            };
+            if let Err(e) = res {
+                tracing::error!(error = %e, "call record not written");
+            }
+        }
+    });
+    tx
+}
+
+/// Deletes call records past the retention period, and expired sessions, every hour.
+pub(super) fn spawn_retention(store: Store, days: u32) {
+    tokio::spawn(async move {
+        let mut iv = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            iv.tick().await;
+            let before = crate::store::now_ms() - i64::from(days) * 86_400_000;
+            match store.purge_calls(before).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, days, "call records past retention deleted"),
+                Err(e) => tracing::error!(error = %e, "retention purge failed"),
+            }
+            if let Err(e) = store.purge_sessions().await {
+                tracing::error!(error = %e, "session purge failed");
+            }
+        }
+    });
+}
+
+pub(super) fn snake<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|j| j.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+impl Switchboard {
+    pub(super) fn log_record(&self, r: &CallRecord) {
+        tracing::info!(
+                    target: "call_record",
+                    call = r.call_id,
+                    purpose = ?r.purpose,
+                    sign_language = %r.sign_language,
+                    answered_by = ?r.answered_by,
+                    rang = ?r.rang,
+                    wait_ms = r.wait.as_millis() as u64,
+                    talk_ms = r.talk.map(|t| t.as_millis() as u64),
+                    reason = ?r.reason,
+                    ended_by = ?r.ended_by,
+                    direct = r.direct,
+                    "call ended"
+        );
+    }
+}
