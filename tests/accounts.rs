@@ -454,6 +454,7 @@ async fn one_call(addr: SocketAddr, interp: &mut Participant, answer: bool) {
     caller.send(ClientMsg::PlaceCall {
         purpose: Purpose::Emergency,
         sign_language: None,
+        preferred_interpreter_gender: None,
     });
     let call_id = interp.expect_incoming(T).await.unwrap();
     if answer {
@@ -644,6 +645,7 @@ async fn records_survive_kill_dash_nine() {
     caller.send(ClientMsg::PlaceCall {
         purpose: Purpose::PolicyConsultation,
         sign_language: None,
+        preferred_interpreter_gender: None,
     });
     let id = anna.expect_incoming(T).await.unwrap();
     anna.send(ClientMsg::Accept { call_id: id });

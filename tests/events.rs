@@ -476,6 +476,7 @@ async fn bad_requests_are_refused_and_disturb_nothing() {
     p.send(ClientMsg::PlaceCall {
         purpose: signrelay::signal::Purpose::DailyLife,
         sign_language: None,
+        preferred_interpreter_gender: None,
     });
     p.expect("message", T, |m| {
         matches!(

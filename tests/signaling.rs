@@ -102,6 +102,7 @@ async fn connect_call(c: &mut Participant, i: &mut Participant) -> u64 {
     c.send(ClientMsg::PlaceCall {
         purpose: Purpose::DailyLife,
         sign_language: None,
+        preferred_interpreter_gender: None,
     });
     let call_id = i.expect_incoming(T).await.unwrap();
     i.send(ClientMsg::Accept { call_id });
@@ -170,6 +171,7 @@ async fn every_action_checks_the_role() {
     anon.send(ClientMsg::PlaceCall {
         purpose: Purpose::Emergency,
         sign_language: None,
+        preferred_interpreter_gender: None,
     });
     assert_eq!(error_code(&mut anon).await, ErrorCode::NotIdentified);
     anon.send(ClientMsg::Hello {
@@ -206,6 +208,7 @@ async fn every_action_checks_the_role() {
     i.send(ClientMsg::PlaceCall {
         purpose: Purpose::DailyLife,
         sign_language: None,
+        preferred_interpreter_gender: None,
     });
     assert_eq!(error_code(&mut i).await, ErrorCode::Forbidden);
     let mut twin = join(srv.addr).await;
@@ -448,6 +451,7 @@ async fn metrics_follow_the_queue_and_the_media() {
     c.send(ClientMsg::PlaceCall {
         purpose: Purpose::Emergency,
         sign_language: None,
+        preferred_interpreter_gender: None,
     });
     c.expect("queued", T, |m| matches!(m, ServerMsg::Queued { .. }))
         .await

@@ -137,6 +137,7 @@ async fn setup_call(
     caller.send(ClientMsg::PlaceCall {
         purpose: Purpose::DailyLife,
         sign_language: None,
+        preferred_interpreter_gender: None,
     });
     let call_id = interp.expect_incoming(T).await.map_err(e)?;
     ring_ms.push(t0.elapsed().as_secs_f64() * 1000.0);

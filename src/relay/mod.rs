@@ -126,6 +126,8 @@ struct Call {
     rang: Vec<String>,
     answered: Option<(Instant, String)>,
     room_open: bool,
+    /// `female`/`male` preference for the interpreter, shown on consoles.
+    preference: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -313,6 +315,23 @@ impl Relay {
         sign_language: Option<&str>,
         now: Instant,
     ) -> Result<(CallId, Vec<Effect>), RelayError> {
+        self.place_call_with(session, caller_name, purpose, sign_language, None, now)
+    }
+
+    /// A caller asks for an interpreter, with a preference for the interpreter's gender.
+    pub fn place_call_with(
+        &mut self,
+        session: SessionId,
+        caller_name: &str,
+        purpose: Purpose,
+        sign_language: Option<&str>,
+        preference: Option<&str>,
+        now: Instant,
+    ) -> Result<(CallId, Vec<Effect>), RelayError> {
+        // Only a known word is kept: this text reaches every console.
+        let preference = preference
+            .filter(|p| matches!(*p, "female" | "male"))
+            .map(str::to_owned);
         if self.callers.contains_key(&session) || self.guests.contains_key(&session) {
             return err(ErrorCode::AlreadyInCall, "you already have a call");
         }
@@ -350,6 +369,7 @@ impl Relay {
                 rang: Vec::new(),
                 answered: None,
                 room_open: false,
+                preference,
             },
         );
         self.callers.insert(session, id);
@@ -393,6 +413,7 @@ impl Relay {
                 rang: Vec::new(),
                 answered: None,
                 room_open: true,
+                preference: None,
             },
         );
         self.callers.insert(session, id);

@@ -183,7 +183,7 @@ impl Relay {
                 continue;
             };
             let deadline = now + self.cfg.ring_timeout;
-            let (caller, purpose, lang, waited) = {
+            let (caller, purpose, lang, waited, preference) = {
                 let Some(c) = self.calls.get_mut(&call_id) else {
                     continue;
                 };
@@ -199,6 +199,7 @@ impl Relay {
                     c.purpose,
                     c.sign_language.clone(),
                     now.duration_since(c.placed_at).as_secs(),
+                    c.preference.clone(),
                 )
             };
             if let Some(i) = self.interpreters.get_mut(&interp) {
@@ -212,6 +213,7 @@ impl Relay {
                     sign_language: lang,
                     waited_secs: waited,
                     ring_timeout_secs: self.cfg.ring_timeout.as_secs(),
+                    preferred_interpreter_gender: preference,
                 },
             ));
             self.push_status(interp, fx);

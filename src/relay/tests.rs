@@ -508,3 +508,31 @@ fn a_captioned_call_needs_no_interpreter_and_never_enters_the_queue() {
         [ServerMsg::CallEnded { .. }]
     ));
 }
+
+#[test]
+fn a_preference_for_the_interpreter_is_shown_on_the_ring_and_in_the_queue() {
+    let mut r = relay();
+    let t0 = Instant::now();
+    available(&mut r, ANNA, "anna", t0);
+    let (_, fx) = r
+        .place_call_with(CALLER, "a", Purpose::DailyLife, None, Some("female"), t0)
+        .unwrap();
+    let ring = sent_to(&fx, ANNA)
+        .into_iter()
+        .find_map(|m| match m {
+            ServerMsg::Incoming {
+                preferred_interpreter_gender,
+                ..
+            } => Some(preferred_interpreter_gender.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(ring.as_deref(), Some("female"));
+    // Anything but the two words is not passed on to the consoles.
+    let (_, _) = r
+        .place_call_with(CALLER2, "b", Purpose::DailyLife, None, Some("<b>x</b>"), t0)
+        .unwrap();
+    let q = r.queue_entries(t0);
+    assert_eq!(q.len(), 2);
+    assert_eq!(q[1].preferred_interpreter_gender, None);
+}

@@ -30,6 +30,7 @@ impl Relay {
                     waited_secs: now.duration_since(c.placed_at).as_secs(),
                     ringing: matches!(c.state, CallState::Ringing { .. }),
                     requeued: c.requeued,
+                    preferred_interpreter_gender: c.preference.clone(),
                 })
             })
             .collect()

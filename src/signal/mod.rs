@@ -112,6 +112,10 @@ pub enum ClientMsg {
         /// Sign language code; the configured default if absent.
         #[serde(default)]
         sign_language: Option<String>,
+        /// `female` or `male` if the caller would rather have such an interpreter (shown to
+        /// interpreters; anything else is ignored).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        preferred_interpreter_gender: Option<String>,
     },
     /// A caller gives up waiting.
     CancelCall,
@@ -256,6 +260,9 @@ pub struct QueueEntry {
     pub ringing: bool,
     /// Put back at the front after its interpreter dropped.
     pub requeued: bool,
+    /// The caller would rather have a `female` or `male` interpreter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_interpreter_gender: Option<String>,
 }
 
 /// Counts of interpreters by state.
@@ -358,6 +365,9 @@ pub enum ServerMsg {
         waited_secs: u64,
         /// Seconds before the ring moves on.
         ring_timeout_secs: u64,
+        /// The caller would rather have a `female` or `male` interpreter.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        preferred_interpreter_gender: Option<String>,
     },
     /// To an interpreter: the ring stopped.
     RingStopped {
@@ -496,7 +506,8 @@ mod tests {
             e.msg,
             ClientMsg::PlaceCall {
                 purpose: Purpose::Emergency,
-                sign_language: None
+                sign_language: None,
+                preferred_interpreter_gender: None,
             }
         );
         let c =

@@ -354,14 +354,16 @@ impl Switchboard {
             ClientMsg::PlaceCall {
                 purpose,
                 sign_language,
+                preferred_interpreter_gender,
             } => {
                 need(Role::Caller)?;
                 let name = self.name(session);
-                let (call, fx) = lock(&self.relay).place_call(
+                let (call, fx) = lock(&self.relay).place_call_with(
                     session,
                     &name,
                     purpose,
                     sign_language.as_deref(),
+                    preferred_interpreter_gender.as_deref(),
                     now,
                 )?;
                 tracing::info!(session, call, ?purpose, "call placed");

@@ -31,9 +31,13 @@ describe('interpreted video call', { timeout: 240000 }, () => {
 
   it('one tap rings the interpreter, accept connects video and audio both ways', async () => {
     await signInInterpreter(anna.page, srv.url, 'anna', 'pw-anna');
+    // The caller would rather have a female interpreter; the ring says so.
+    await caller.page.click('#profile summary');
+    await caller.page.selectOption('#pref-gender', 'female');
     await caller.page.click('#btn-call');
     await anna.page.waitForSelector('#ring:not([hidden])', { timeout: 5000 });
     assert.match(await anna.page.textContent('#ring-info'), /生活求助/);
+    assert.match(await anna.page.textContent('#ring-info'), /希望女翻译员/);
     await anna.page.click('#btn-accept');
     // A visual alert, not a sound, tells the deaf caller the interpreter answered.
     await caller.page.waitForSelector('#alert:not([hidden])', { timeout: 10000 });

@@ -68,7 +68,10 @@ async function placeCall(purpose) {
     status(t('media_denied', { e: e.message }));
     stream = null;
   }
-  sig.send({ type: 'place_call', purpose, sign_language: $('sign-language').value || undefined });
+  sig.send({
+    type: 'place_call', purpose, sign_language: $('sign-language').value || undefined,
+    preferred_interpreter_gender: $('pref-gender').value || undefined,
+  });
   lastQueue = null;
   $('queue-position').textContent = t('waiting');
   $('queue-wait').textContent = '';

@@ -161,6 +161,8 @@ const dict = {
   profile_need_consent: ['请先勾选同意', 'Please tick the consent box first'],
   profile_saved: ['已保存', 'Saved'],
   profile_deleted: ['已删除', 'Deleted'],
+  prefers_female: ['希望女翻译员', 'prefers a female interpreter'],
+  prefers_male: ['希望男翻译员', 'prefers a male interpreter'],
   seconds: ['{n} 秒', '{n} s'],
   minutes: ['{n} 分钟', '{n} min'],
 };

@@ -42,7 +42,8 @@ function renderQueue() {
     tr.insertCell().textContent = t(`purpose_${c.purpose}`);
     tr.insertCell().textContent = c.sign_language;
     tr.insertCell().textContent = t('waited', { t: duration(c.waited_secs + elapsed) });
-    tr.insertCell().textContent = [c.ringing ? t('ringing') : '', c.requeued ? t('requeued') : ''].filter(Boolean).join(' · ');
+    tr.insertCell().textContent = [c.ringing ? t('ringing') : '', c.requeued ? t('requeued') : '',
+      c.preferred_interpreter_gender ? t(`prefers_${c.preferred_interpreter_gender}`) : ''].filter(Boolean).join(' · ');
   }
 }
 setInterval(renderQueue, 1000);
@@ -97,7 +98,8 @@ sig.on('status', (m) => { myStatus = m.status; renderStatus(); });
 sig.on('queue_snapshot', (m) => { snapshot = m; snapshotAt = Date.now(); renderQueue(); });
 sig.on('incoming', (m) => {
   ringing = m;
-  $('ring-info').textContent = `${t(`purpose_${m.purpose}`)} · ${m.sign_language} · ${t('waited', { t: duration(m.waited_secs) })}`;
+  $('ring-info').textContent = [t(`purpose_${m.purpose}`), m.sign_language, t('waited', { t: duration(m.waited_secs) }),
+    m.preferred_interpreter_gender ? t(`prefers_${m.preferred_interpreter_gender}`) : ''].filter(Boolean).join(' · ');
   $('ring').hidden = false;
   mark('ring_shown');
   $('ring').classList.toggle('emergency', m.purpose === 'emergency');
