@@ -80,6 +80,15 @@ enum Cmd {
         #[arg(long, default_value_t = 500)]
         interval_ms: u64,
     },
+    /// Benchmark: WebRTC viewers of a press briefing: memory and CPU per viewer, delivery.
+    BenchViewers {
+        /// Comma-separated numbers of viewers.
+        #[arg(long, default_value = "50,100,200", value_delimiter = ',')]
+        viewers: Vec<usize>,
+        /// Seconds of steady load per step.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
     /// The subscriber side of bench-sse (started by it).
     #[command(hide = true)]
     BenchSseClients {
@@ -236,6 +245,13 @@ fn main() -> ExitCode {
                 subscribers,
                 lines,
                 interval_ms,
+            }),
+        ),
+        Cmd::BenchViewers { viewers, seconds } => run_async(
+            "bench-viewers",
+            signrelay::bench::viewers::run(signrelay::bench::viewers::ViewerBenchArgs {
+                viewers,
+                seconds,
             }),
         ),
         Cmd::BenchSseClients {

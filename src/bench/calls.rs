@@ -24,9 +24,10 @@ pub struct BenchArgs {
     pub video_fps: u32,
 }
 
-struct ServerProc {
-    child: Child,
-    addr: String,
+/// A server child process, killed when dropped.
+pub(super) struct ServerProc {
+    pub(super) child: Child,
+    pub(super) addr: String,
 }
 
 impl Drop for ServerProc {
@@ -37,6 +38,21 @@ impl Drop for ServerProc {
 }
 
 fn start_server(max_calls: usize) -> Result<ServerProc, String> {
+    let mut accounts = String::new();
+    for i in 0..max_calls {
+        accounts.push_str(&format!(
+            "[[interpreters]]\nusername = \"i{i}\"\npassword = \"p{i}\"\ndisplay_name = \"I{i}\"\n"
+        ));
+    }
+    spawn_server(&accounts, max_calls * 2 + 50, max_calls + 10)
+}
+
+/// Runs `signrelay serve` with captions off, `ports` media ports and `extra` TOML appended.
+pub(super) fn spawn_server(
+    extra: &str,
+    ports: usize,
+    max_queue: usize,
+) -> Result<ServerProc, String> {
     let dir = std::env::temp_dir().join(format!("signrelay-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -46,14 +62,10 @@ fn start_server(max_calls: usize) -> Result<ServerProc, String> {
     let mut cfg = format!(
         "listen = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\n[media]\nport_min = 50000\nport_max = {}\n[service]\nmax_queue = {}\n[captions]\nenabled = false\n",
         dir.join("data").display(),
-        50000 + max_calls * 2 + 50,
-        max_calls + 10
+        50000 + ports,
+        max_queue
     );
-    for i in 0..max_calls {
-        cfg.push_str(&format!(
-            "[[interpreters]]\nusername = \"i{i}\"\npassword = \"p{i}\"\ndisplay_name = \"I{i}\"\n"
-        ));
-    }
+    cfg.push_str(extra);
     let path = dir.join("bench.toml");
     std::fs::write(&path, cfg).map_err(|e| e.to_string())?;
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
@@ -74,7 +86,7 @@ fn start_server(max_calls: usize) -> Result<ServerProc, String> {
     })
 }
 
-async fn wait_healthy(addr: &str) -> Result<(), String> {
+pub(super) async fn wait_healthy(addr: &str) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         if tokio::net::TcpStream::connect(addr).await.is_ok() {

@@ -4,6 +4,7 @@ pub mod calls;
 pub mod captions;
 mod procstat;
 pub mod sse;
+pub mod viewers;
 
 pub use calls::{run, BenchArgs};
 
