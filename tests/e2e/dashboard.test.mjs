@@ -27,6 +27,8 @@ describe('service dashboard', { timeout: 180000 }, () => {
     await waitForMediaFrom(caller.page, 1);
     await caller.page.click('#btn-hangup');
     await caller.page.waitForSelector('#ended:not([hidden])', { timeout: 10000 });
+    // The interpreter's console lists the call she answered (her own calls only).
+    await anna.page.waitForFunction(() => document.querySelectorAll('#my-calls tr').length === 1, null, { timeout: 10000 });
     // Call 2: no interpreter free (Anna steps away), the caller gives up.
     await anna.page.waitForSelector('#my-status[data-status="available"]');
     await anna.page.click('#btn-presence');
@@ -69,6 +71,7 @@ describe('service dashboard', { timeout: 180000 }, () => {
     const probe = await launchBrowser();
     try {
       await signInInterpreter(probe.page, srv.url, 'chen', 'pw-chen-long');
+      await admin.page.waitForFunction(() => document.querySelector('#audit-list')?.textContent.includes('create_user'));
       await admin.page.click('tr[data-user="chen"] button');
       await admin.page.waitForFunction(() => document.querySelector('tr[data-user="chen"]')?.textContent.includes('停用')
         || document.querySelector('tr[data-user="chen"]')?.textContent.includes('switched off'));

@@ -118,10 +118,23 @@ async function loadUsers() {
     toggle.type = 'button';
     toggle.textContent = u.disabled ? t('enable') : t('disable');
     toggle.onclick = async () => {
-      try { await api('POST', `/api/admin/users/${encodeURIComponent(u.username)}`, { disabled: !u.disabled }); await loadUsers(); } catch (e) { status(t('error', { e: e.message })); }
+      try { await api('POST', `/api/admin/users/${encodeURIComponent(u.username)}`, { disabled: !u.disabled }); await loadUsers(); await loadAudit(); } catch (e) { status(t('error', { e: e.message })); }
     };
     tr.children[3].append(toggle);
     tb.append(tr);
+  }
+}
+
+async function loadAudit() {
+  const rows = await api('GET', '/api/admin/audit');
+  const tb = $('audit-list');
+  tb.innerHTML = '';
+  for (const r of rows.slice(0, 50)) {
+    const tr = tb.insertRow();
+    tr.insertCell().textContent = new Date(r.at_ms).toLocaleString();
+    tr.insertCell().textContent = r.actor;
+    tr.insertCell().textContent = r.action;
+    tr.insertCell().textContent = r.detail;
   }
 }
 
@@ -133,7 +146,7 @@ async function enter() {
   const today = new Date();
   $('to').value = day(today);
   $('from').value = day(new Date(today.getTime() - 6 * 86400000));
-  await Promise.all([loadLive(), loadStats(), loadUsers()]);
+  await Promise.all([loadLive(), loadStats(), loadUsers(), loadAudit()]);
   timer = setInterval(loadLive, 2000);
 }
 
@@ -154,7 +167,7 @@ $('new-user').addEventListener('submit', async (e) => {
       username: $('nu-name').value, display_name: $('nu-display').value, role: $('nu-role').value, password: $('nu-pass').value,
     });
     $('new-user').reset();
-    await loadUsers();
+    await Promise.all([loadUsers(), loadAudit()]);
   } catch (err) { status(t('error', { e: err.message })); }
 });
 setupLangToggle(() => { if (lastStats) renderStats(lastStats); });

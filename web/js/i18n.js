@@ -163,6 +163,8 @@ const dict = {
   profile_deleted: ['已删除', 'Deleted'],
   prefers_female: ['希望女翻译员', 'prefers a female interpreter'],
   prefers_male: ['希望男翻译员', 'prefers a male interpreter'],
+  my_calls: ['我今天的通话', 'My calls today'],
+  audit: ['审计日志', 'Audit log'],
   seconds: ['{n} 秒', '{n} s'],
   minutes: ['{n} 分钟', '{n} min'],
 };

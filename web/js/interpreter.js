@@ -79,9 +79,29 @@ function endCall() {
   stream = null;
 }
 
+// The calls this interpreter answered today (records show each interpreter only their own).
+async function loadMyCalls() {
+  const from = new Date(); from.setHours(0, 0, 0, 0);
+  const res = await fetch(`/api/my/calls?from_ms=${from.getTime()}`);
+  if (!res.ok) return;
+  const body = $('my-calls');
+  body.innerHTML = '';
+  for (const c of await res.json()) {
+    const tr = body.insertRow();
+    tr.insertCell().textContent = new Date(c.placed_at_ms).toLocaleTimeString();
+    tr.insertCell().textContent = t(`purpose_${c.purpose}`);
+    tr.insertCell().textContent = t('waited', { t: duration(Math.round((c.wait_ms || 0) / 1000)) });
+    tr.insertCell().textContent = c.talk_ms == null ? '' : duration(Math.round(c.talk_ms / 1000));
+  }
+}
+
 $('login').addEventListener('submit', (e) => {
   e.preventDefault();
-  sig.send({ type: 'login', username: $('username').value, password: $('password').value });
+  const creds = { username: $('username').value, password: $('password').value };
+  sig.send({ type: 'login', ...creds });
+  // A web session too, for the records of one's own calls.
+  fetch('/api/login', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(creds) })
+    .then((r) => { if (r.ok) loadMyCalls(); }).catch(() => {});
 });
 $('btn-presence').onclick = () => sig.send({ type: 'set_presence', status: myStatus === 'available' ? 'away' : 'available' });
 $('btn-accept').onclick = async () => {
@@ -118,6 +138,10 @@ sig.on('offer', (m) => ensureInCall().onOffer(m));
 sig.on('caption', (m) => incall?.onCaption(m));
 sig.on('chat', (m) => incall?.onChat(m));
 sig.on('invite_created', (m) => incall?.onInvite(m));
-sig.on('call_ended', () => { endCall(); status(t('ended')); flash(t('ended')); });
+sig.on('call_ended', () => {
+  endCall(); status(t('ended')); flash(t('ended'));
+  // The record is written just after the call ends.
+  setTimeout(() => loadMyCalls().catch(() => {}), 500);
+});
 sig.on('error', (m) => status(t('error', { e: m.message })));
 sig.on('pong', () => {});
