@@ -335,7 +335,9 @@ async fn bad_requests_are_refused_and_disturb_nothing() {
     assert_eq!(create(addr, "{not json").await.status, 400);
     let r = create(addr, r#"{"title":"x","language":"fr"}"#).await;
     assert_eq!(r.status, 400);
-    assert!(r.body.contains("fr"), "{}", r.body);
+    let err: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(err["error"], "bad_request");
+    assert!(err["message"].as_str().unwrap().contains("fr"), "{}", r.body);
     let ev = new_event(addr).await;
     let id = ev.event.id.clone();
 

@@ -1,6 +1,7 @@
-//! Refusals of HTTP requests: a status and a sentence saying why.
+//! Refusals of HTTP requests: a status and, as JSON, a code and a sentence saying why.
 
 use axum::http::{header, HeaderValue, StatusCode};
+
 use axum::response::{IntoResponse, Response};
 
 /// A refused request: status, a sentence saying why, and the auth scheme to ask for on 401.
@@ -21,12 +22,15 @@ pub fn problem(status: StatusCode, why: impl Into<String>) -> ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut res = (
-            self.status,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            self.why,
-        )
-            .into_response();
+        // `{"error": "<reason phrase, snake_case>", "message": "<why, for people>"}`
+        let code = self
+            .status
+            .canonical_reason()
+            .unwrap_or("error")
+            .to_ascii_lowercase()
+            .replace([' ', '-'], "_");
+        let body = serde_json::json!({ "error": code, "message": self.why });
+        let mut res = (self.status, axum::Json(body)).into_response();
         if let Some(c) = self.challenge {
             res.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(c));

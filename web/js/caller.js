@@ -147,7 +147,13 @@ $('btn-profile-save').onclick = async () => {
       sign_variety: $('sign-language').value,
     }),
   });
-  if (!res.ok) { status(t('error', { e: await res.text() })); return; }
+  if (!res.ok) {
+    const text = await res.text();
+    let why = text;
+    try { why = JSON.parse(text).message || text; } catch { /* not JSON */ }
+    status(t('error', { e: why }));
+    return;
+  }
   localStorage.setItem(PROFILE_KEY, (await res.json()).token);
   $('btn-profile-delete').hidden = false;
   status(t('profile_saved'));

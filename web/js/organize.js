@@ -13,7 +13,11 @@ async function api(method, path, body) {
     body: body ? JSON.stringify(body) : undefined,
   });
   const text = await res.text();
-  if (!res.ok) throw new Error(text || res.statusText);
+  if (!res.ok) {
+    let why = text || res.statusText;
+    try { why = JSON.parse(text).message || why; } catch { /* not JSON */ }
+    throw new Error(why);
+  }
   return text ? JSON.parse(text) : null;
 }
 
