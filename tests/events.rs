@@ -337,7 +337,11 @@ async fn bad_requests_are_refused_and_disturb_nothing() {
     assert_eq!(r.status, 400);
     let err: serde_json::Value = serde_json::from_str(&r.body).unwrap();
     assert_eq!(err["error"], "bad_request");
-    assert!(err["message"].as_str().unwrap().contains("fr"), "{}", r.body);
+    assert!(
+        err["message"].as_str().unwrap().contains("fr"),
+        "{}",
+        r.body
+    );
     let ev = new_event(addr).await;
     let id = ev.event.id.clone();
 
