@@ -147,10 +147,7 @@ pub async fn start(cfg: Config) -> Result<Running, ServeError> {
     let store = Store::open(&cfg.database()).await?;
     seed_accounts(&store, &cfg).await?;
     let captions = load_captions(&cfg.captions).await;
-    let events = Arc::new(Events::open(
-        Some(cfg.data_dir.join("events")),
-        captions.is_some(),
-    )?);
+    let events = Arc::new(Events::open(Some(store.clone()), captions.is_some()).await?);
     let switchboard = Switchboard::start(Arc::new(cfg), captions, events, store);
     let app = router(AppState {
         switchboard: switchboard.clone(),

@@ -69,6 +69,7 @@ pub async fn run(args: SseBenchArgs) -> Result<(), String> {
             },
             "bench",
         )
+        .await
         .map_err(|e| e.to_string())?;
     let ev = srv
         .switchboard

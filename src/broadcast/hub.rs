@@ -1,15 +1,13 @@
 //! One event's captions: numbered once, rendered to JSON once, fanned out to every subscriber
-//! (SSE, WebSocket) through one broadcast channel, and kept as a growing transcript that is
-//! appended to a file line by line so it survives a restart.
+//! (SSE, WebSocket) through one broadcast channel, and kept as a growing transcript whose lines
+//! are handed, one by one, to the store's writer so they survive a restart.
 
 use crate::captions::format::Cue;
 use crate::signal::CaptionLine;
-use std::fs::File;
-use std::io::Write;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::broadcast;
+use tokio::sync::mpsc;
 
 /// Updates a subscriber may fall behind by before it skips ahead (it can then fetch the
 /// stable lines it missed from the transcript).
@@ -57,27 +55,18 @@ pub struct CaptionHub {
     tx: broadcast::Sender<Arc<HubItem>>,
     clock: Mutex<Clock>,
     lines: RwLock<Vec<CaptionLine>>,
-    file: Mutex<Option<File>>,
-    path: Option<PathBuf>,
-    /// The file ends in a partial line (a crash mid-write).
-    torn: AtomicBool,
+    /// Where final lines go to be stored: (line number, JSON).
+    keep: Option<mpsc::UnboundedSender<(u64, Arc<str>)>>,
     degraded: AtomicBool,
 }
 
 impl CaptionHub {
-    /// A hub whose transcript is appended to `path` (none: memory only). Lines already in the
-    /// file are loaded, so a restarted server keeps serving them.
-    pub fn open(path: Option<PathBuf>) -> Self {
-        let text = path
-            .as_ref()
-            .and_then(|p| std::fs::read_to_string(p).ok())
-            .unwrap_or_default();
-        // A line cut short by a crash is skipped, not fatal; the next one starts on its own line.
-        let lines: Vec<CaptionLine> = text
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect();
-        let torn = !text.is_empty() && !text.ends_with('\n');
+    /// A hub that continues the transcript `lines` (loaded from the store after a restart) and
+    /// hands each new final line to `keep`.
+    pub fn open(
+        lines: Vec<CaptionLine>,
+        keep: Option<mpsc::UnboundedSender<(u64, Arc<str>)>>,
+    ) -> Self {
         let next_seq = lines.last().map_or(0, |l| l.seq + 1);
         let t0 = lines
             .first()
@@ -90,9 +79,7 @@ impl CaptionHub {
                 next_seq,
             }),
             lines: RwLock::new(lines),
-            file: Mutex::new(None),
-            path,
-            torn: AtomicBool::new(torn),
+            keep,
             degraded: AtomicBool::new(false),
         }
     }
@@ -157,7 +144,11 @@ impl CaptionHub {
         self.degraded.store(line.degraded, Ordering::Relaxed);
         let json: Arc<str> = serde_json::to_string(&line).ok()?.into();
         if line.stable {
-            self.append(&json);
+            if let Some(keep) = &self.keep {
+                if keep.send((line.seq, json.clone())).is_err() {
+                    tracing::error!("transcript writer is gone; a line is kept in memory only");
+                }
+            }
             self.lines
                 .write()
                 .unwrap_or_else(|p| p.into_inner())
@@ -172,35 +163,6 @@ impl CaptionHub {
         // No subscribers is not an error: the transcript still grows.
         let _ = self.tx.send(item.clone());
         Some(item)
-    }
-
-    fn append(&self, json: &str) {
-        let Some(path) = &self.path else { return };
-        let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        if f.is_none() {
-            match std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-            {
-                Ok(file) => *f = Some(file),
-                Err(e) => {
-                    tracing::error!(path = %path.display(), error = %e, "transcript file unusable");
-                    return;
-                }
-            }
-        }
-        if let Some(file) = f.as_mut() {
-            let lead = if self.torn.swap(false, Ordering::Relaxed) {
-                "\n"
-            } else {
-                ""
-            };
-            if let Err(e) = writeln!(file, "{lead}{json}") {
-                tracing::error!(error = %e, "transcript line not written");
-                *f = None;
-            }
-        }
     }
 }
 
@@ -226,7 +188,7 @@ mod tests {
 
     #[test]
     fn a_reconnected_speaker_continues_the_numbering_and_the_clock() {
-        let hub = CaptionHub::open(None);
+        let hub = CaptionHub::open(Vec::new(), None);
         let mut rx = hub.subscribe();
         hub.publish(line(0, "各位记者", true, 0, 900, 10_000));
         hub.publish(line(1, "大家", false, 900, 1500, 10_000));
@@ -243,37 +205,23 @@ mod tests {
     }
 
     #[test]
-    fn the_transcript_file_survives_a_restart_and_a_torn_last_line() {
-        let dir = std::env::temp_dir().join(format!("signrelay-hub-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("t.jsonl");
-        let _ = std::fs::remove_file(&path);
-        {
-            let hub = CaptionHub::open(Some(path.clone()));
-            hub.publish(line(0, "第一句。", true, 0, 1000, 5_000));
-            hub.publish(line(1, "第二句。", true, 1000, 2000, 5_000));
-            hub.publish(line(2, "未完", false, 2000, 2500, 5_000));
-        }
-        let mut f = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .unwrap();
-        f.write_all(b"{\"speaker\":\"p1\",\"ro").unwrap();
-        let hub = CaptionHub::open(Some(path.clone()));
-        let cues = hub.cues();
-        assert_eq!(cues.len(), 2);
-        assert_eq!(cues[1].text, "第二句。");
-        hub.publish(line(0, "第三句。", true, 0, 800, 9_000));
-        let l = hub.lines_from(2);
+    fn a_restarted_hub_continues_the_numbering_and_the_clock_and_hands_lines_on() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let hub = CaptionHub::open(Vec::new(), Some(tx));
+        hub.publish(line(0, "第一句。", true, 0, 1000, 5_000));
+        hub.publish(line(1, "未完", false, 1000, 1500, 5_000));
+        hub.publish(line(1, "第二句。", true, 1000, 2000, 5_000));
+        let kept: Vec<(u64, Arc<str>)> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+        assert_eq!(kept.len(), 2, "only final lines are stored");
+        let reloaded: Vec<CaptionLine> = kept
+            .iter()
+            .map(|(_, j)| serde_json::from_str(j).unwrap())
+            .collect();
+        let again = CaptionHub::open(reloaded, None);
+        assert_eq!(again.cues().len(), 2);
+        again.publish(line(0, "第三句。", true, 0, 800, 9_000));
+        let l = again.lines_from(2);
         assert_eq!(l[0].seq, 2, "numbering continues after the restart");
         assert_eq!(l[0].start_ms, 4_000, "and so does the clock");
-        drop(hub);
-        let again = CaptionHub::open(Some(path.clone()));
-        assert_eq!(
-            again.cues().len(),
-            3,
-            "the torn line did not swallow the next one"
-        );
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

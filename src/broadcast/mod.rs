@@ -1,7 +1,7 @@
 //! Press briefings and emergency announcements: events an organizer creates, with a
 //! broadcaster, a sign interpreter and any number of viewers, live captions of the speaker and
-//! a transcript. Each event is kept as a small JSON file (and its transcript as JSON lines) in
-//! the data directory, so links and transcripts outlive a restart.
+//! a transcript. Events and their transcripts are kept in the store, so links and transcripts
+//! outlive a restart.
 
 pub mod hub;
 
@@ -11,16 +11,16 @@ use crate::signal::{
     CallId, CaptionHealth, CaptionLine, EventCreated, EventInfo, EventState, NewEvent, Role,
     SessionId,
 };
+use crate::store::events::EventRow as Stored;
+use crate::store::{Store, StoreError};
 use crate::token::{constant_time_eq, new_token};
 use hub::CaptionHub;
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 use thiserror::Error;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 /// Media rooms of events are numbered from here, apart from calls' rooms.
 pub const EVENT_ROOM_BASE: CallId = 1 << 48;
@@ -40,24 +40,9 @@ pub enum EventError {
     /// The request makes no sense.
     #[error("{0}")]
     Invalid(String),
-    /// The data directory refused the write.
+    /// The database refused the write.
     #[error("cannot save the event: {0}")]
-    Io(#[from] std::io::Error),
-}
-
-/// What is stored of an event.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Stored {
-    id: String,
-    title: String,
-    language: String,
-    hotwords: Vec<String>,
-    starts_at_unix_ms: Option<u64>,
-    created_at_unix_ms: u64,
-    organizer: String,
-    broadcaster_token: String,
-    interpreter_token: String,
-    ended: bool,
+    Store(#[from] StoreError),
 }
 
 struct Runtime {
@@ -78,7 +63,7 @@ pub struct Event {
     rt: Mutex<Runtime>,
     status: watch::Sender<EventInfo>,
     captions_on: bool,
-    file: Option<PathBuf>,
+    store: Option<Store>,
 }
 
 fn now_ms() -> u64 {
@@ -88,10 +73,28 @@ fn now_ms() -> u64 {
 }
 
 impl Event {
-    fn new(stored: Stored, room: CallId, dir: Option<&Path>, captions_on: bool) -> Arc<Self> {
+    fn new(
+        stored: Stored,
+        room: CallId,
+        store: Option<Store>,
+        lines: Vec<CaptionLine>,
+        captions_on: bool,
+    ) -> Arc<Self> {
         let lang = Lang::parse(&stored.language).unwrap_or(Lang::Zh);
-        let file = dir.map(|d| d.join(format!("{}.json", stored.id)));
-        let hub = CaptionHub::open(dir.map(|d| d.join(format!("{}.transcript.jsonl", stored.id))));
+        // Final lines are written by one task per event, in order, off the caption path.
+        let keep = store.clone().map(|st| {
+            let (tx, mut rx) = mpsc::unbounded_channel::<(u64, Arc<str>)>();
+            let id = stored.id.clone();
+            tokio::spawn(async move {
+                while let Some((seq, json)) = rx.recv().await {
+                    if let Err(e) = st.append_line(&id, seq, &json).await {
+                        tracing::error!(event = %id, seq, error = %e, "transcript line not stored");
+                    }
+                }
+            });
+            tx
+        });
+        let hub = CaptionHub::open(lines, keep);
         let state = if stored.ended {
             EventState::Ended
         } else if hub.lines_from(0).is_empty() {
@@ -123,7 +126,7 @@ impl Event {
             rt: Mutex::new(rt),
             status,
             captions_on,
-            file,
+            store,
         });
         ev.changed();
         ev
@@ -279,7 +282,7 @@ impl Event {
     }
 
     /// Ends the event for good; returns the publishers to disconnect.
-    pub fn end(&self) -> Result<Vec<SessionId>, EventError> {
+    pub async fn end(&self) -> Result<Vec<SessionId>, EventError> {
         let sessions = {
             let mut rt = self.rt();
             rt.state = EventState::Ended;
@@ -288,26 +291,16 @@ impl Event {
                 .flatten()
                 .collect()
         };
-        let stored = {
+        let id = {
             let mut s = self.stored();
             s.ended = true;
-            s.clone()
+            s.id.clone()
         };
-        self.save(&stored)?;
+        if let Some(store) = &self.store {
+            store.end_event(&id).await?;
+        }
         self.changed();
         Ok(sessions)
-    }
-
-    fn save(&self, s: &Stored) -> Result<(), EventError> {
-        let Some(path) = &self.file else {
-            return Ok(());
-        };
-        let json = serde_json::to_vec_pretty(s).map_err(std::io::Error::other)?;
-        // Write-then-rename: a crash mid-write leaves the old file, never half of one.
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, json)?;
-        std::fs::rename(&tmp, path)?;
-        Ok(())
     }
 }
 
@@ -323,42 +316,43 @@ impl CaptionSink for Event {
 
 /// All events of this server.
 pub struct Events {
-    dir: Option<PathBuf>,
+    store: Option<Store>,
     map: RwLock<HashMap<String, Arc<Event>>>,
     next_room: AtomicU64,
     captions_on: bool,
 }
 
 impl Events {
-    /// Loads the events kept in `dir` (created if missing; `None` keeps them in memory only).
-    pub fn open(dir: Option<PathBuf>, captions_on: bool) -> Result<Self, EventError> {
+    /// Loads the events kept in `store` (`None` keeps them in memory only).
+    pub async fn open(store: Option<Store>, captions_on: bool) -> Result<Self, EventError> {
         let events = Self {
-            dir: dir.clone(),
+            store: store.clone(),
             map: RwLock::new(HashMap::new()),
             next_room: AtomicU64::new(EVENT_ROOM_BASE),
             captions_on,
         };
-        let Some(dir) = dir else {
+        let Some(store) = store else {
             return Ok(events);
         };
-        std::fs::create_dir_all(&dir)?;
+        let mut loaded = Vec::new();
+        for row in store.events().await? {
+            // A line that does not parse costs that line, not the event.
+            let lines: Vec<CaptionLine> = store
+                .lines(&row.id)
+                .await?
+                .iter()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect();
+            loaded.push((row, lines));
+        }
         let mut map = events.map.write().unwrap_or_else(|p| p.into_inner());
-        for entry in std::fs::read_dir(&dir)?.flatten() {
-            let path = entry.path();
-            if path.extension().and_then(|e| e.to_str()) != Some("json") {
-                continue;
-            }
-            let parsed = std::fs::read(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|b| serde_json::from_slice::<Stored>(&b).map_err(|e| e.to_string()));
-            match parsed {
-                Ok(s) => {
-                    let room = events.next_room.fetch_add(1, Ordering::Relaxed);
-                    map.insert(s.id.clone(), Event::new(s, room, Some(&dir), captions_on));
-                }
-                // One damaged file costs that event, not the server.
-                Err(e) => tracing::error!(path = %path.display(), error = %e, "event file skipped"),
-            }
+        for (row, lines) in loaded {
+            let room = events.next_room.fetch_add(1, Ordering::Relaxed);
+            let id = row.id.clone();
+            map.insert(
+                id,
+                Event::new(row, room, Some(store.clone()), lines, captions_on),
+            );
         }
         tracing::info!(events = map.len(), "events loaded");
         drop(map);
@@ -366,7 +360,7 @@ impl Events {
     }
 
     /// Creates an event.
-    pub fn create(&self, new: NewEvent, organizer: &str) -> Result<Arc<Event>, EventError> {
+    pub async fn create(&self, new: NewEvent, organizer: &str) -> Result<Arc<Event>, EventError> {
         let title = new.title.trim().to_owned();
         if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
             return Err(EventError::Invalid(format!(
@@ -410,9 +404,17 @@ impl Events {
             interpreter_token: new_token(),
             ended: false,
         };
+        if let Some(store) = &self.store {
+            store.insert_event(&stored).await?;
+        }
         let room = self.next_room.fetch_add(1, Ordering::Relaxed);
-        let ev = Event::new(stored.clone(), room, self.dir.as_deref(), self.captions_on);
-        ev.save(&stored)?;
+        let ev = Event::new(
+            stored,
+            room,
+            self.store.clone(),
+            Vec::new(),
+            self.captions_on,
+        );
         self.map
             .write()
             .unwrap_or_else(|p| p.into_inner())
@@ -456,10 +458,10 @@ mod tests {
         }
     }
 
-    #[test]
-    fn tokens_grant_their_role_and_nothing_else() {
-        let events = Events::open(None, true).unwrap();
-        let ev = events.create(new_event("新闻发布会"), "org").unwrap();
+    #[tokio::test]
+    async fn tokens_grant_their_role_and_nothing_else() {
+        let events = Events::open(None, true).await.unwrap();
+        let ev = events.create(new_event("新闻发布会"), "org").await.unwrap();
         let c = ev.created();
         assert_eq!(
             ev.role_for_token(&c.broadcaster_token),
@@ -481,6 +483,7 @@ mod tests {
                 },
                 "org",
             )
+            .await
             .unwrap();
         let mut stored = old.stored().clone();
         stored.created_at_unix_ms = now_ms() - TOKEN_LIFETIME_MS - 1;
@@ -489,10 +492,10 @@ mod tests {
         assert!(c.viewer_path.ends_with(&ev.id()));
     }
 
-    #[test]
-    fn the_broadcaster_leaving_pauses_and_returning_resumes() {
-        let events = Events::open(None, true).unwrap();
-        let ev = events.create(new_event("应急通告"), "org").unwrap();
+    #[tokio::test]
+    async fn the_broadcaster_leaving_pauses_and_returning_resumes() {
+        let events = Events::open(None, true).await.unwrap();
+        let ev = events.create(new_event("应急通告"), "org").await.unwrap();
         let mut w = ev.watch();
         assert_eq!(ev.info().state, EventState::Scheduled);
         assert_eq!(ev.publisher_joined(Role::Broadcaster, 7), None);
@@ -505,38 +508,59 @@ mod tests {
         assert_eq!(ev.publisher_joined(Role::Broadcaster, 9), Some(8));
         ev.publisher_left(8); // the replaced connection's late goodbye
         assert_eq!(ev.info().state, EventState::Live);
-        assert_eq!(ev.end().unwrap(), vec![9]);
+        assert_eq!(ev.end().await.unwrap(), vec![9]);
         assert_eq!(ev.info().state, EventState::Ended);
     }
 
-    #[test]
-    fn bad_requests_are_refused_with_reasons() {
-        let events = Events::open(None, true).unwrap();
-        assert!(events.create(new_event("  "), "o").is_err());
+    #[tokio::test]
+    async fn bad_requests_are_refused_with_reasons() {
+        let events = Events::open(None, true).await.unwrap();
+        assert!(events.create(new_event("  "), "o").await.is_err());
         let mut e = new_event("x");
         e.language = Some("fr".into());
-        assert!(events.create(e, "o").is_err());
+        assert!(events.create(e, "o").await.is_err());
         let mut e = new_event("x");
         e.hotwords = vec!["很长".repeat(20)];
-        assert!(events.create(e, "o").is_err());
+        assert!(events.create(e, "o").await.is_err());
     }
 
-    #[test]
-    fn events_and_their_end_survive_a_restart_and_a_damaged_file_is_skipped() {
+    #[tokio::test]
+    async fn events_their_transcripts_and_their_end_survive_a_restart() {
         let dir = std::env::temp_dir().join(format!("signrelay-events-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
+        let url = Store::default_url(&dir);
         let (id, token) = {
-            let events = Events::open(Some(dir.clone()), true).unwrap();
-            let a = events.create(new_event("第一场"), "org").unwrap();
-            let b = events.create(new_event("第二场"), "org").unwrap();
-            b.end().unwrap();
+            let store = Store::open(&url).await.unwrap();
+            let events = Events::open(Some(store), true).await.unwrap();
+            let a = events.create(new_event("第一场"), "org").await.unwrap();
+            let b = events.create(new_event("第二场"), "org").await.unwrap();
+            b.end().await.unwrap();
+            for (seq, text) in ["各位记者，", "大家好。"].iter().enumerate() {
+                a.caption(CaptionLine {
+                    speaker: "p1".into(),
+                    role: Role::Broadcaster,
+                    name: "发言人".into(),
+                    seq: seq as u64,
+                    text: (*text).into(),
+                    stable: true,
+                    start_ms: seq as u64 * 1000,
+                    end_ms: seq as u64 * 1000 + 900,
+                    audio_end_unix_ms: 10_000 + seq as u64 * 1000 + 900,
+                    degraded: false,
+                });
+            }
+            // The writer task stores lines a moment later.
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
             (a.id(), a.created().broadcaster_token)
         };
-        std::fs::write(dir.join("broken.json"), b"{not json").unwrap();
-        let events = Events::open(Some(dir.clone()), true).unwrap();
+        let events = Events::open(Some(Store::open(&url).await.unwrap()), true)
+            .await
+            .unwrap();
         assert_eq!(events.list().len(), 2);
         let a = events.get(&id).unwrap();
         assert_eq!(a.role_for_token(&token), Some(Role::Broadcaster));
+        assert_eq!(a.info().state, EventState::Paused, "it had begun");
+        assert_eq!(a.hub.cues().len(), 2, "the transcript is back");
         assert_eq!(
             events.list().iter().filter(|e| e.ended()).count(),
             1,

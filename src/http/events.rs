@@ -51,7 +51,7 @@ pub async fn create(
     let who = organizer(&app, &headers).await?.username;
     let new: NewEvent = serde_json::from_slice(&body)
         .map_err(|e| problem(StatusCode::BAD_REQUEST, format!("unreadable event: {e}")))?;
-    match app.switchboard.create_event(new, &who) {
+    match app.switchboard.create_event(new, &who).await {
         Ok(created) => Ok((StatusCode::CREATED, Json(created)).into_response()),
         Err(EventError::Invalid(why)) => Err(problem(StatusCode::BAD_REQUEST, why)),
         Err(e) => {
@@ -99,6 +99,7 @@ pub async fn end(
     }
     app.switchboard
         .end_event(&ev)
+        .await
         .map_err(|e| problem(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     Ok(Json(ev.info()).into_response())
 }

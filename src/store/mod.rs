@@ -2,6 +2,7 @@
 //! An SQLite file in the data directory by default (WAL), PostgreSQL when a `postgres://` URL
 //! is configured; the same queries run on both (`$n` parameters, BIGINT times in Unix ms).
 
+pub mod events;
 pub mod profiles;
 pub mod records;
 pub mod users;

@@ -58,15 +58,19 @@ impl Switchboard {
     }
 
     /// Creates an event for an organizer.
-    pub fn create_event(&self, new: NewEvent, organizer: &str) -> Result<EventCreated, EventError> {
-        let ev = self.events.create(new, organizer)?;
+    pub async fn create_event(
+        &self,
+        new: NewEvent,
+        organizer: &str,
+    ) -> Result<EventCreated, EventError> {
+        let ev = self.events.create(new, organizer).await?;
         tracing::info!(event = %ev.id(), organizer, "event created");
         Ok(ev.created())
     }
 
     /// Ends an event: publishers are disconnected, viewers told, the transcript kept.
-    pub fn end_event(&self, ev: &Arc<Event>) -> Result<(), EventError> {
-        let publishers = ev.end()?;
+    pub async fn end_event(&self, ev: &Arc<Event>) -> Result<(), EventError> {
+        let publishers = ev.end().await?;
         for s in publishers {
             lock(&self.whip).remove(&s);
         }
