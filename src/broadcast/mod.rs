@@ -508,6 +508,23 @@ mod tests {
         assert_eq!(ev.publisher_joined(Role::Broadcaster, 9), Some(8));
         ev.publisher_left(8); // the replaced connection's late goodbye
         assert_eq!(ev.info().state, EventState::Live);
+        // An overloaded recognizer says so: viewers are told the captions are degraded.
+        let line = |degraded| CaptionLine {
+            speaker: "p9".into(),
+            role: Role::Broadcaster,
+            name: "发言人".into(),
+            seq: 0,
+            text: "各位".into(),
+            stable: false,
+            start_ms: 0,
+            end_ms: 500,
+            audio_end_unix_ms: 1_000,
+            degraded,
+        };
+        ev.caption(line(true));
+        assert_eq!(w.borrow_and_update().captions, CaptionHealth::Degraded);
+        ev.caption(line(false));
+        assert_eq!(w.borrow_and_update().captions, CaptionHealth::Ok);
         assert_eq!(ev.end().await.unwrap(), vec![9]);
         assert_eq!(ev.info().state, EventState::Ended);
     }
