@@ -123,6 +123,9 @@ describe('interpreted press briefing', { timeout: 240000 }, () => {
     await speaker.page.goto(`${srv.url}${ev.broadcaster_path}`);
     await speaker.page.click('#btn-live');
     await viewer.page.waitForSelector('#badge[data-kind="live"]', { timeout: 15000 });
+    // On air: the stage offers only "stop".
+    assert.ok(await speaker.page.isHidden('#btn-live'));
+    assert.ok(await speaker.page.isVisible('#btn-stop'));
 
     // Both videos decode on the viewer's page, each in its own place.
     await until(viewer.page, () => {
