@@ -101,9 +101,16 @@ export class CaptionView {
       const p = document.createElement('p');
       p.className = 'cap-line';
       p.dataset.seq = String(line.seq);
-      p.textContent = `${this.name(line)}${line.text}`;
+      // The name only when the speaker changes: a run of one person's lines reads as one.
+      const same = this.lastSpeaker === line.speaker;
+      this.lastSpeaker = line.speaker;
+      p.textContent = `${same ? '' : this.name(line)}${line.text}`;
+      p.dataset.full = `${this.name(line)}${line.text}`;
       this.stableEl.appendChild(p);
       while (this.stableEl.childElementCount > this.keep) this.stableEl.firstElementChild.remove();
+      // The top line always says who is speaking.
+      const top = this.stableEl.firstElementChild;
+      if (top) top.textContent = top.dataset.full;
     } else if (line.text) {
       this.partials.set(line.speaker, line);
     } else {

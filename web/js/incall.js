@@ -207,6 +207,11 @@ export class InCall {
       if (!this.roster.has(pid)) { tile.remove(); this.tiles.delete(pid); this.live.delete(pid); }
     }
     for (const p of msg.participants) if (p.id !== msg.you) this.tile(p.id);
+    // The guest is in: the one-time link has done its job and gives the video its room back.
+    if (msg.participants.some((p) => p.role === 'guest')) {
+      const box = this.root.querySelector('#invite-box');
+      if (box) box.hidden = true;
+    }
     this.renderLive();
   }
 
@@ -253,8 +258,10 @@ export class InCall {
       tile.dataset.role = p.role;
       tile.querySelector('figcaption').textContent = `${p.name} · ${t(`role_${p.role}`)}`;
       tile.querySelector('video').setAttribute('aria-label', `${p.name} · ${t(`role_${p.role}`)}`);
-      // The person whose signing matters most here gets the big tile.
-      const main = this.role === 'interpreter' ? 'caller' : 'interpreter';
+      // The person whose signing (or, in a captioned call, speaking) matters most gets the big tile.
+      const hasInterpreter = [...this.roster.values()].some((r) => r.role === 'interpreter');
+      let main = this.role === 'interpreter' ? 'caller' : 'interpreter';
+      if (!hasInterpreter && this.role === 'caller') main = 'guest';
       tile.classList.toggle('main', p.role === main);
     }
     return tile;
