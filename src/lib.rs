@@ -6,6 +6,7 @@ pub mod audio;
 pub mod bench;
 pub mod broadcast;
 pub mod captions;
+pub mod clock;
 pub mod config;
 pub mod http;
 pub mod loadgen;

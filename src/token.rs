@@ -5,6 +5,11 @@ use rand::Rng;
 /// 128 random bits as 32 hex digits (URL-safe).
 pub fn new_token() -> String {
     let bytes: [u8; 16] = rand::rng().random();
+    hex(&bytes)
+}
+
+/// Bytes as lower-case hex digits.
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -52,7 +52,7 @@ fn sha256_file(path: &Path) -> Result<String, AsrError> {
         }
         h.update(&buf[..n]);
     }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(crate::token::hex(&h.finalize()))
 }
 
 fn wheels_ok(dir: &Path) -> bool {

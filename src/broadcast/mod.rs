@@ -7,6 +7,7 @@ pub mod hub;
 
 use crate::asr::Lang;
 use crate::captions::live::CaptionSink;
+use crate::clock::unix_ms;
 use crate::signal::{
     CallId, CaptionHealth, CaptionLine, EventCreated, EventInfo, EventState, NewEvent, Role,
     SessionId,
@@ -18,7 +19,6 @@ use hub::CaptionHub;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{SystemTime, UNIX_EPOCH};
 use thiserror::Error;
 use tokio::sync::{mpsc, watch};
 
@@ -64,12 +64,6 @@ pub struct Event {
     status: watch::Sender<EventInfo>,
     captions_on: bool,
     store: Option<Store>,
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 impl Event {
@@ -218,7 +212,7 @@ impl Event {
         let s = self.stored();
         // Publishing links stop working a while after the planned start, ended or not.
         let from = s.starts_at_unix_ms.unwrap_or(0).max(s.created_at_unix_ms);
-        if now_ms() > from.saturating_add(TOKEN_LIFETIME_MS) {
+        if unix_ms() > from.saturating_add(TOKEN_LIFETIME_MS) {
             return None;
         }
         if constant_time_eq(token.as_bytes(), s.broadcaster_token.as_bytes()) {
@@ -398,7 +392,7 @@ impl Events {
             language,
             hotwords,
             starts_at_unix_ms: new.starts_at_unix_ms,
-            created_at_unix_ms: now_ms(),
+            created_at_unix_ms: unix_ms(),
             organizer: organizer.to_owned(),
             broadcaster_token: new_token(),
             interpreter_token: new_token(),
@@ -478,7 +472,7 @@ mod tests {
         let old = events
             .create(
                 NewEvent {
-                    starts_at_unix_ms: Some(now_ms() - TOKEN_LIFETIME_MS - 1),
+                    starts_at_unix_ms: Some(unix_ms() - TOKEN_LIFETIME_MS - 1),
                     ..new_event("旧的")
                 },
                 "org",
@@ -486,7 +480,7 @@ mod tests {
             .await
             .unwrap();
         let mut stored = old.stored().clone();
-        stored.created_at_unix_ms = now_ms() - TOKEN_LIFETIME_MS - 1;
+        stored.created_at_unix_ms = unix_ms() - TOKEN_LIFETIME_MS - 1;
         *old.stored() = stored;
         assert_eq!(old.role_for_token(&old.created().broadcaster_token), None);
         assert!(c.viewer_path.ends_with(&ev.id()));

@@ -5,12 +5,13 @@
 use super::tap::OpusTap;
 use super::{CaptionEvent, StreamConfig, StreamRecognizer};
 use crate::asr::{Engine, Lang};
+use crate::clock::unix_ms;
 use crate::metrics::Histogram;
 use crate::signal::{CaptionLine, Role};
 use rtc::rtp;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 /// RTP packets of one speaker waiting for the caption task (~20 s of 20 ms frames): a decode
@@ -124,11 +125,6 @@ impl LiveCaptions {
     }
 }
 
-fn unix_ms(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
 struct Emitter {
     speaker: Speaker,
     sink: Arc<dyn CaptionSink>,
@@ -140,7 +136,7 @@ struct Emitter {
 
 impl Emitter {
     fn send(&mut self, events: Vec<CaptionEvent>, degraded: bool) {
-        let now = unix_ms(SystemTime::now());
+        let now = unix_ms();
         for e in events {
             if !e.stable {
                 // Repeated empty guesses say nothing new.
@@ -215,7 +211,7 @@ async fn run(
         };
         if started.is_none() {
             started = Some(Instant::now());
-            out.t0_unix_ms = unix_ms(SystemTime::now());
+            out.t0_unix_ms = unix_ms();
         }
         let mut pcm = tap.push(
             first.header.sequence_number,

@@ -1,10 +1,10 @@
 //! The service dashboard's API (admins) and interpreters' view of their own calls.
 
 use super::auth::require;
-use super::error::{problem, ApiError};
+use super::error::{internal, problem, store_error, ApiError};
 use super::AppState;
 use crate::store::records::{service_levels, to_csv};
-use crate::store::{AccountRole, StoreError};
+use crate::store::{AccountRole, CallRow};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -13,21 +13,6 @@ use axum::Json;
 use serde::Deserialize;
 
 const ADMIN: &[AccountRole] = &[AccountRole::Admin];
-
-fn internal(e: StoreError) -> ApiError {
-    tracing::error!(error = %e, "dashboard query failed");
-    problem(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "the records are unavailable",
-    )
-}
-
-fn invalid(e: StoreError) -> ApiError {
-    match e {
-        StoreError::Invalid(why) => problem(StatusCode::BAD_REQUEST, why),
-        other => internal(other),
-    }
-}
 
 /// A period: `from_ms` (default: 24 h ago) to `to_ms` (default: now), and the viewer's time
 /// zone as minutes east of UTC (for calls per hour of the day).
@@ -54,6 +39,18 @@ impl Period {
     }
 }
 
+impl Period {
+    /// The records of the period, of everyone (`who` = None) or of one interpreter.
+    async fn rows(&self, app: &AppState, who: Option<&str>) -> Result<Vec<CallRow>, ApiError> {
+        let (from, to) = self.bounds()?;
+        app.switchboard
+            .store()
+            .calls(from, to, who)
+            .await
+            .map_err(internal)
+    }
+}
+
 /// `GET /api/admin/live`: the queue, the interpreters and the calls right now.
 pub async fn live(State(app): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     require(&app, &headers, ADMIN).await?;
@@ -73,13 +70,7 @@ pub async fn stats(
     Query(p): Query<Period>,
 ) -> Result<Response, ApiError> {
     require(&app, &headers, ADMIN).await?;
-    let (from, to) = p.bounds()?;
-    let rows = app
-        .switchboard
-        .store()
-        .calls(from, to, None)
-        .await
-        .map_err(internal)?;
+    let rows = p.rows(&app, None).await?;
     Ok(Json(service_levels(&rows, p.tz_offset_min)).into_response())
 }
 
@@ -90,14 +81,7 @@ pub async fn calls(
     Query(p): Query<Period>,
 ) -> Result<Response, ApiError> {
     require(&app, &headers, ADMIN).await?;
-    let (from, to) = p.bounds()?;
-    let rows = app
-        .switchboard
-        .store()
-        .calls(from, to, None)
-        .await
-        .map_err(internal)?;
-    Ok(Json(rows).into_response())
+    Ok(Json(p.rows(&app, None).await?).into_response())
 }
 
 /// `GET /api/admin/calls.csv`: the same as CSV (the export is audit-logged).
@@ -108,9 +92,9 @@ pub async fn calls_csv(
 ) -> Result<Response, ApiError> {
     let who = require(&app, &headers, ADMIN).await?;
     let (from, to) = p.bounds()?;
-    let store = app.switchboard.store();
-    let rows = store.calls(from, to, None).await.map_err(internal)?;
-    store
+    let rows = p.rows(&app, None).await?;
+    app.switchboard
+        .store()
         .audit(
             &who.username,
             "export_calls",
@@ -137,14 +121,7 @@ pub async fn my_calls(
     Query(p): Query<Period>,
 ) -> Result<Response, ApiError> {
     let me = require(&app, &headers, &[AccountRole::Interpreter]).await?;
-    let (from, to) = p.bounds()?;
-    let rows = app
-        .switchboard
-        .store()
-        .calls(from, to, Some(&me.username))
-        .await
-        .map_err(internal)?;
-    Ok(Json(rows).into_response())
+    Ok(Json(p.rows(&app, Some(&me.username)).await?).into_response())
 }
 
 /// `GET /api/admin/users`.
@@ -185,7 +162,7 @@ pub async fn create_user(
             &n.sign_languages,
         )
         .await
-        .map_err(invalid)?;
+        .map_err(store_error)?;
     store
         .audit(
             &who.username,
@@ -232,7 +209,7 @@ pub async fn update_user(
             c.disabled,
         )
         .await
-        .map_err(invalid)?;
+        .map_err(store_error)?;
     let what = [
         c.display_name.as_ref().map(|_| "renamed"),
         c.password.as_ref().map(|_| "password reset"),

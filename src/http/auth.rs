@@ -1,7 +1,7 @@
 //! Who is asking: a session cookie (HttpOnly, SameSite=Strict) from `POST /api/login`, or HTTP
 //! Basic for scripts. Both go through the same password check and lock-out.
 
-use super::error::{problem, ApiError};
+use super::error::{internal, problem, store_error, ApiError};
 use super::AppState;
 use crate::store::{AccountRole, LoginError, User};
 use axum::body::Bytes;
@@ -40,14 +40,6 @@ fn basic(headers: &HeaderMap) -> Option<(String, String)> {
     .ok()?;
     let (u, p) = text.split_once(':')?;
     Some((u.to_owned(), p.to_owned()))
-}
-
-fn internal(e: impl std::fmt::Display) -> ApiError {
-    tracing::error!(error = %e, "account store failed");
-    problem(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "the account store is unavailable",
-    )
 }
 
 fn login_refused(e: LoginError) -> ApiError {
@@ -185,13 +177,19 @@ pub async fn me(State(app): State<AppState>, headers: HeaderMap) -> Result<Json<
     }
 }
 
-fn bearer_token(headers: &HeaderMap) -> Option<String> {
+/// The token of an `Authorization: Bearer` header.
+pub(super) fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)?
         .to_str()
         .ok()?
         .strip_prefix("Bearer ")
-        .map(|t| t.trim().to_owned())
+        .map(str::trim)
+}
+
+/// A caller profile is reached with its own token only.
+fn profile_token(headers: &HeaderMap) -> Result<&str, ApiError> {
+    bearer(headers).ok_or_else(|| problem(StatusCode::UNAUTHORIZED, "no profile token"))
 }
 
 #[derive(Deserialize)]
@@ -227,7 +225,7 @@ pub async fn save_profile(
         .switchboard
         .store()
         .save_profile(
-            bearer_token(&headers).as_deref(),
+            bearer(&headers),
             &crate::store::CallerProfile {
                 name: b.name,
                 preferred_interpreter_gender: b.preferred_interpreter_gender,
@@ -235,10 +233,7 @@ pub async fn save_profile(
             },
         )
         .await
-        .map_err(|e| match e {
-            crate::store::StoreError::Invalid(why) => problem(StatusCode::BAD_REQUEST, why),
-            other => internal(other),
-        })?;
+        .map_err(store_error)?;
     Ok(Json(serde_json::json!({ "token": token })).into_response())
 }
 
@@ -247,12 +242,11 @@ pub async fn get_profile(
     State(app): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let token = bearer_token(&headers)
-        .ok_or_else(|| problem(StatusCode::UNAUTHORIZED, "no profile token"))?;
+    let token = profile_token(&headers)?;
     match app
         .switchboard
         .store()
-        .profile(&token)
+        .profile(token)
         .await
         .map_err(internal)?
     {
@@ -266,12 +260,11 @@ pub async fn delete_profile(
     State(app): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let token = bearer_token(&headers)
-        .ok_or_else(|| problem(StatusCode::UNAUTHORIZED, "no profile token"))?;
+    let token = profile_token(&headers)?;
     if app
         .switchboard
         .store()
-        .delete_profile(&token)
+        .delete_profile(token)
         .await
         .map_err(internal)?
     {

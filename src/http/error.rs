@@ -38,3 +38,20 @@ impl IntoResponse for ApiError {
         res
     }
 }
+
+/// A database failure: logged, and a sentence for the client that leaks nothing.
+pub fn internal(e: impl std::fmt::Display) -> ApiError {
+    tracing::error!(error = %e, "database request failed");
+    problem(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "the database is unavailable",
+    )
+}
+
+/// A store refusal: the caller's mistake (400 with its reason) or a failure (500).
+pub fn store_error(e: crate::store::StoreError) -> ApiError {
+    match e {
+        crate::store::StoreError::Invalid(why) => problem(StatusCode::BAD_REQUEST, why),
+        other => internal(other),
+    }
+}

@@ -1,7 +1,7 @@
 //! HTTP face of press-briefing events: the organizer's API (HTTP Basic), public state, the
 //! caption stream (Server-Sent Events), transcript downloads, and WHIP ingest (RFC 9725).
 
-use super::auth::require;
+use super::auth::{bearer, require};
 use super::error::{problem, ApiError};
 use super::AppState;
 use crate::broadcast::hub::{sse_frame, HubItem};
@@ -20,15 +20,6 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, watch};
-
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
-}
 
 /// The signed-in organizer (or admin), by session cookie or HTTP Basic.
 async fn organizer(app: &AppState, headers: &HeaderMap) -> Result<User, ApiError> {

@@ -459,6 +459,14 @@ pub enum ServerMsg {
     Pong,
 }
 
+/// The name a unit enum value has on the wire (`daily_life`, `hang_up`...), for records.
+pub fn wire_name<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|j| j.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
 impl ServerMsg {
     /// An error reply.
     pub fn error(req: Option<u64>, code: ErrorCode, message: impl Into<String>) -> Self {

@@ -10,7 +10,6 @@ pub mod users;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 use thiserror::Error;
 
 pub use profiles::CallerProfile;
@@ -63,9 +62,7 @@ pub struct Store {
 
 /// Now in Unix milliseconds.
 pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    crate::clock::unix_ms() as i64
 }
 
 fn redact(url: &str) -> String {

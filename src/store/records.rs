@@ -4,6 +4,7 @@
 
 use super::{Store, StoreError};
 use crate::relay::CallRecord;
+use crate::signal::wire_name;
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -67,13 +68,6 @@ fn row_from(r: &AnyRow) -> Result<CallRow, sqlx::Error> {
         wait_ms: r.try_get("wait_ms")?,
         talk_ms: r.try_get("talk_ms")?,
     })
-}
-
-fn snake<T: Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|j| j.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 /// How a finished call counts.
@@ -143,8 +137,8 @@ impl Store {
         .bind(rec.rang.join(","))
         .bind(rec.answered_by.clone())
         .bind(outcome(rec))
-        .bind(snake(&rec.reason))
-        .bind(rec.ended_by.map(|r| snake(&r)))
+        .bind(wire_name(&rec.reason))
+        .bind(rec.ended_by.map(|r| wire_name(&r)))
         .bind(rec.wait.as_millis() as i64)
         .bind(rec.talk.map(|t| t.as_millis() as i64))
         .bind(row)

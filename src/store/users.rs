@@ -122,10 +122,7 @@ fn check_password(password: &str) -> Result<(), StoreError> {
 
 /// Digest under which a session token is stored: a leaked database holds no usable token.
 pub(super) fn token_digest(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::token::hex(&Sha256::digest(token.as_bytes()))
 }
 
 /// Argon2 is deliberately slow: run it off the async threads. Without a hash (unknown user)

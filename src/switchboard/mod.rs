@@ -20,7 +20,7 @@ use crate::signal::{
 };
 use crate::store::Store;
 use crate::token::new_token;
-use records::{snake, spawn_record_writer, spawn_retention, RecordCmd, ANSWER_BUCKETS};
+use records::{spawn_record_writer, spawn_retention, RecordCmd, ANSWER_BUCKETS};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -494,7 +494,7 @@ impl Switchboard {
                     let _ = self.records.send(RecordCmd::Placed {
                         call,
                         at_ms: crate::store::now_ms(),
-                        purpose: snake(&purpose),
+                        purpose: crate::signal::wire_name(&purpose),
                         sign_language,
                         direct,
                     });

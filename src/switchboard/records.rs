@@ -86,13 +86,6 @@ pub(super) fn spawn_retention(store: Store, days: u32) {
     });
 }
 
-pub(super) fn snake<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|j| j.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
 impl Switchboard {
     pub(super) fn log_record(&self, r: &CallRecord) {
         tracing::info!(
