@@ -170,16 +170,13 @@ impl Sfu {
         name: String,
         offer: String,
     ) -> Result<String, SfuError> {
-        let tx = self.room(room, None).ok_or(SfuError::RoomClosed)?;
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        tx.send(RoomCmd::Whip {
+        self.ask(room, |reply| RoomCmd::Whip {
             session,
             name,
             offer,
             reply,
         })
-        .map_err(|_| SfuError::RoomClosed)?;
-        answer.await.map_err(|_| SfuError::RoomClosed)?
+        .await
     }
 
     /// Puts a session into a room (a call's room is opened on first join); the room sends it
@@ -215,14 +212,23 @@ impl Sfu {
         session: SessionId,
         offer: String,
     ) -> Result<String, SfuError> {
-        let tx = self.room(room, None).ok_or(SfuError::RoomClosed)?;
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        tx.send(RoomCmd::Whep {
+        self.ask(room, |reply| RoomCmd::Whep {
             session,
             offer,
             reply,
         })
-        .map_err(|_| SfuError::RoomClosed)?;
+        .await
+    }
+
+    /// Sends a room a command that answers with an SDP answer (or why not).
+    async fn ask(
+        &self,
+        room: CallId,
+        cmd: impl FnOnce(tokio::sync::oneshot::Sender<Result<String, SfuError>>) -> RoomCmd,
+    ) -> Result<String, SfuError> {
+        let tx = self.room(room, None).ok_or(SfuError::RoomClosed)?;
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        tx.send(cmd(reply)).map_err(|_| SfuError::RoomClosed)?;
         answer.await.map_err(|_| SfuError::RoomClosed)?
     }
 

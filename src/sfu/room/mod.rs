@@ -264,27 +264,7 @@ impl Room {
         name: String,
         tx: mpsc::Sender<ServerMsg>,
     ) -> Result<(), SfuError> {
-        let built = self.build_peer(session).await?;
-        let (pc, port) = (built.0.pc, built.1);
-        self.shared.stats.peers.fetch_add(1, Ordering::Relaxed);
-        let mut member = Member {
-            session,
-            pid: participant_id(session),
-            role,
-            name,
-            tx: Some(tx),
-            pc: pc.clone(),
-            port,
-            gathered: built.0.gathered,
-            offered: false,
-            negotiating: false,
-            needs_offer: true,
-            announced: Vec::new(),
-            published: Vec::new(),
-            subs: Vec::new(),
-            rtt_down: HashMap::new(),
-            tasks: Vec::new(),
-        };
+        let mut member = self.new_member(session, role, name, Some(tx)).await?;
         if let Err(e) = self.set_up(&mut member).await {
             // Nothing of a half-built participant may linger: its port and connection go.
             self.close_member(member).await;
@@ -333,6 +313,38 @@ impl Room {
             t.set_codec_preferences(vec![codec.params()]).await?;
         }
         Ok(())
+    }
+
+    /// A participant with a connection of its own, counted among the live peers until closed.
+    /// A page (`tx` set) is sent offers; an encoder or player came with its own offer.
+    async fn new_member(
+        &self,
+        session: SessionId,
+        role: Role,
+        name: String,
+        tx: Option<mpsc::Sender<ServerMsg>>,
+    ) -> Result<Member, SfuError> {
+        let (built, port) = self.build_peer(session).await?;
+        self.shared.stats.peers.fetch_add(1, Ordering::Relaxed);
+        let answered = tx.is_none();
+        Ok(Member {
+            session,
+            pid: participant_id(session),
+            role,
+            name,
+            tx,
+            pc: built.pc,
+            port,
+            gathered: built.gathered,
+            offered: answered,
+            negotiating: false,
+            needs_offer: !answered,
+            announced: Vec::new(),
+            published: Vec::new(),
+            subs: Vec::new(),
+            rtt_down: HashMap::new(),
+            tasks: Vec::new(),
+        })
     }
 
     async fn build_peer(&self, session: SessionId) -> Result<(peer::BuiltPeer, u16), SfuError> {

@@ -2,9 +2,8 @@
 //! answers, once, with all its candidates (no trickle). An encoder's tracks are then published
 //! like a page's; a player receives the broadcaster's audio and video.
 
-use super::{participant_id, sdp, Member, Room, SfuError, GATHER_TIMEOUT};
+use super::{sdp, Member, Room, SfuError, GATHER_TIMEOUT};
 use crate::signal::{Role, SessionId};
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use webrtc::peer_connection::RTCSessionDescription;
 
@@ -20,29 +19,9 @@ impl Room {
         }
         let desc =
             RTCSessionDescription::offer(offer).map_err(|e| SfuError::BadOffer(e.to_string()))?;
-        let (built, port) = self.build_peer(session).await?;
-        self.shared
-            .stats
-            .peers
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let member = Member {
-            session,
-            pid: participant_id(session),
-            role: Role::Broadcaster,
-            name,
-            tx: None,
-            pc: built.pc,
-            port,
-            gathered: built.gathered,
-            offered: true,
-            negotiating: false,
-            needs_offer: false,
-            announced: Vec::new(),
-            published: Vec::new(),
-            subs: Vec::new(),
-            rtt_down: HashMap::new(),
-            tasks: Vec::new(),
-        };
+        let member = self
+            .new_member(session, Role::Broadcaster, name, None)
+            .await?;
         match self.answer_offer(&member, desc).await {
             Ok(answer) => {
                 tracing::info!(call = self.call, session, "WHIP encoder connected");
@@ -76,26 +55,9 @@ impl Room {
         }
         let desc =
             RTCSessionDescription::offer(offer).map_err(|e| SfuError::BadOffer(e.to_string()))?;
-        let (built, port) = self.build_peer(session).await?;
-        self.shared.stats.peers.fetch_add(1, Ordering::Relaxed);
-        let mut member = Member {
-            session,
-            pid: participant_id(session),
-            role: Role::Viewer,
-            name: "WHEP".into(),
-            tx: None,
-            pc: built.pc,
-            port,
-            gathered: built.gathered,
-            offered: true,
-            negotiating: false,
-            needs_offer: false,
-            announced: Vec::new(),
-            published: Vec::new(),
-            subs: Vec::new(),
-            rtt_down: HashMap::new(),
-            tasks: Vec::new(),
-        };
+        let mut member = self
+            .new_member(session, Role::Viewer, "WHEP".into(), None)
+            .await?;
         // The tracks exist before the offer is applied, so its recvonly lines pair with them.
         let mut res = Ok(String::new());
         for f in &fanouts {
