@@ -51,12 +51,18 @@ pub struct Fanout {
     pub codec: Codec,
     track: Arc<dyn TrackRemote>,
     media_ssrc: u32,
-    subscribers: RwLock<Vec<(SessionId, mpsc::Sender<rtp::Packet>)>>,
+    /// Where each packet goes; one lock for all of it, taken once per packet.
+    targets: RwLock<Targets>,
     last_keyframe_request: Mutex<Option<Instant>>,
     stats: Arc<SfuStats>,
     reader: Mutex<Option<JoinHandle<()>>>,
+}
+
+#[derive(Default)]
+struct Targets {
+    subscribers: Vec<(SessionId, mpsc::Sender<rtp::Packet>)>,
     /// The caption task's queue, for captioned audio.
-    tap: RwLock<Option<(mpsc::Sender<rtp::Packet>, Arc<LiveStats>)>>,
+    tap: Option<(mpsc::Sender<rtp::Packet>, Arc<LiveStats>)>,
 }
 
 impl Fanout {
@@ -74,11 +80,10 @@ impl Fanout {
             codec,
             track,
             media_ssrc,
-            subscribers: RwLock::new(Vec::new()),
+            targets: RwLock::new(Targets::default()),
             last_keyframe_request: Mutex::new(None),
             stats,
             reader: Mutex::new(None),
-            tap: RwLock::new(None),
         });
         let weak = Arc::downgrade(&f);
         let track = f.track.clone();
@@ -100,16 +105,14 @@ impl Fanout {
 
     fn forward(&self, p: rtp::Packet) {
         self.stats.rtp_in.fetch_add(1, Ordering::Relaxed);
-        let subs = self.subscribers.read().unwrap_or_else(|p| p.into_inner());
-        for (_, tx) in subs.iter() {
+        let targets = self.targets.read().unwrap_or_else(|p| p.into_inner());
+        for (_, tx) in &targets.subscribers {
             // The payload is reference-counted: a clone per subscriber copies only the header.
             if let Err(mpsc::error::TrySendError::Full(_)) = tx.try_send(p.clone()) {
                 self.stats.rtp_dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
-        drop(subs);
-        let tap = self.tap.read().unwrap_or_else(|p| p.into_inner());
-        if let Some((tx, live)) = tap.as_ref() {
+        if let Some((tx, live)) = &targets.tap {
             // Captions lose audio rather than hold up media.
             if let Err(mpsc::error::TrySendError::Full(_)) = tx.try_send(p) {
                 live.tap_dropped.fetch_add(1, Ordering::Relaxed);
@@ -119,20 +122,20 @@ impl Fanout {
 
     /// Sends a copy of every packet to a caption task (which ends when this is dropped).
     pub fn set_tap(&self, tx: mpsc::Sender<rtp::Packet>, live: Arc<LiveStats>) {
-        *self.tap.write().unwrap_or_else(|p| p.into_inner()) = Some((tx, live));
+        self.targets.write().unwrap_or_else(|p| p.into_inner()).tap = Some((tx, live));
     }
 
     /// Adds a subscriber's queue.
     pub fn add_subscriber(&self, session: SessionId, tx: mpsc::Sender<rtp::Packet>) {
-        let mut subs = self.subscribers.write().unwrap_or_else(|p| p.into_inner());
-        subs.retain(|(s, _)| *s != session);
-        subs.push((session, tx));
+        let mut t = self.targets.write().unwrap_or_else(|p| p.into_inner());
+        t.subscribers.retain(|(s, _)| *s != session);
+        t.subscribers.push((session, tx));
     }
 
     /// Removes a subscriber's queue; its writer then ends.
     pub fn remove_subscriber(&self, session: SessionId) {
-        let mut subs = self.subscribers.write().unwrap_or_else(|p| p.into_inner());
-        subs.retain(|(s, _)| *s != session);
+        let mut t = self.targets.write().unwrap_or_else(|p| p.into_inner());
+        t.subscribers.retain(|(s, _)| *s != session);
     }
 
     /// Asks the publisher for a keyframe (video only, rate-limited).
@@ -170,11 +173,8 @@ impl Fanout {
         if let Some(h) = self.reader.lock().unwrap_or_else(|p| p.into_inner()).take() {
             h.abort();
         }
-        self.subscribers
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
-        self.tap.write().unwrap_or_else(|p| p.into_inner()).take();
+        // Dropping the queues ends the writers and the caption task.
+        *self.targets.write().unwrap_or_else(|p| p.into_inner()) = Targets::default();
     }
 }
 
