@@ -10,9 +10,47 @@ use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::watch;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::peer_connection::{PeerConnection, RTCSessionDescription};
+
+/// Offers with every candidate to `path` (WHIP or WHEP), applies the answer of the `201` and
+/// returns the session's resource (its `Location`).
+async fn offer_to(
+    pc: &Arc<dyn PeerConnection>,
+    mut gathered: watch::Receiver<bool>,
+    addr: SocketAddr,
+    path: &str,
+    auth: Option<&str>,
+) -> Result<String, ClientError> {
+    let offer = pc.create_offer(None).await?;
+    pc.set_local_description(offer).await?;
+    let _ = tokio::time::timeout(Duration::from_secs(3), gathered.wait_for(|d| *d)).await;
+    let sdp = pc
+        .local_description()
+        .await
+        .ok_or_else(|| ClientError::Timeout("local description".into()))?
+        .sdp;
+    let mut headers = vec![("Content-Type", "application/sdp")];
+    if let Some(a) = auth {
+        headers.push(("Authorization", a));
+    }
+    let res = request(addr, "POST", path, &headers, sdp.as_bytes()).await?;
+    if res.status != 201 {
+        return Err(ClientError::Http(format!(
+            "POST {path} answered {}: {}",
+            res.status, res.body
+        )));
+    }
+    let resource = res
+        .header("location")
+        .ok_or_else(|| ClientError::Http("201 without Location".into()))?
+        .to_owned();
+    pc.set_remote_description(RTCSessionDescription::answer(res.body)?)
+        .await?;
+    Ok(resource)
+}
 
 /// 20 ms of 16 kHz audio: one Opus frame.
 const FRAME: usize = 320;
@@ -38,7 +76,7 @@ impl WhipPublisher {
         token: &str,
         video_codec: Codec,
     ) -> Result<Self, ClientError> {
-        let (pc, mut gathered) = client_peer(Arc::new(Counters::default())).await?;
+        let (pc, gathered) = client_peer(Arc::new(Counters::default())).await?;
         let (assrc, vssrc): (u32, u32) = (rand::random(), rand::random());
         let audio = (local_track(Codec::Opus, assrc), assrc);
         let video = (local_track(video_codec, vssrc), vssrc);
@@ -54,38 +92,9 @@ impl WhipPublisher {
                 .await?;
             t.set_codec_preferences(vec![codec.params()]).await?;
         }
-        let offer = pc.create_offer(None).await?;
-        pc.set_local_description(offer).await?;
-        let _ = tokio::time::timeout(Duration::from_secs(3), gathered.wait_for(|d| *d)).await;
-        let sdp = pc
-            .local_description()
-            .await
-            .ok_or_else(|| ClientError::Timeout("local description".into()))?
-            .sdp;
         let auth = format!("Bearer {token}");
-        let res = request(
-            addr,
-            "POST",
-            &format!("/whip/{event}"),
-            &[
-                ("Content-Type", "application/sdp"),
-                ("Authorization", &auth),
-            ],
-            sdp.as_bytes(),
-        )
-        .await?;
-        if res.status != 201 {
-            return Err(ClientError::Http(format!(
-                "WHIP POST answered {}: {}",
-                res.status, res.body
-            )));
-        }
-        let resource = res
-            .header("location")
-            .ok_or_else(|| ClientError::Http("201 without Location".into()))?
-            .to_owned();
-        pc.set_remote_description(RTCSessionDescription::answer(res.body)?)
-            .await?;
+        let resource =
+            offer_to(&pc, gathered, addr, &format!("/whip/{event}"), Some(&auth)).await?;
         Ok(Self {
             addr,
             token: token.to_owned(),
@@ -179,7 +188,7 @@ impl WhepPlayer {
     /// Offers to `POST /whep/{event}` and applies the answer.
     pub async fn play(addr: SocketAddr, event: &str) -> Result<Self, ClientError> {
         let counters = Arc::new(Counters::default());
-        let (pc, mut gathered) = client_peer(counters.clone()).await?;
+        let (pc, gathered) = client_peer(counters.clone()).await?;
         for kind in [Codec::Opus.kind(), Codec::Vp8.kind()] {
             pc.add_transceiver_from_kind(
                 kind,
@@ -190,34 +199,7 @@ impl WhepPlayer {
             )
             .await?;
         }
-        let offer = pc.create_offer(None).await?;
-        pc.set_local_description(offer).await?;
-        let _ = tokio::time::timeout(Duration::from_secs(3), gathered.wait_for(|d| *d)).await;
-        let sdp = pc
-            .local_description()
-            .await
-            .ok_or_else(|| ClientError::Timeout("local description".into()))?
-            .sdp;
-        let res = request(
-            addr,
-            "POST",
-            &format!("/whep/{event}"),
-            &[("Content-Type", "application/sdp")],
-            sdp.as_bytes(),
-        )
-        .await?;
-        if res.status != 201 {
-            return Err(ClientError::Http(format!(
-                "WHEP POST answered {}: {}",
-                res.status, res.body
-            )));
-        }
-        let resource = res
-            .header("location")
-            .ok_or_else(|| ClientError::Http("201 without Location".into()))?
-            .to_owned();
-        pc.set_remote_description(RTCSessionDescription::answer(res.body)?)
-            .await?;
+        let resource = offer_to(&pc, gathered, addr, &format!("/whep/{event}"), None).await?;
         Ok(Self {
             addr,
             resource,

@@ -155,26 +155,21 @@ impl Store {
         to_ms: i64,
         answered_by: Option<&str>,
     ) -> Result<Vec<CallRow>, StoreError> {
-        let rows =
-            match answered_by {
-                Some(who) => sqlx::query(
-                    "SELECT * FROM call_records WHERE placed_at_ms >= $1 AND placed_at_ms < $2 \
-                     AND answered_by = $3 ORDER BY placed_at_ms, id",
-                )
-                .bind(from_ms)
-                .bind(to_ms)
-                .bind(who)
-                .fetch_all(&self.pool)
-                .await?,
-                None => sqlx::query(
-                    "SELECT * FROM call_records WHERE placed_at_ms >= $1 AND placed_at_ms < $2 \
-                     ORDER BY placed_at_ms, id",
-                )
-                .bind(from_ms)
-                .bind(to_ms)
-                .fetch_all(&self.pool)
-                .await?,
-            };
+        // One interpreter's calls, or everyone's: the filter is a clause, not a second query.
+        let sql = format!(
+            "SELECT * FROM call_records WHERE placed_at_ms >= $1 AND placed_at_ms < $2 {} \
+             ORDER BY placed_at_ms, id",
+            if answered_by.is_some() {
+                "AND answered_by = $3"
+            } else {
+                ""
+            }
+        );
+        let mut q = sqlx::query(&sql).bind(from_ms).bind(to_ms);
+        if let Some(who) = answered_by {
+            q = q.bind(who);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
         Ok(rows.iter().map(row_from).collect::<Result<_, _>>()?)
     }
 

@@ -111,6 +111,14 @@ fn hash_password(password: &str) -> Result<String, StoreError> {
         .map_err(|e| StoreError::Hash(e.to_string()))
 }
 
+/// Hashing is deliberately slow: off the async threads.
+async fn hash_off_thread(password: &str) -> Result<String, StoreError> {
+    let pw = password.to_owned();
+    tokio::task::spawn_blocking(move || hash_password(&pw))
+        .await
+        .map_err(|e| StoreError::Hash(e.to_string()))?
+}
+
 fn check_password(password: &str) -> Result<(), StoreError> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(StoreError::Invalid(format!(
@@ -208,10 +216,7 @@ impl Store {
                 "user names are 1 to 64 characters without spaces".into(),
             ));
         }
-        let pw = password.to_owned();
-        let hash = tokio::task::spawn_blocking(move || hash_password(&pw))
-            .await
-            .map_err(|e| StoreError::Hash(e.to_string()))??;
+        let hash = hash_off_thread(password).await?;
         let display = if display_name.trim().is_empty() {
             username
         } else {
@@ -294,10 +299,7 @@ impl Store {
         }
         if let Some(p) = password {
             check_password(p)?;
-            let pw = p.to_owned();
-            let hash = tokio::task::spawn_blocking(move || hash_password(&pw))
-                .await
-                .map_err(|e| StoreError::Hash(e.to_string()))??;
+            let hash = hash_off_thread(p).await?;
             sqlx::query(
                 "UPDATE users SET password_hash = $1, failed_logins = 0, locked_until_ms = 0 WHERE id = $2",
             )

@@ -34,6 +34,16 @@ pub enum WhipError {
     Media(SfuError),
 }
 
+impl From<SfuError> for WhipError {
+    fn from(e: SfuError) -> Self {
+        match e {
+            SfuError::BadOffer(why) => WhipError::BadOffer(why),
+            SfuError::NotLive => WhipError::NotLive,
+            other => WhipError::Media(other),
+        }
+    }
+}
+
 impl Switchboard {
     /// The events of this server.
     pub fn events(&self) -> &Arc<Events> {
@@ -244,6 +254,27 @@ impl Switchboard {
         }
     }
 
+    /// An event that has not ended, for WHIP and WHEP.
+    fn open_event(&self, id: &str) -> Result<Arc<Event>, WhipError> {
+        self.events
+            .get(id)
+            .filter(|e| !e.ended())
+            .ok_or(WhipError::NoSuchEvent)
+    }
+
+    /// Checks a WHIP/WHEP offer and gives its session a number and the event its room.
+    fn sdp_session(&self, ev: &Arc<Event>, offer: &str) -> Result<SessionId, WhipError> {
+        if offer.len() > MAX_WHIP_OFFER_BYTES || !offer.starts_with("v=0") {
+            return Err(WhipError::BadOffer(
+                "the body is not an SDP offer (application/sdp, starting with v=0)".into(),
+            ));
+        }
+        self.open_room(ev);
+        Ok(self
+            .next_session
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
+
     /// An encoder publishes by WHIP: returns its session (the resource id) and our answer.
     pub async fn whip_publish(
         &self,
@@ -251,33 +282,14 @@ impl Switchboard {
         bearer: Option<&str>,
         offer: String,
     ) -> Result<(SessionId, String), WhipError> {
-        let ev = self
-            .events
-            .get(id)
-            .filter(|e| !e.ended())
-            .ok_or(WhipError::NoSuchEvent)?;
+        let ev = self.open_event(id)?;
         if bearer.and_then(|t| ev.role_for_token(t)) != Some(Role::Broadcaster) {
             tracing::warn!(event = id, "WHIP request with a wrong token");
             return Err(WhipError::Unauthorized);
         }
-        if offer.len() > MAX_WHIP_OFFER_BYTES || !offer.starts_with("v=0") {
-            return Err(WhipError::BadOffer(
-                "the body is not an SDP offer (application/sdp, starting with v=0)".into(),
-            ));
-        }
-        let session = self
-            .next_session
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.open_room(&ev);
+        let session = self.sdp_session(&ev, &offer)?;
         let name = format!("{} (WHIP)", clean_name(None, Role::Broadcaster));
-        let answer = self
-            .sfu
-            .whip(ev.room, session, name, offer)
-            .await
-            .map_err(|e| match e {
-                SfuError::BadOffer(why) => WhipError::BadOffer(why),
-                other => WhipError::Media(other),
-            })?;
+        let answer = self.sfu.whip(ev.room, session, name, offer).await?;
         lock(&self.whip).insert(session, ev.clone());
         if let Some(old) = ev.publisher_joined(Role::Broadcaster, session) {
             self.replace_publisher(&ev, old);
@@ -309,29 +321,9 @@ impl Switchboard {
         id: &str,
         offer: String,
     ) -> Result<(SessionId, String), WhipError> {
-        let ev = self
-            .events
-            .get(id)
-            .filter(|e| !e.ended())
-            .ok_or(WhipError::NoSuchEvent)?;
-        if offer.len() > MAX_WHIP_OFFER_BYTES || !offer.starts_with("v=0") {
-            return Err(WhipError::BadOffer(
-                "the body is not an SDP offer (application/sdp, starting with v=0)".into(),
-            ));
-        }
-        let session = self
-            .next_session
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.open_room(&ev);
-        let answer = self
-            .sfu
-            .whep(ev.room, session, offer)
-            .await
-            .map_err(|e| match e {
-                SfuError::BadOffer(why) => WhipError::BadOffer(why),
-                SfuError::NotLive => WhipError::NotLive,
-                other => WhipError::Media(other),
-            })?;
+        let ev = self.open_event(id)?;
+        let session = self.sdp_session(&ev, &offer)?;
+        let answer = self.sfu.whep(ev.room, session, offer).await?;
         ev.viewer(true);
         lock(&self.whep).insert(session, ev);
         Ok((session, answer))
