@@ -439,16 +439,7 @@ async fn every_route_checks_the_role() {
 
 /// Places a call from a caller, answered by `interp`, and hangs up.
 async fn one_call(addr: SocketAddr, interp: &mut Participant, answer: bool) {
-    let mut caller = Participant::connect(&format!("ws://{addr}/ws"))
-        .await
-        .unwrap();
-    caller.send(ClientMsg::Hello {
-        role: Role::Caller,
-        name: None,
-        invite: None,
-    });
-    caller
-        .expect("welcome", T, |m| matches!(m, ServerMsg::Welcome { .. }))
+    let mut caller = Participant::caller(&format!("ws://{addr}/ws"))
         .await
         .unwrap();
     caller.send(ClientMsg::PlaceCall {
@@ -634,14 +625,9 @@ async fn records_survive_kill_dash_nine() {
     let mut anna = signed_in_interpreter(addr, "pw-anna-long").await;
     one_call(addr, &mut anna, true).await;
     // A second call is left in progress (answered, never hung up) when the process dies.
-    let mut caller = Participant::connect(&format!("ws://{addr}/ws"))
+    let mut caller = Participant::caller(&format!("ws://{addr}/ws"))
         .await
         .unwrap();
-    caller.send(ClientMsg::Hello {
-        role: Role::Caller,
-        name: None,
-        invite: None,
-    });
     caller.send(ClientMsg::PlaceCall {
         purpose: Purpose::PolicyConsultation,
         sign_language: None,

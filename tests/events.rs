@@ -100,6 +100,21 @@ fn speech(file: &str) -> (Vec<f32>, String) {
     (read_wav_16k(&dir.join(&clip.file)).unwrap(), clip.reference)
 }
 
+/// Sends `join_event` and waits for the reply `want` matches.
+async fn join_event(
+    p: &mut Participant,
+    event: &str,
+    token: Option<&str>,
+    want: impl Fn(&ServerMsg) -> bool,
+) {
+    p.send(ClientMsg::JoinEvent {
+        event: event.into(),
+        token: token.map(str::to_owned),
+        name: None,
+    });
+    p.expect("reply to join_event", T, want).await.unwrap();
+}
+
 async fn next_status(sse: &mut SseStream, want: EventState) -> EventInfo {
     let deadline = Instant::now() + T;
     loop {
@@ -156,23 +171,16 @@ async fn an_encoder_publishes_by_whip_and_viewers_get_media_captions_and_a_trans
     let mut viewer = Participant::connect(&format!("ws://{addr}/ws"))
         .await
         .unwrap();
-    viewer.send(ClientMsg::JoinEvent {
-        event: id.clone(),
-        token: None,
-        name: None,
-    });
-    viewer
-        .expect("message", T, |m| {
-            matches!(
-                m,
-                ServerMsg::Welcome {
-                    role: Role::Viewer,
-                    ..
-                }
-            )
-        })
-        .await
-        .unwrap();
+    join_event(&mut viewer, &id, None, |m| {
+        matches!(
+            m,
+            ServerMsg::Welcome {
+                role: Role::Viewer,
+                ..
+            }
+        )
+    })
+    .await;
 
     let early = request(
         addr,
@@ -435,50 +443,22 @@ async fn bad_requests_are_refused_and_disturb_nothing() {
     let mut p = Participant::connect(&format!("ws://{addr}/ws"))
         .await
         .unwrap();
-    p.send(ClientMsg::JoinEvent {
-        event: id.clone(),
-        token: Some("forged".into()),
-        name: None,
-    });
-    p.expect("message", T, |m| {
-        matches!(
-            m,
-            ServerMsg::Error {
-                code: ErrorCode::TokenInvalid,
-                ..
-            }
-        )
-    })
-    .await
-    .unwrap();
-    p.send(ClientMsg::JoinEvent {
-        event: "nosuchevent".into(),
-        token: None,
-        name: None,
-    });
-    p.expect("message", T, |m| {
-        matches!(
-            m,
-            ServerMsg::Error {
-                code: ErrorCode::NoSuchEvent,
-                ..
-            }
-        )
-    })
-    .await
-    .unwrap();
-    p.send(ClientMsg::JoinEvent {
-        event: id.clone(),
-        token: None,
-        name: None,
-    });
-    p.expect(
-        "message",
-        T,
+    let refused = |code: ErrorCode| move |m: &ServerMsg| matches!(m, ServerMsg::Error { code: c, .. } if *c == code);
+    join_event(
+        &mut p,
+        &id,
+        Some("forged"),
+        refused(ErrorCode::TokenInvalid),
+    )
+    .await;
+    join_event(&mut p, "nosuchevent", None, refused(ErrorCode::NoSuchEvent)).await;
+    join_event(
+        &mut p,
+        &id,
+        None,
         |m| matches!(m, ServerMsg::EventStatus(i) if i.state == EventState::Live),
     )
-    .await
-    .unwrap();
+    .await;
     p.send(ClientMsg::PlaceCall {
         purpose: signrelay::signal::Purpose::DailyLife,
         sign_language: None,
@@ -566,15 +546,10 @@ async fn an_h264_encoder_like_obs_is_forwarded_to_viewers_as_h264() {
     let mut viewer = Participant::connect(&format!("ws://{addr}/ws"))
         .await
         .unwrap();
-    viewer.send(ClientMsg::JoinEvent {
-        event: id.clone(),
-        token: None,
-        name: None,
-    });
-    viewer
-        .expect("welcome", T, |m| matches!(m, ServerMsg::Welcome { .. }))
-        .await
-        .unwrap();
+    join_event(&mut viewer, &id, None, |m| {
+        matches!(m, ServerMsg::Welcome { .. })
+    })
+    .await;
     // Before anyone publishes, a WHEP player is told to come back later.
     let early = WhepPlayer::play(addr, &id).await.err().unwrap().to_string();
     assert!(early.contains("409"), "{early}");

@@ -5,7 +5,7 @@
 
 use super::procstat;
 use crate::loadgen::Participant;
-use crate::signal::{ClientMsg, Presence, Purpose, Role, ServerMsg};
+use crate::signal::{ClientMsg, Presence, Purpose, ServerMsg};
 use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::Ordering;
@@ -134,16 +134,7 @@ async fn setup_call(
         })
         .await
         .map_err(e)?;
-    let mut caller = Participant::connect(ws).await.map_err(e)?;
-    caller.send(ClientMsg::Hello {
-        role: Role::Caller,
-        name: None,
-        invite: None,
-    });
-    caller
-        .expect("welcome", T, |m| matches!(m, ServerMsg::Welcome { .. }))
-        .await
-        .map_err(e)?;
+    let caller = Participant::caller(ws).await.map_err(e)?;
     let imedia = interp.start_media(video_fps);
     let t0 = Instant::now();
     caller.send(ClientMsg::PlaceCall {

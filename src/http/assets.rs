@@ -53,6 +53,11 @@ const FILES: &[(&str, &str, &str)] = &[
         web!("js/guest.js"),
     ),
     (
+        "js/api.js",
+        "text/javascript; charset=utf-8",
+        web!("js/api.js"),
+    ),
+    (
         "js/captions.js",
         "text/javascript; charset=utf-8",
         web!("js/captions.js"),

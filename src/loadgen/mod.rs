@@ -269,6 +269,21 @@ impl Participant {
         })
     }
 
+    /// Opens a socket as an anonymous caller, waiting for the welcome.
+    pub async fn caller(ws_url: &str) -> Result<Self, ClientError> {
+        let mut p = Self::connect(ws_url).await?;
+        p.send(ClientMsg::Hello {
+            role: crate::signal::Role::Caller,
+            name: None,
+            invite: None,
+        });
+        p.expect("welcome", Duration::from_secs(10), |m| {
+            matches!(m, ServerMsg::Welcome { .. })
+        })
+        .await?;
+        Ok(p)
+    }
+
     /// Sends a protocol message.
     pub fn send(&self, msg: ClientMsg) {
         let env = ClientEnvelope { req: None, msg };

@@ -1,26 +1,13 @@
 // The service dashboard: live queue and interpreters, service levels of a period with charts,
 // CSV export of the records, and user management. Signs in with a session cookie.
 import { t, setupLangToggle } from './i18n.js';
+import { api } from './api.js';
 
 const $ = (id) => document.getElementById(id);
 const status = (s) => { $('status').textContent = s; };
 let timer = null;
 let lastStats = null;
 
-async function api(method, path, body) {
-  const res = await fetch(path, {
-    method,
-    headers: body ? { 'Content-Type': 'application/json' } : {},
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  if (!res.ok) {
-    let why = text || res.statusText;
-    try { why = JSON.parse(text).message || why; } catch { /* not JSON */ }
-    throw new Error(why);
-  }
-  return text ? JSON.parse(text) : null;
-}
 
 const day = (d) => d.toISOString().slice(0, 10);
 function period() {

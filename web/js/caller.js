@@ -2,6 +2,7 @@ import { t, setupLangToggle, duration, currentLang } from './i18n.js';
 import { connectSignal } from './signal.js';
 import { getCamera, mark } from './media.js';
 import { InCall, flash } from './incall.js';
+import { api } from './api.js';
 
 const $ = (id) => document.getElementById(id);
 const sections = ['start', 'waiting', 'incall', 'ended'];
@@ -139,24 +140,17 @@ async function loadProfile() {
 $('btn-profile-save').onclick = async () => {
   if (!$('profile-consent').checked) { status(t('profile_need_consent')); return; }
   const token = localStorage.getItem(PROFILE_KEY);
-  const res = await fetch('/api/caller-profile', {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({
+  try {
+    const saved = await api('POST', '/api/caller-profile', {
       consent: true, name: $('caller-name').value, preferred_interpreter_gender: $('pref-gender').value,
       sign_variety: $('sign-language').value,
-    }),
-  });
-  if (!res.ok) {
-    const text = await res.text();
-    let why = text;
-    try { why = JSON.parse(text).message || text; } catch { /* not JSON */ }
-    status(t('error', { e: why }));
-    return;
+    }, token ? { Authorization: `Bearer ${token}` } : {});
+    localStorage.setItem(PROFILE_KEY, saved.token);
+    $('btn-profile-delete').hidden = false;
+    status(t('profile_saved'));
+  } catch (e) {
+    status(t('error', { e: e.message }));
   }
-  localStorage.setItem(PROFILE_KEY, (await res.json()).token);
-  $('btn-profile-delete').hidden = false;
-  status(t('profile_saved'));
 };
 $('btn-profile-delete').onclick = async () => {
   const token = localStorage.getItem(PROFILE_KEY);

@@ -1,25 +1,12 @@
 // The organizer's desk: sign in (session cookie), create a briefing, hand out its links, end it.
 import { t, setupLangToggle } from './i18n.js';
+import { api } from './api.js';
 
 const $ = (id) => document.getElementById(id);
 let events = [];
 
 const status = (s) => { $('status').textContent = s; };
 
-async function api(method, path, body) {
-  const res = await fetch(path, {
-    method,
-    headers: body ? { 'Content-Type': 'application/json' } : {},
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  if (!res.ok) {
-    let why = text || res.statusText;
-    try { why = JSON.parse(text).message || why; } catch { /* not JSON */ }
-    throw new Error(why);
-  }
-  return text ? JSON.parse(text) : null;
-}
 
 function field(label, value, id) {
   const p = document.createElement('p');
