@@ -139,11 +139,6 @@ impl Event {
         self.stored().id.clone()
     }
 
-    /// Title.
-    pub fn title(&self) -> String {
-        self.stored().title.clone()
-    }
-
     /// Spoken language.
     pub fn lang(&self) -> Lang {
         self.lang

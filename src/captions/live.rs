@@ -91,11 +91,6 @@ impl LiveCaptions {
         self.stats.clone()
     }
 
-    /// The server's default language.
-    pub fn lang(&self) -> Lang {
-        self.lang
-    }
-
     /// Decodes waiting or running on the recognizer.
     pub fn queue_depth(&self) -> usize {
         self.engine.queue_depth()

@@ -105,6 +105,12 @@ impl OpusTap {
             self.stats.late += 1;
             return Vec::new();
         }
+        let mut out = Vec::new();
+        if ext == next && self.held.is_empty() {
+            // In order with nothing missing, as nearly every packet is: no copy, no holding.
+            self.play(next, timestamp, payload, &mut out);
+            return out;
+        }
         self.held.insert(
             ext,
             Held {
@@ -112,9 +118,16 @@ impl OpusTap {
                 payload: payload.to_vec(),
             },
         );
-        let mut out = Vec::new();
         self.drain(&mut out, false);
         out
+    }
+
+    /// Decodes packet `seq` in its place on the timeline.
+    fn play(&mut self, seq: u64, timestamp: u32, payload: &[u8], out: &mut Vec<f32>) {
+        self.fill_gap(timestamp, out);
+        self.decode(payload, false, out);
+        self.expected_ts = Some(timestamp.wrapping_add((self.frame as u32) * (RTP_CLOCK / RATE)));
+        self.next = Some(seq + 1);
     }
 
     /// Decodes everything still held (the stream ended), concealing what never came.
@@ -127,13 +140,7 @@ impl OpusTap {
     fn drain(&mut self, out: &mut Vec<f32>, all: bool) {
         while let Some(next) = self.next {
             if let Some(h) = self.held.remove(&next) {
-                self.fill_gap(h.timestamp, out);
-                self.decode(&h.payload, false, out);
-                self.expected_ts = Some(
-                    h.timestamp
-                        .wrapping_add((self.frame as u32) * (RTP_CLOCK / RATE)),
-                );
-                self.next = Some(next + 1);
+                self.play(next, h.timestamp, &h.payload, out);
                 continue;
             }
             if self.held.is_empty() || (!all && self.held.len() < REORDER_DEPTH) {

@@ -177,11 +177,6 @@ impl Store {
         Ok(store)
     }
 
-    /// Which database this is.
-    pub fn backend(&self) -> Backend {
-        self.backend
-    }
-
     /// PostgreSQL only: drops and creates an empty database (tests and first setup).
     pub async fn recreate_database(&self, name: &str) -> Result<(), StoreError> {
         if self.backend != Backend::Postgres
