@@ -137,6 +137,9 @@ pub struct ServiceConfig {
     /// Public base URL used in invitation links (e.g. `https://relay.example.gov.cn`); empty means
     /// "the address the browser used".
     pub public_url: String,
+    /// Other ways to reach the emergency services, shown to emergency callers at once; set
+    /// them to what the city really offers.
+    pub emergency_contacts: Vec<crate::signal::EmergencyContact>,
 }
 
 /// A sign language a caller can choose.
@@ -215,8 +218,33 @@ impl Default for ServiceConfig {
                 },
             ],
             public_url: String::new(),
+            emergency_contacts: default_emergency_contacts(),
         }
     }
+}
+
+/// China's nationwide text-message line to the police (12110) and the 120/119 text services
+/// many cities run for deaf residents; an operator replaces them with the local ones.
+fn default_emergency_contacts() -> Vec<crate::signal::EmergencyContact> {
+    let sms = |zh: &str, en: &str, number: &str| crate::signal::EmergencyContact {
+        label_zh: zh.into(),
+        label_en: en.into(),
+        contact: number.into(),
+        href: Some(format!("sms:{number}")),
+    };
+    vec![
+        sms("短信报警（公安）", "Police by text message", "12110"),
+        sms(
+            "急救短信（120，以本地开通为准）",
+            "Ambulance by text (120, where offered)",
+            "120",
+        ),
+        sms(
+            "火警短信（119，以本地开通为准）",
+            "Fire by text (119, where offered)",
+            "119",
+        ),
+    ]
 }
 
 /// Why the configuration could not be used.

@@ -2,7 +2,7 @@
 
 use super::{AsrError, Lang};
 use std::path::Path;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -87,7 +87,40 @@ enum Reply {
 }
 
 enum Job {
-    Decode(DecodeRequest, Reply),
+    Decode(DecodeRequest, Reply, Arc<AtomicBool>, Pending),
+}
+
+/// Set when whoever asked for a decode no longer waits for it: a queued job is skipped and a
+/// running one is aborted, so a stream that ended leaves no work behind on the recognizer.
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Counts a decode as pending until it is dropped, whatever way the decode ends.
+struct Pending(Arc<AtomicUsize>);
+
+impl Pending {
+    fn new(counter: &Arc<AtomicUsize>) -> Self {
+        counter.fetch_add(1, Ordering::Relaxed);
+        Self(counter.clone())
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// whisper.cpp asks this between compute steps; true aborts the decode.
+unsafe extern "C" fn abort_requested(flag: *mut std::ffi::c_void) -> bool {
+    // SAFETY: `flag` points at the AtomicBool of the job being run, which outlives the decode
+    // (the worker holds its Arc across `state.full`).
+    unsafe { (*(flag as *const AtomicBool)).load(Ordering::Relaxed) }
 }
 
 /// Handle to the recognizer; cheap to clone.
@@ -95,7 +128,7 @@ enum Job {
 pub struct Engine {
     jobs: std_mpsc::SyncSender<Job>,
     /// Decodes queued or running.
-    pending: Arc<std::sync::atomic::AtomicUsize>,
+    pending: Arc<AtomicUsize>,
 }
 
 impl Engine {
@@ -111,30 +144,32 @@ impl Engine {
         // A short queue: callers learn at once that the CPU is saturated and degrade.
         let (tx, rx) = std_mpsc::sync_channel::<Job>(cfg.workers * 2);
         let rx = Arc::new(std::sync::Mutex::new(rx));
-        let pending = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let pending = Arc::new(AtomicUsize::new(0));
         for i in 0..cfg.workers.max(1) {
             let ctx = ctx.clone();
             let rx = rx.clone();
             let c = cfg.clone();
-            let pending = pending.clone();
             std::thread::Builder::new()
                 .name(format!("whisper-{i}"))
-                .spawn(move || worker(ctx, rx, c, pending))
+                .spawn(move || worker(ctx, rx, c))
                 .map_err(AsrError::Io)?;
         }
         Ok(Self { jobs: tx, pending })
     }
 
     /// Decodes on a worker thread; fails fast with `Unavailable` when every worker is busy
-    /// and the queue is full.
+    /// and the queue is full. Dropping the returned future cancels the decode.
     pub async fn decode(&self, req: DecodeRequest) -> Result<Decoded, AsrError> {
         let (tx, rx) = oneshot::channel();
-        self.pending.fetch_add(1, Ordering::Relaxed);
+        let cancel = Arc::new(AtomicBool::new(false));
+        let _cancel_on_drop = CancelOnDrop(cancel.clone());
         self.jobs
-            .try_send(Job::Decode(req, Reply::Async(tx)))
-            .inspect_err(|_| {
-                self.pending.fetch_sub(1, Ordering::Relaxed);
-            })
+            .try_send(Job::Decode(
+                req,
+                Reply::Async(tx),
+                cancel,
+                Pending::new(&self.pending),
+            ))
             .map_err(|e| match e {
                 std_mpsc::TrySendError::Full(_) => {
                     AsrError::Unavailable("all recognizer workers are busy")
@@ -152,13 +187,14 @@ impl Engine {
     /// than it has workers (oversubscribed cores made decoding many times slower).
     pub fn decode_blocking(&self, req: &DecodeRequest) -> Result<Decoded, AsrError> {
         let (tx, rx) = std_mpsc::channel();
-        self.pending.fetch_add(1, Ordering::Relaxed);
         self.jobs
-            .send(Job::Decode(req.clone(), Reply::Blocking(tx)))
-            .map_err(|_| {
-                self.pending.fetch_sub(1, Ordering::Relaxed);
-                AsrError::Unavailable("recognizer stopped")
-            })?;
+            .send(Job::Decode(
+                req.clone(),
+                Reply::Blocking(tx),
+                Arc::new(AtomicBool::new(false)),
+                Pending::new(&self.pending),
+            ))
+            .map_err(|_| AsrError::Unavailable("recognizer stopped"))?;
         rx.recv()
             .map_err(|_| AsrError::Unavailable("recognizer worker died"))?
     }
@@ -173,7 +209,6 @@ fn worker(
     ctx: Arc<WhisperContext>,
     rx: Arc<std::sync::Mutex<std_mpsc::Receiver<Job>>>,
     cfg: EngineConfig,
-    pending: Arc<std::sync::atomic::AtomicUsize>,
 ) {
     // Captions may fall behind; media must not. A nicer value makes the kernel run forwarding
     // first when the cores are busy (whisper.cpp's own threads inherit it).
@@ -193,16 +228,26 @@ fn worker(
             let guard = rx.lock().unwrap_or_else(|p| p.into_inner());
             guard.recv()
         };
-        let Ok(Job::Decode(req, reply)) = job else {
+        let Ok(Job::Decode(req, reply, cancel, pending)) = job else {
             break;
         };
+        if cancel.load(Ordering::Relaxed) {
+            // Nobody waits for it any more (its stream ended while it queued).
+            continue;
+        }
         // A fresh decoder state per decode: reusing one across decodes degraded beam-search
-        // output here (FLEURS zh CER 8.7 % -> 34.8 %); a new state costs 25-50 ms.
-        let res = ctx
-            .create_state()
-            .map_err(|e| AsrError::Whisper(e.to_string()))
-            .and_then(|mut state| run(&mut state, &req, &cfg, &ctx));
-        pending.fetch_sub(1, Ordering::Relaxed);
+        // output here (FLEURS zh CER 8.7 % -> 34.8 %); a new state costs 25-50 ms. A panic in
+        // the decoder fails this decode only: the worker (and every later caption) lives on.
+        let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            ctx.create_state()
+                .map_err(|e| AsrError::Whisper(e.to_string()))
+                .and_then(|mut state| run(&mut state, &req, &cfg, &ctx, &cancel))
+        }))
+        .unwrap_or_else(|_| {
+            tracing::error!("recognizer panicked on one decode; it goes on");
+            Err(AsrError::Whisper("the decoder failed on this audio".into()))
+        });
+        drop(pending);
         match reply {
             Reply::Async(tx) => {
                 let _ = tx.send(res);
@@ -219,6 +264,7 @@ fn run(
     req: &DecodeRequest,
     cfg: &EngineConfig,
     ctx: &WhisperContext,
+    cancel: &Arc<AtomicBool>,
 ) -> Result<Decoded, AsrError> {
     let started = Instant::now();
     if req.pcm.len() < SAMPLE_RATE / 10 {
@@ -270,9 +316,16 @@ fn run(
         let ctx_frames = (secs * FRAMES_PER_SEC).ceil() as i32 + AUDIO_CTX_MARGIN;
         p.set_audio_ctx(ctx_frames.min(FULL_AUDIO_CTX));
     }
-    state
-        .full(p, &req.pcm)
-        .map_err(|e| AsrError::Whisper(e.to_string()))?;
+    // SAFETY: the callback only reads the flag, which `cancel` keeps alive past `full`.
+    unsafe {
+        p.set_abort_callback(Some(abort_requested));
+        p.set_abort_callback_user_data(Arc::as_ptr(cancel) as *mut std::ffi::c_void);
+    }
+    let full = state.full(p, &req.pcm);
+    if cancel.load(Ordering::Relaxed) {
+        return Err(AsrError::Unavailable("decode cancelled"));
+    }
+    full.map_err(|e| AsrError::Whisper(e.to_string()))?;
     let mut segments = Vec::new();
     for seg in state.as_iter() {
         // Join token bytes first: a Chinese character can be split across tokens.

@@ -3,6 +3,7 @@
 
 use super::procstat;
 use crate::asr::{Engine, EngineConfig, Lang};
+use crate::captions::numbers::canonical_numbers;
 use crate::captions::text::{cer, wer};
 use crate::captions::{stream_clip, StreamConfig};
 use std::path::{Path, PathBuf};
@@ -66,7 +67,9 @@ pub fn manifest(dir: &Path) -> Result<Vec<Clip>, String> {
 /// Error rate appropriate to the language: CER for Chinese, WER otherwise.
 pub fn error_rate(lang: Lang, reference: &str, hyp: &str) -> f64 {
     if lang == Lang::Zh {
-        cer(reference, hyp)
+        // References spell numbers as read (二零一五年), Whisper as digits (2015年): both are
+        // right, so both sides are scored in one spelling.
+        cer(&canonical_numbers(reference), &canonical_numbers(hyp))
     } else {
         wer(reference, hyp)
     }

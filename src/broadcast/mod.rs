@@ -6,11 +6,11 @@
 pub mod hub;
 
 use crate::asr::Lang;
-use crate::captions::live::CaptionSink;
+use crate::captions::live::{CaptionSink, DELAYED_MS};
 use crate::clock::unix_ms;
 use crate::signal::{
-    CallId, CaptionHealth, CaptionLine, EventCreated, EventInfo, EventState, NewEvent, Role,
-    SessionId,
+    CallId, CaptionHealth, CaptionLine, CaptionStatus, EventCreated, EventInfo, EventState,
+    NewEvent, Role, SessionId,
 };
 use crate::store::events::EventRow as Stored;
 use crate::store::{Store, StoreError};
@@ -64,6 +64,8 @@ pub struct Event {
     status: watch::Sender<EventInfo>,
     captions_on: bool,
     store: Option<Store>,
+    /// What the speaker's caption stream last said of itself.
+    caption_status: Mutex<Option<CaptionStatus>>,
 }
 
 impl Event {
@@ -109,6 +111,7 @@ impl Event {
             starts_at_unix_ms: stored.starts_at_unix_ms,
             state,
             captions: CaptionHealth::Off,
+            captions_behind_secs: 0,
             interpreter_present: false,
             viewers: 0,
         });
@@ -121,6 +124,7 @@ impl Event {
             status,
             captions_on,
             store,
+            caption_status: Mutex::new(None),
         });
         ev.changed();
         ev
@@ -154,8 +158,26 @@ impl Event {
         self.stored().organizer.clone()
     }
 
+    fn caption_health(&self, behind_ms: u64, degraded: bool) -> CaptionHealth {
+        if !self.captions_on {
+            CaptionHealth::Off
+        } else if behind_ms >= DELAYED_MS {
+            CaptionHealth::Delayed
+        } else if degraded || self.hub.degraded() {
+            CaptionHealth::Degraded
+        } else {
+            CaptionHealth::Ok
+        }
+    }
+
     /// The state as anyone may see it.
     pub fn info(&self) -> EventInfo {
+        let (behind_ms, degraded) = self
+            .caption_status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map_or((0, false), |c| (c.behind_ms, c.degraded));
         let s = self.stored();
         let rt = self.rt();
         EventInfo {
@@ -164,13 +186,8 @@ impl Event {
             language: s.language.clone(),
             starts_at_unix_ms: s.starts_at_unix_ms,
             state: rt.state,
-            captions: if !self.captions_on {
-                CaptionHealth::Off
-            } else if self.hub.degraded() {
-                CaptionHealth::Degraded
-            } else {
-                CaptionHealth::Ok
-            },
+            captions: self.caption_health(behind_ms, degraded),
+            captions_behind_secs: behind_ms / 1000,
             interpreter_present: rt.interpreter.is_some(),
             viewers: rt.viewers,
         }
@@ -298,6 +315,21 @@ impl CaptionSink for Event {
         let was = self.hub.degraded();
         self.hub.publish(line);
         if self.hub.degraded() != was {
+            self.changed();
+        }
+    }
+
+    fn status(&self, status: CaptionStatus) {
+        let before = self.status.borrow().clone();
+        *self
+            .caption_status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(status);
+        let after = self.info();
+        // Viewers hear of it when the health or the whole seconds behind change.
+        if after.captions != before.captions
+            || after.captions_behind_secs != before.captions_behind_secs
+        {
             self.changed();
         }
     }
@@ -479,6 +511,33 @@ mod tests {
         *old.stored() = stored;
         assert_eq!(old.role_for_token(&old.created().broadcaster_token), None);
         assert!(c.viewer_path.ends_with(&ev.id()));
+    }
+
+    #[tokio::test]
+    async fn a_stalled_recognizer_is_reported_as_delayed_until_it_catches_up() {
+        let events = Events::open(None, true).await.unwrap();
+        let ev = events.create(new_event("通告"), "org").await.unwrap();
+        let mut w = ev.watch();
+        let status = |behind_ms| CaptionStatus {
+            speaker: "p1".into(),
+            behind_ms,
+            degraded: false,
+        };
+        // No caption at all, but the stream says speech is waiting: not "live".
+        ev.status(status(5_400));
+        let info = w.borrow_and_update().clone();
+        assert_eq!(info.captions, CaptionHealth::Delayed);
+        assert_eq!(info.captions_behind_secs, 5);
+        ev.status(status(6_100));
+        assert_eq!(w.borrow_and_update().captions_behind_secs, 6);
+        // A normal decode interval is not a delay.
+        ev.status(status(1_200));
+        assert_eq!(w.borrow_and_update().captions, CaptionHealth::Ok);
+        ev.status(CaptionStatus {
+            degraded: true,
+            ..status(0)
+        });
+        assert_eq!(w.borrow_and_update().captions, CaptionHealth::Degraded);
     }
 
     #[tokio::test]

@@ -7,18 +7,26 @@ use super::{CaptionEvent, StreamConfig, StreamRecognizer};
 use crate::asr::{Engine, Lang};
 use crate::clock::unix_ms;
 use crate::metrics::Histogram;
-use crate::signal::{CaptionLine, Role};
+use crate::signal::{CaptionLine, CaptionStatus, Role};
 use rtc::rtp;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// RTP packets of one speaker waiting for the caption task (~20 s of 20 ms frames): a decode
 /// that takes seconds must not make the tap lose audio.
 pub const TAP_QUEUE: usize = 1024;
 /// No packet for this long ends the current utterance (the sender stopped sending).
 const IDLE_COMMIT: Duration = Duration::from_millis(700);
+/// How long the last decode of a stream that ended may take; past it the text is dropped
+/// (nobody may be left to read it) rather than holding the recognizer.
+const FINAL_DECODE_LIMIT: Duration = Duration::from_secs(3);
+/// How often a stream says how far behind it runs.
+const HEALTH_EVERY: Duration = Duration::from_secs(1);
+/// Behind by more than this, a stream is reported as delayed (one decode interval plus a
+/// decode is normal).
+pub const DELAYED_MS: u64 = 3000;
 /// Buckets of caption delay, seconds.
 static LAG_BUCKETS: [f64; 8] = [0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0];
 
@@ -37,6 +45,32 @@ pub struct Speaker {
 pub trait CaptionSink: Send + Sync + 'static {
     /// One update (stable lines never change; an unstable one replaces the previous).
     fn caption(&self, line: CaptionLine);
+    /// How far behind the speaker's captions run (while behind, and once when caught up).
+    fn status(&self, status: CaptionStatus);
+}
+
+/// A running caption stream. Dropping it ends the stream at once: its queued and running
+/// decodes are cancelled and the last words get at most [`FINAL_DECODE_LIMIT`].
+pub struct CaptionStream {
+    /// The speaker's RTP goes here.
+    pub audio: mpsc::Sender<rtp::Packet>,
+    _stop: oneshot::Sender<()>,
+}
+
+/// Counts a stream in `/metrics` for exactly as long as its task lives, however it ends.
+struct Counted(Arc<LiveStats>);
+
+impl Counted {
+    fn new(stats: Arc<LiveStats>) -> Self {
+        stats.streams.fetch_add(1, Ordering::Relaxed);
+        Self(stats)
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.streams.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Process-wide caption counters (for `/metrics`).
@@ -96,16 +130,17 @@ impl LiveCaptions {
         self.engine.queue_depth()
     }
 
-    /// Starts captioning a speaker; returns the queue the SFU feeds with their RTP. The task
-    /// ends (committing what is left) when the queue's sender is dropped.
+    /// Starts captioning a speaker; the SFU feeds the returned stream with their RTP, and
+    /// dropping it ends the stream.
     pub fn start(
         &self,
         speaker: Speaker,
         lang: Option<Lang>,
         extra_hotwords: &[String],
         sink: Arc<dyn CaptionSink>,
-    ) -> mpsc::Sender<rtp::Packet> {
+    ) -> CaptionStream {
         let (tx, rx) = mpsc::channel(TAP_QUEUE);
+        let (stop_tx, stop_rx) = oneshot::channel();
         let mut cfg = StreamConfig::new(lang.unwrap_or(self.lang));
         cfg.hotwords = self
             .hotwords
@@ -115,8 +150,15 @@ impl LiveCaptions {
             .collect();
         let rec = StreamRecognizer::new(self.engine.clone(), cfg);
         let stats = self.stats.clone();
-        tokio::spawn(run(speaker, rx, rec, sink, stats));
-        tx
+        let counted = Counted::new(stats.clone());
+        tokio::spawn(async move {
+            let _counted = counted;
+            run(speaker, rx, stop_rx, rec, sink, stats).await;
+        });
+        CaptionStream {
+            audio: tx,
+            _stop: stop_tx,
+        }
     }
 }
 
@@ -166,9 +208,30 @@ impl Emitter {
     }
 }
 
+/// How far behind a stream's captions run: speech that has arrived since the audio of the
+/// last finished decode, while there is speech waiting.
+struct Lag {
+    /// When the audio the last finished decode covered had all arrived.
+    caught_up_at: Instant,
+    /// The last status sent said "behind".
+    reported_behind: bool,
+    last_report: Instant,
+}
+
+impl Lag {
+    fn behind_ms(&self, pending: bool, now: Instant) -> u64 {
+        if pending {
+            now.saturating_duration_since(self.caught_up_at).as_millis() as u64
+        } else {
+            0
+        }
+    }
+}
+
 async fn run(
     speaker: Speaker,
     mut rx: mpsc::Receiver<rtp::Packet>,
+    mut stop: oneshot::Receiver<()>,
     mut rec: StreamRecognizer,
     sink: Arc<dyn CaptionSink>,
     stats: Arc<LiveStats>,
@@ -180,7 +243,6 @@ async fn run(
             return;
         }
     };
-    stats.streams.fetch_add(1, Ordering::Relaxed);
     tracing::info!(speaker = %speaker.id, role = ?speaker.role, "captioning speaker");
     let mut out = Emitter {
         speaker,
@@ -191,36 +253,80 @@ async fn run(
     };
     let mut started: Option<Instant> = None;
     let mut skipped_seen = 0;
+    let mut dropped_seen = stats.tap_dropped.load(Ordering::Relaxed);
+    let now = Instant::now();
+    let mut lag = Lag {
+        caught_up_at: now,
+        reported_behind: false,
+        last_report: now,
+    };
+    // A decode that is running when the stream is told to stop is abandoned (and cancelled).
+    let mut stopped = false;
     loop {
-        let first = match tokio::time::timeout(IDLE_COMMIT, rx.recv()).await {
-            Ok(Some(p)) => p,
-            Ok(None) => break,
-            Err(_) => {
-                // The sender went quiet without silence packets: end the utterance now.
-                if rec.has_pending_audio() {
-                    let evs = rec.finish().await;
-                    out.send(evs, rec.stats().degraded);
-                }
-                continue;
-            }
+        let next = tokio::select! {
+            biased;
+            _ = &mut stop => { stopped = true; break; }
+            r = tokio::time::timeout(IDLE_COMMIT.min(HEALTH_EVERY), rx.recv()) => r,
         };
-        if started.is_none() {
-            started = Some(Instant::now());
-            out.t0_unix_ms = unix_ms();
+        let first = match next {
+            Ok(Some(p)) => Some(p),
+            Ok(None) => break,
+            Err(_) => None,
+        };
+        let mut lost_audio = false;
+        if let Some(first) = first {
+            if started.is_none() {
+                started = Some(Instant::now());
+                out.t0_unix_ms = unix_ms();
+            }
+            let mut pcm = tap.push(
+                first.header.sequence_number,
+                first.header.timestamp,
+                &first.payload,
+            );
+            // A decode may have taken a while: take everything that queued up meanwhile at once.
+            while let Ok(p) = rx.try_recv() {
+                pcm.extend(tap.push(p.header.sequence_number, p.header.timestamp, &p.payload));
+            }
+            rec.push_audio(&pcm);
+            let dropped = stats.tap_dropped.load(Ordering::Relaxed);
+            lost_audio = dropped > dropped_seen;
+            dropped_seen = dropped;
+        } else if rec.has_pending_audio() {
+            // The sender went quiet without silence packets: end the utterance now.
+            let evs = tokio::select! {
+                biased;
+                _ = &mut stop => { stopped = true; break; }
+                evs = rec.finish() => evs,
+            };
+            out.send(evs, rec.stats().degraded);
+            lag.caught_up_at = Instant::now();
         }
-        let mut pcm = tap.push(
-            first.header.sequence_number,
-            first.header.timestamp,
-            &first.payload,
-        );
-        // A decode may have taken a while: take everything that queued up meanwhile at once.
-        while let Ok(p) = rx.try_recv() {
-            pcm.extend(tap.push(p.header.sequence_number, p.header.timestamp, &p.payload));
-        }
-        rec.push_audio(&pcm);
         if rec.ready() {
-            let evs = rec.step().await;
+            let asked = Instant::now();
+            let decodes = rec.stats().decodes;
+            let was_degraded = rec.stats().degraded || lost_audio;
+            let evs = {
+                let step = rec.step();
+                tokio::pin!(step);
+                // A slow decode is exactly when pages must hear that captions are behind.
+                loop {
+                    tokio::select! {
+                        biased;
+                        _ = &mut stop => break None,
+                        evs = &mut step => break Some(evs),
+                        _ = tokio::time::sleep(HEALTH_EVERY) => report(&mut lag, &out, true, was_degraded),
+                    }
+                }
+            };
+            let Some(evs) = evs else {
+                stopped = true;
+                break;
+            };
             let st = rec.stats();
+            if st.decodes > decodes {
+                lag.caught_up_at = asked;
+            }
             if st.skipped > skipped_seen {
                 stats
                     .skipped
@@ -229,11 +335,28 @@ async fn run(
             }
             out.send(evs, st.degraded);
         }
+        if !rec.has_pending_audio() {
+            lag.caught_up_at = Instant::now();
+        }
+        report(
+            &mut lag,
+            &out,
+            rec.has_pending_audio(),
+            rec.stats().degraded || lost_audio,
+        );
     }
-    rec.push_audio(&tap.flush());
-    let evs = rec.finish().await;
-    out.send(evs, rec.stats().degraded);
-    stats.streams.fetch_sub(1, Ordering::Relaxed);
+    if !stopped {
+        rec.push_audio(&tap.flush());
+    }
+    // The last words, unless the recognizer is too busy to say them soon.
+    if let Ok(evs) = tokio::time::timeout(FINAL_DECODE_LIMIT, rec.finish()).await {
+        out.send(evs, rec.stats().degraded);
+    }
+    out.sink.status(CaptionStatus {
+        speaker: out.speaker.id.clone(),
+        behind_ms: 0,
+        degraded: false,
+    });
     let t = tap.stats();
     tracing::info!(
         speaker = %out.speaker.id,
@@ -242,4 +365,22 @@ async fn run(
         recovered = t.recovered,
         "captioning ended"
     );
+}
+
+/// Tells the sink how far behind the captions are: every [`HEALTH_EVERY`] while behind, and
+/// once when they catch up.
+fn report(lag: &mut Lag, out: &Emitter, pending: bool, degraded: bool) {
+    let now = Instant::now();
+    let behind_ms = lag.behind_ms(pending, now);
+    let behind = behind_ms >= DELAYED_MS || degraded;
+    let due = now.duration_since(lag.last_report) >= HEALTH_EVERY;
+    if (behind && due) || behind != lag.reported_behind {
+        lag.reported_behind = behind;
+        lag.last_report = now;
+        out.sink.status(CaptionStatus {
+            speaker: out.speaker.id.clone(),
+            behind_ms,
+            degraded,
+        });
+    }
 }

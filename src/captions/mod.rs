@@ -4,6 +4,7 @@
 pub mod agreement;
 pub mod format;
 pub mod live;
+pub mod numbers;
 pub mod segment;
 mod stream;
 pub mod tap;

@@ -90,6 +90,15 @@ impl Interpreter {
     }
 }
 
+/// What a waiting caller was last told; sent again only when it changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct QueuedView {
+    position: usize,
+    est: Option<u64>,
+    online: usize,
+    on_duty: usize,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum CallState {
     Queued,
@@ -147,7 +156,7 @@ pub struct Relay {
     invites: HashMap<String, Invite>,
     next_call: CallId,
     avg_handle_secs: f64,
-    sent_positions: HashMap<CallId, (usize, Option<u64>)>,
+    sent_positions: HashMap<CallId, QueuedView>,
     sent_snapshot: Option<SnapshotKey>,
 }
 
@@ -215,6 +224,16 @@ impl Relay {
                 CallState::Queued => (w + 1, r, c),
                 CallState::Ringing { .. } => (w, r + 1, c),
                 CallState::Connected { .. } | CallState::Direct => (w, r, c + 1),
+            })
+    }
+
+    /// Interpreters signed in who work in `lang`, and those of them not away.
+    fn staff_for(&self, lang: &str) -> (usize, usize) {
+        self.interpreters
+            .values()
+            .filter(|i| i.speaks(lang))
+            .fold((0, 0), |(online, on_duty), i| {
+                (online + 1, on_duty + usize::from(i.state != IState::Away))
             })
     }
 

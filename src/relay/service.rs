@@ -2,7 +2,7 @@
 //! and consoles up to date, and ending calls with their records.
 
 use super::queue::{self, estimate_wait_secs};
-use super::{CallId, CallRecord, CallState, Effect, IState, Relay};
+use super::{CallId, CallRecord, CallState, Effect, IState, QueuedView, Relay};
 use crate::signal::{EndReason, Role, ServerMsg, SessionId};
 use std::time::Instant;
 
@@ -236,15 +236,23 @@ impl Relay {
             }
             position += 1;
             let est = estimate_wait_secs(position, staffing, self.avg_handle_secs);
-            if self.sent_positions.get(id) != Some(&(position, est)) {
-                self.sent_positions.insert(*id, (position, est));
+            let (online, on_duty) = self.staff_for(&c.sign_language);
+            let view = QueuedView {
+                position,
+                est,
+                online,
+                on_duty,
+            };
+            if self.sent_positions.get(id) != Some(&view) {
+                self.sent_positions.insert(*id, view);
                 fx.push(Effect::Send(
                     c.caller,
                     ServerMsg::Queued {
                         call_id: *id,
                         position,
                         estimated_wait_secs: est,
-                        interpreters_online: staffing.available + staffing.busy + staffing.away,
+                        interpreters_online: online,
+                        interpreters_on_duty: on_duty,
                     },
                 ));
             }

@@ -114,7 +114,8 @@ fn emergencies_are_served_first_then_fifo() {
         call_id: c3,
         position: 1,
         estimated_wait_secs: None,
-        interpreters_online: 0
+        interpreters_online: 0,
+        interpreters_on_duty: 0,
     }));
     assert_eq!(r.service_order(), vec![c3, c1, c2]);
     let fx = available(&mut r, ANNA, "anna", t0 + Duration::from_secs(3));
@@ -535,4 +536,44 @@ fn a_preference_for_the_interpreter_is_shown_on_the_ring_and_in_the_queue() {
     let q = r.queue_entries(t0);
     assert_eq!(q.len(), 2);
     assert_eq!(q[1].preferred_interpreter_gender, None);
+}
+
+/// The last `queued` a caller was sent.
+fn last_queued(fx: &[Effect], who: SessionId) -> Option<(usize, usize, usize)> {
+    sent_to(fx, who).into_iter().rev().find_map(|m| match m {
+        ServerMsg::Queued {
+            position,
+            interpreters_online,
+            interpreters_on_duty,
+            ..
+        } => Some((*position, *interpreters_online, *interpreters_on_duty)),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_waiting_caller_is_told_when_interpreters_go_away_or_come_back() {
+    let mut r = relay();
+    let t0 = Instant::now();
+    // Signed in but away: online, yet nobody on duty (the page must not say "you are next"
+    // as if someone would answer soon).
+    r.sign_in(ANNA, "anna", "anna", vec!["csl".into()], t0)
+        .unwrap();
+    let (call, fx) = r
+        .place_call(CALLER, "c", Purpose::DailyLife, Some("csl"), t0)
+        .unwrap();
+    assert_eq!(last_queued(&fx, CALLER), Some((1, 1, 0)));
+    // Someone who signs only another language does not count for this call.
+    let fx = r
+        .sign_in(BO, "bo", "bo", vec!["csl-local".into()], t0)
+        .unwrap();
+    assert_eq!(
+        last_queued(&fx, CALLER),
+        None,
+        "nothing changed for this caller"
+    );
+    let fx = r.set_presence(BO, Presence::Available, t0).unwrap();
+    assert!(rang(&fx).is_empty());
+    let fx = r.set_presence(ANNA, Presence::Available, t0).unwrap();
+    assert_eq!(rang(&fx), vec![(ANNA, call)]);
 }

@@ -3,7 +3,7 @@
 //! packets (counted) and never slows the publisher or anyone else.
 
 use super::peer::Codec;
-use crate::captions::live::LiveStats;
+use crate::captions::live::{CaptionStream, LiveStats};
 use crate::signal::SessionId;
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
@@ -61,8 +61,8 @@ pub struct Fanout {
 #[derive(Default)]
 struct Targets {
     subscribers: Vec<(SessionId, mpsc::Sender<rtp::Packet>)>,
-    /// The caption task's queue, for captioned audio.
-    tap: Option<(mpsc::Sender<rtp::Packet>, Arc<LiveStats>)>,
+    /// The caption stream, for captioned audio; dropping it ends the stream.
+    tap: Option<(CaptionStream, Arc<LiveStats>)>,
 }
 
 impl Fanout {
@@ -112,17 +112,17 @@ impl Fanout {
                 self.stats.rtp_dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
-        if let Some((tx, live)) = &targets.tap {
+        if let Some((stream, live)) = &targets.tap {
             // Captions lose audio rather than hold up media.
-            if let Err(mpsc::error::TrySendError::Full(_)) = tx.try_send(p) {
+            if let Err(mpsc::error::TrySendError::Full(_)) = stream.audio.try_send(p) {
                 live.tap_dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
     }
 
-    /// Sends a copy of every packet to a caption task (which ends when this is dropped).
-    pub fn set_tap(&self, tx: mpsc::Sender<rtp::Packet>, live: Arc<LiveStats>) {
-        self.targets.write().unwrap_or_else(|p| p.into_inner()).tap = Some((tx, live));
+    /// Sends a copy of every packet to a caption stream (which ends when the fanout stops).
+    pub fn set_tap(&self, stream: CaptionStream, live: Arc<LiveStats>) {
+        self.targets.write().unwrap_or_else(|p| p.into_inner()).tap = Some((stream, live));
     }
 
     /// Adds a subscriber's queue.

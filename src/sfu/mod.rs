@@ -8,6 +8,7 @@ pub(crate) mod peer;
 mod ports;
 mod room;
 pub mod sdp;
+pub mod text_flow;
 
 pub use forward::SfuStats;
 pub use peer::{media_engine, Codec, H264_PT, OPUS_PT, VP8_PT};

@@ -31,6 +31,19 @@ pub struct CaptionLine {
     pub degraded: bool,
 }
 
+/// How far one speaker's captions run behind their speech, sent about once a second while
+/// they are behind and once when they catch up: a page that gets no caption must still be
+/// able to tell "silence" from "the recognizer is stuck".
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CaptionStatus {
+    /// Speaker's participant id.
+    pub speaker: String,
+    /// Speech that has arrived but is not captioned yet, ms (0 when caught up).
+    pub behind_ms: u64,
+    /// The recognizer is overloaded or lost audio: captions come later and less complete.
+    pub degraded: bool,
+}
+
 /// Where an event is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -51,6 +64,8 @@ pub enum EventState {
 pub enum CaptionHealth {
     /// Keeping up.
     Ok,
+    /// Speech is waiting to be captioned for longer than usual (`captions_behind_secs`).
+    Delayed,
     /// The recognizer is overloaded: captions come later and less often.
     Degraded,
     /// No speech model on this server.
@@ -109,6 +124,9 @@ pub struct EventInfo {
     pub state: EventState,
     /// How captions are doing.
     pub captions: CaptionHealth,
+    /// Speech not yet captioned, whole seconds (0 when the captions keep up).
+    #[serde(default)]
+    pub captions_behind_secs: u64,
     /// Is a sign interpreter on screen now.
     pub interpreter_present: bool,
     /// People watching in the browser or by WHEP now.

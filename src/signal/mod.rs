@@ -3,7 +3,9 @@
 
 mod event;
 
-pub use event::{CaptionHealth, CaptionLine, EventCreated, EventInfo, EventState, NewEvent};
+pub use event::{
+    CaptionHealth, CaptionLine, CaptionStatus, EventCreated, EventInfo, EventState, NewEvent,
+};
 
 use serde::{Deserialize, Serialize};
 
@@ -217,6 +219,8 @@ pub enum ErrorCode {
     NoSuchEvent,
     /// The event's publishing token is wrong.
     TokenInvalid,
+    /// Too much, too fast, from this page or address; try again later.
+    RateLimited,
     /// A bug or resource limit on the server.
     Internal,
 }
@@ -230,6 +234,22 @@ pub struct SignLanguageInfo {
     pub name_zh: String,
     /// English name.
     pub name_en: String,
+}
+
+/// Another way to reach the emergency services, shown at once to a caller who picks
+/// "emergency" (this service is not 110/119/120 and may have to queue).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EmergencyContact {
+    /// What it is, in Chinese (e.g. 短信报警).
+    pub label_zh: String,
+    /// What it is, in English.
+    pub label_en: String,
+    /// The number or address to use (e.g. 12110).
+    pub contact: String,
+    /// A link that starts it on a phone (`sms:12110`, `tel:…`, `https://…`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub href: Option<String>,
 }
 
 /// An ICE server as the browser's `RTCIceServer`.
@@ -326,6 +346,9 @@ pub enum ServerMsg {
         /// Speech in calls is captioned on this server.
         #[serde(default)]
         captions: bool,
+        /// Other ways to reach the emergency services (shown with every emergency call).
+        #[serde(default)]
+        emergency_contacts: Vec<EmergencyContact>,
     },
     /// A request failed; nothing else changed.
     Error {
@@ -345,8 +368,11 @@ pub enum ServerMsg {
         position: usize,
         /// Estimate, absent when no interpreter is signed in.
         estimated_wait_secs: Option<u64>,
-        /// Interpreters signed in.
+        /// Interpreters signed in who work in the call's sign language.
         interpreters_online: usize,
+        /// Of those, the ones not away (available, ringing or in a call).
+        #[serde(default)]
+        interpreters_on_duty: usize,
     },
     /// An interpreter's console is ringing for this caller.
     Connecting {
@@ -453,6 +479,8 @@ pub enum ServerMsg {
     },
     /// A caption update of one speaker.
     Caption(CaptionLine),
+    /// How far behind one speaker's captions run (while behind, and when caught up).
+    CaptionStatus(CaptionStatus),
     /// An event's state (sent on joining and on every change).
     EventStatus(EventInfo),
     /// Reply to `ping`.

@@ -13,6 +13,7 @@ use crate::captions::live::LiveCaptions;
 use crate::config::Config;
 use crate::metrics::Histogram;
 use crate::relay::{Effect, Relay, RelayConfig, RelayError};
+use crate::sfu::text_flow::TextFlow;
 use crate::sfu::Sfu;
 use crate::signal::{
     ClientEnvelope, ClientMsg, EndReason, ErrorCode, IceServerInfo, Role, ServerMsg, SessionId,
@@ -42,6 +43,8 @@ struct SessionInfo {
     name: String,
     /// The press-briefing event this page is in, and the task that passes on its status.
     event: Option<(Arc<Event>, tokio::task::JoinHandle<()>)>,
+    /// How much text this page may still send as chat.
+    text_flow: TextFlow,
 }
 
 /// The service: one per server.
@@ -182,6 +185,7 @@ impl Switchboard {
                 role: None,
                 name: String::new(),
                 event: None,
+                text_flow: TextFlow::new(Instant::now()),
             },
         );
         id
@@ -244,6 +248,7 @@ impl Switchboard {
                 })
                 .collect(),
             captions: self.sfu.captions().is_some(),
+            emergency_contacts: self.cfg.service.emergency_contacts.clone(),
         }
     }
 
@@ -428,6 +433,14 @@ impl Switchboard {
                     ));
                 }
                 let members = self.room_members(session)?;
+                // The same budget as typing over the text channel: a page cannot flood a
+                // call through the signaling socket either.
+                let admitted = lock(&self.sessions)
+                    .get_mut(&session)
+                    .map(|s| s.text_flow.admit(text, Instant::now()));
+                if let Some(Err(why)) = admitted {
+                    return Err(refuse(ErrorCode::RateLimited, why.message()));
+                }
                 let msg = ServerMsg::Chat {
                     from: crate::sfu::participant_id(session),
                     name: self.name(session),

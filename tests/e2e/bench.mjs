@@ -1,7 +1,7 @@
 // Browser latency benchmark (not a test): time from the caller's tap to the interpreter's ring,
 // and from the interpreter's accept to the first decoded remote video frame on each side, in
 // real headless Chromium over loopback. Usage: SIGNRELAY_BIN=... node tests/e2e/bench.mjs [runs]
-import { startServer, launchBrowser, signInInterpreter } from './lib.mjs';
+import { startServer, launchBrowser, signInInterpreter, hangUp } from './lib.mjs';
 
 const runs = Number(process.argv[2] || 10);
 const srv = await startServer();
@@ -24,7 +24,7 @@ try {
     ring.push(m.ring_shown - c.call_clicked);
     callerFrame.push(c.first_frame - m.accept_clicked);
     interpFrame.push(m.first_frame - m.accept_clicked);
-    await caller.page.click('#btn-hangup');
+    await hangUp(caller.page);
     await caller.page.waitForSelector('#ended:not([hidden])');
     await interp.page.waitForSelector('#my-status[data-status="available"]');
   }

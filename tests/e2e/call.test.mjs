@@ -3,7 +3,7 @@
 // invitation -> interpreter drops -> caller back at the front -> new interpreter -> hang-up.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, waitForMediaFrom, signInInterpreter } from './lib.mjs';
+import { startServer, launchBrowser, waitForMediaFrom, signInInterpreter, hangUp } from './lib.mjs';
 
 describe('interpreted video call', { timeout: 240000 }, () => {
   let srv; let anna; let caller; let guest; let bo; let caller2;
@@ -100,10 +100,10 @@ describe('interpreted video call', { timeout: 240000 }, () => {
     await caller2.page.goto(`${srv.url}/`);
     await caller2.page.click('#btn-call');
     await caller2.page.waitForSelector('#waiting:not([hidden])');
-    await caller2.page.waitForFunction(() => document.querySelector('#queue-position').textContent.includes('下一位'));
+    await caller2.page.waitForFunction(() => document.querySelector('#wait-state').textContent.includes('下一位'));
     await anna.context.close();
     await caller.page.waitForFunction(() => document.querySelector('#status').textContent.includes('翻译员连接中断'), null, { timeout: 10000 });
-    await caller2.page.waitForFunction(() => document.querySelector('#queue-position').textContent.includes('前面还有 1 位'), null, { timeout: 10000 });
+    await caller2.page.waitForFunction(() => document.querySelector('#wait-state').textContent.includes('前面还有 1 位'), null, { timeout: 10000 });
     // The caller and the guest still see each other while the call waits for a new interpreter.
     await waitForMediaFrom(guest.page, 1);
     await signInInterpreter(bo.page, srv.url, 'bo', 'pw-bo');
@@ -118,15 +118,15 @@ describe('interpreted video call', { timeout: 240000 }, () => {
   });
 
   it('hang-up ends the call for everyone and frees the interpreter', async () => {
-    await caller.page.click('#btn-hangup');
+    await hangUp(caller.page);
     await caller.page.waitForSelector('#ended:not([hidden])', { timeout: 5000 });
     await guest.page.waitForSelector('#ended:not([hidden])', { timeout: 5000 });
-    await bo.page.waitForFunction(() => document.querySelector('#status').textContent.includes('通话已结束'), null, { timeout: 5000 });
+    await bo.page.waitForFunction(() => document.querySelector('#alert').textContent.includes('通话已结束'), null, { timeout: 5000 });
     assert.equal(await bo.page.isVisible('#incall'), false);
     // Bo is free again, so the second caller rings at once.
     await bo.page.waitForSelector('#ring:not([hidden])', { timeout: 5000 });
     await caller2.page.click('#btn-cancel');
-    await caller2.page.waitForSelector('#ended:not([hidden])', { timeout: 5000 });
+    await caller2.page.waitForSelector('#start:not([hidden])', { timeout: 5000 });
     const deadline = Date.now() + 10000;
     let h;
     do { h = await srv.health(); } while ((h.rooms !== 0 || h.peers !== 0) && Date.now() < deadline && await new Promise((r) => setTimeout(r, 200)) === undefined);

@@ -8,7 +8,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startServer, launchBrowser, until, waitForMediaFrom, reference, speechThenSilence, silence, cer,
-  createEvent,
+  createEvent, metricBecomes, hangUp,
 } from './lib.mjs';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -93,6 +93,27 @@ describe('captioned call', { timeout: 180000 }, () => {
     await caller.page.click('#cap-contrast');
     assert.notEqual(await bg(), b1);
   });
+
+  it('a guest whose page simply closes leaves no caption stream, and a later call is captioned', async () => {
+    // Caller and guest are both captioned while both are in the call.
+    await metricBecomes(srv.url, 'signrelay_caption_streams', 2);
+    await guest.browser.close();
+    await metricBecomes(srv.url, 'signrelay_caption_streams', 1, 15000);
+    await hangUp(caller.page);
+    await metricBecomes(srv.url, 'signrelay_caption_streams', 0, 15000);
+    await metricBecomes(srv.url, 'signrelay_asr_queue_depth', 0, 15000);
+    // The recognizer is free for the next call.
+    const before = await captionText(caller.page);
+    await caller.page.click('#btn-again');
+    await caller.page.click('#btn-captioned');
+    await caller.page.waitForSelector('#invite-url', { timeout: 10000 });
+    const link = await caller.page.inputValue('#invite-url');
+    guest = await launchBrowser({ audio: speechThenSilence(CLIP) });
+    await guest.page.goto(link);
+    await guest.page.click('#join button[type=submit]');
+    await caller.page.waitForFunction((n) => (window.signrelay?.captionLog || []).map((l) => l.text).join('').length > n + 5,
+      before.length, { timeout: 60000, polling: 500 });
+  });
 });
 
 describe('interpreted press briefing', { timeout: 240000 }, () => {
@@ -173,6 +194,18 @@ describe('interpreted press briefing', { timeout: 240000 }, () => {
     assert.match(await viewer.page.textContent('#status'), /暂停|Paused/);
     await speaker.page.click('#btn-live');
     await viewer.page.waitForSelector('#badge[data-kind="live"]', { timeout: 15000 });
+  });
+
+  it('ending the briefing ends its caption stream', async () => {
+    await metricBecomes(srv.url, 'signrelay_caption_streams', 1);
+    const res = await fetch(`${srv.url}/api/events/${ev.event.id}/end`, {
+      method: 'POST',
+      headers: { Authorization: `Basic ${Buffer.from('org:pw-org').toString('base64')}`, 'Content-Type': 'application/json' },
+    });
+    assert.equal(res.status, 200);
+    await metricBecomes(srv.url, 'signrelay_caption_streams', 0, 15000);
+    await metricBecomes(srv.url, 'signrelay_asr_queue_depth', 0, 15000);
+    await viewer.page.waitForSelector('#badge[data-kind="ended"]', { timeout: 15000 });
   });
 
   it('a viewer who joins late scrolls back through what was said', async () => {

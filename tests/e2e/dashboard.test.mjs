@@ -2,7 +2,7 @@
 // records, and the dashboard's figures, live view, CSV export and user management match them.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, signInInterpreter, waitForMediaFrom } from './lib.mjs';
+import { startServer, launchBrowser, signInInterpreter, waitForMediaFrom, hangUp } from './lib.mjs';
 
 describe('service dashboard', { timeout: 180000 }, () => {
   let srv; let anna; let caller; let admin;
@@ -25,7 +25,7 @@ describe('service dashboard', { timeout: 180000 }, () => {
     await anna.page.waitForSelector('#ring:not([hidden])', { timeout: 10000 });
     await anna.page.click('#btn-accept');
     await waitForMediaFrom(caller.page, 1);
-    await caller.page.click('#btn-hangup');
+    await hangUp(caller.page);
     await caller.page.waitForSelector('#ended:not([hidden])', { timeout: 10000 });
     // The interpreter's console lists the call she answered (her own calls only).
     await anna.page.waitForFunction(() => document.querySelectorAll('#my-calls tr').length === 1, null, { timeout: 10000 });
@@ -37,7 +37,7 @@ describe('service dashboard', { timeout: 180000 }, () => {
     await caller.page.click('#btn-emergency');
     await caller.page.waitForSelector('#waiting:not([hidden])');
     await caller.page.click('#btn-cancel');
-    await caller.page.waitForSelector('#ended:not([hidden])', { timeout: 10000 });
+    await caller.page.waitForSelector('#start:not([hidden])', { timeout: 10000 });
 
     await admin.page.goto(`${srv.url}/admin`);
     await admin.page.fill('#username', 'boss');

@@ -78,7 +78,7 @@ ${extraToml}`;
 }
 
 // One browser per person, so each can "speak" its own audio file.
-export async function launchBrowser({ audio } = {}) {
+export async function launchBrowser({ audio, viewport } = {}) {
   const args = [
     '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync',
@@ -87,7 +87,7 @@ export async function launchBrowser({ audio } = {}) {
   ];
   if (audio) args.push(`--use-file-for-fake-audio-capture=${audio}`);
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args, headless: true });
-  const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
+  const context = await browser.newContext({ permissions: ['camera', 'microphone'], ...(viewport ? { viewport } : {}) });
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error('[pageerror]', e.message));
   if (process.env.E2E_CONSOLE) page.on('console', (m) => console.error('[console]', m.text()));
@@ -195,4 +195,62 @@ export async function createEvent(url, body) {
   });
   if (res.status !== 201) throw new Error(`create event: ${res.status} ${await res.text()}`);
   return res.json();
+}
+
+// Hang-up asks once: the first tap arms it, the second ends the call.
+export async function hangUp(page) {
+  await page.click('#btn-hangup');
+  await page.waitForSelector('#btn-hangup[data-armed]');
+  await page.click('#btn-hangup');
+}
+
+const AXE = join(import.meta.dirname, 'node_modules/axe-core/axe.min.js');
+
+// Runs axe-core (WCAG 2.x A/AA rules) on what the page shows now; returns the serious and
+// critical violations as "rule: target" strings.
+export async function axeProblems(page) {
+  // Evaluated by the test driver, so the pages' own Content-Security-Policy stays on.
+  if (!(await page.evaluate(() => !!window.axe))) await page.evaluate(readFileSync(AXE, 'utf8'));
+  const res = await page.evaluate(async () => window.axe.run(document, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] },
+    resultTypes: ['violations'],
+  }));
+  return res.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')}`));
+}
+
+// The browser's own "larger text" setting, as a user sets it: the root size is relative, so
+// scaling the user-agent default scales every page.
+export async function setTextZoom(page, percent) {
+  await page.evaluate((p) => { document.documentElement.style.fontSize = `${1.125 * p}%`; }, percent);
+}
+
+// Width the page needs beyond the viewport (0 when nothing scrolls sideways).
+export async function sidewaysOverflow(page) {
+  return page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+}
+
+// Keeps the machine's cores busy (for tests of ordering and lifecycles under load).
+export function burnCpu(n = 2) {
+  const procs = Array.from({ length: n }, () => spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' }));
+  return () => procs.forEach((p) => p.kill('SIGKILL'));
+}
+
+export async function metric(url, name) {
+  const text = await fetch(`${url}/metrics`).then((r) => r.text());
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.split(' ')[1]) : NaN;
+}
+
+// Waits until a /metrics gauge reads `want`.
+export async function metricBecomes(url, name, want, timeout = 20000) {
+  const deadline = Date.now() + timeout;
+  let v;
+  for (;;) {
+    v = await metric(url, name);
+    if (v === want) return v;
+    if (Date.now() > deadline) throw new Error(`${name} is ${v}, not ${want}, after ${timeout} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }

@@ -3,18 +3,27 @@ import { connectSignal } from './signal.js';
 import { getCamera, mark } from './media.js';
 import { InCall, flash } from './incall.js';
 import { api } from './api.js';
+import { download } from './captions.js';
 
 const $ = (id) => document.getElementById(id);
 const sections = ['start', 'waiting', 'incall', 'ended'];
-const show = (id) => sections.forEach((s) => { $(s).hidden = s !== id; });
+// Errors and hints only; the state of a call is told by its own screen, once.
 const status = (text) => { $('status').textContent = text; };
 
 let welcome = null;
 let incall = null;
 let stream = null;
-let lastQueue = null;
-// Set while the call waits again after its interpreter dropped: the caller must keep seeing why.
-let requeued = false;
+// The call as this page knows it: what it is for and where it stands.
+const call = { purpose: null, phase: null, queue: null, requeued: false, connectedAt: null, toText: false };
+let summary = null; // {secs, text} of the call that just ended
+
+// Every state change moves focus to the new screen's main element, so a screen-reader or
+// keyboard user is not left on the page body.
+function show(id, focus) {
+  sections.forEach((s) => { $(s).hidden = s !== id; });
+  const el = focus && $(focus);
+  if (el) setTimeout(() => el.focus(), 0);
+}
 
 const sig = connectSignal({ onClose: () => status(t('disconnected')) });
 
@@ -32,15 +41,69 @@ function fillLanguages() {
   if (cur) sel.value = cur;
 }
 
-function renderQueue() {
-  if (!lastQueue) return;
-  const ahead = lastQueue.position - 1;
-  $('queue-position').textContent = ahead === 0 ? t('position_next') : t('position', { n: ahead });
-  $('queue-wait').textContent = lastQueue.estimated_wait_secs == null
-    ? t('est_unknown') : t('est_wait', { t: duration(lastQueue.estimated_wait_secs) });
+function fillEmergency() {
+  const list = $('emergency-contacts');
+  list.innerHTML = '';
+  const contacts = welcome?.emergency_contacts || [];
+  if (!contacts.length) {
+    const li = document.createElement('li');
+    li.textContent = t('emergency_none');
+    list.appendChild(li);
+  }
+  for (const c of contacts) {
+    const li = document.createElement('li');
+    const label = currentLang() === 'en' ? c.label_en : c.label_zh;
+    if (c.href) {
+      const a = document.createElement('a');
+      a.href = c.href;
+      a.textContent = `${t('pair', { a: label, b: c.contact })}`;
+      li.appendChild(a);
+    } else {
+      li.textContent = t('pair', { a: label, b: c.contact });
+    }
+    list.appendChild(li);
+  }
 }
 
-setupLangToggle(() => { fillLanguages(); renderQueue(); });
+// One line says where the call stands; the line under it says what happens next.
+function renderWait() {
+  const q = call.queue;
+  let state = t('waiting');
+  let detail = '';
+  let offerText = false;
+  if (call.phase === 'connecting') {
+    state = t('state_connecting');
+  } else if (q) {
+    const ahead = q.position - 1;
+    const where = ahead === 0 ? t('position_next') : t('position', { n: ahead });
+    if (q.interpreters_online === 0) {
+      state = t('state_no_interpreter');
+      detail = t('state_no_interpreter_more');
+      offerText = true;
+    } else if (q.interpreters_on_duty === 0) {
+      state = t('state_all_away');
+      detail = t('state_all_away_more');
+      offerText = true;
+    } else {
+      state = call.requeued ? `${t('state_requeued')} · ${where}` : where;
+      detail = [q.estimated_wait_secs == null ? '' : t('est_wait', { t: duration(q.estimated_wait_secs) }),
+        t('state_queued_more')].filter(Boolean).join(' · ');
+    }
+  }
+  $('wait-state').textContent = state;
+  $('wait-detail').textContent = detail;
+  $('btn-use-text').hidden = !offerText;
+  $('emergency-box').hidden = call.purpose !== 'emergency';
+}
+
+function renderSummary() {
+  if (!summary) return;
+  $('ended-time').textContent = summary.secs == null ? '' : t('call_summary_time', { t: duration(summary.secs) });
+  $('btn-save').hidden = !summary.text;
+  $('ended-note').textContent = summary.text ? t('saved_note') : t('call_summary_none');
+}
+
+setupLangToggle(() => { fillLanguages(); fillEmergency(); renderWait(); renderSummary(); });
 
 function ensureInCall() {
   if (!incall) {
@@ -48,20 +111,23 @@ function ensureInCall() {
     incall = new InCall($('incall'), {
       signal: sig, role: 'caller', localStream: stream, iceServers: welcome?.ice_servers, captions: !!welcome?.captions,
     });
+    setTimeout(() => $('rtt-input')?.focus(), 0);
   }
   return incall;
 }
 
 function endCall() {
+  summary = {
+    secs: call.connectedAt ? Math.round((Date.now() - call.connectedAt) / 1000) : null,
+    text: incall ? incall.transcript() : '',
+  };
   if (incall) incall.close();
   incall = null;
   if (stream) stream.getTracks().forEach((tr) => tr.stop());
   stream = null;
 }
 
-async function placeCall(purpose) {
-  mark('call_clicked');
-  status('');
+async function openCamera() {
   try {
     stream = await getCamera();
   } catch (e) {
@@ -69,26 +135,42 @@ async function placeCall(purpose) {
     status(t('media_denied', { e: e.message }));
     stream = null;
   }
+}
+
+async function placeCall(purpose) {
+  mark('call_clicked');
+  status('');
+  Object.assign(call, { purpose, phase: 'placing', queue: null, requeued: false, connectedAt: null, toText: false });
+  // The emergency screen and its alternatives show at once, before the camera or the queue.
+  renderWait();
+  show('waiting', 'wait-state');
+  await openCamera();
   sig.send({
     type: 'place_call', purpose, sign_language: $('sign-language').value || undefined,
     preferred_interpreter_gender: $('pref-gender').value || undefined,
   });
-  lastQueue = null;
-  $('queue-position').textContent = t('waiting');
-  $('queue-wait').textContent = '';
-  show('waiting');
 }
 
-sig.on('welcome', (m) => { welcome = m; fillLanguages(); });
+async function startCaptioned() {
+  status('');
+  Object.assign(call, { purpose: null, phase: 'captioned', queue: null, requeued: false, connectedAt: null, toText: false });
+  if (!stream) await openCamera();
+  sig.send({ type: 'start_captioned_call' });
+}
+
+sig.on('welcome', (m) => { welcome = m; fillLanguages(); fillEmergency(); });
 sig.on('queued', (m) => {
-  lastQueue = m;
+  call.queue = m;
+  call.phase = 'queued';
   if (!incall) show('waiting');
-  renderQueue();
-  status(requeued ? `${t('interp_lost')} · ${$('queue-position').textContent}` : t('waiting'));
+  renderWait();
 });
-sig.on('connecting', () => { status(t('connecting')); $('queue-position').textContent = t('connecting'); });
+sig.on('connecting', () => { call.phase = 'connecting'; renderWait(); });
 sig.on('call_connected', (m) => {
-  requeued = false;
+  call.requeued = false;
+  call.phase = 'connected';
+  call.connectedAt = call.connectedAt || Date.now();
+  status('');
   if (!m.interpreter) {
     // A captioned call: the hearing party still has to be invited.
     status(t('captioned_started'));
@@ -96,15 +178,37 @@ sig.on('call_connected', (m) => {
     sig.send({ type: 'create_invite' });
     return;
   }
-  flash(`${t('answered')}：${m.interpreter}`); status(t('answered')); ensureInCall();
+  flash(t('pair', { a: t('answered'), b: m.interpreter }));
+  ensureInCall();
 });
 sig.on('caption', (m) => incall?.onCaption(m));
+sig.on('caption_status', (m) => incall?.onCaptionStatus(m));
 sig.on('room', (m) => ensureInCall().onRoom(m));
 sig.on('offer', (m) => ensureInCall().onOffer(m));
 sig.on('chat', (m) => incall?.onChat(m));
 sig.on('invite_created', (m) => incall?.onInvite(m));
-sig.on('interpreter_lost', () => { requeued = true; flash(t('interp_lost')); status(t('interp_lost')); });
-sig.on('call_ended', () => { requeued = false; endCall(); show('ended'); status(t('ended')); flash(t('ended')); });
+sig.on('interpreter_lost', () => { call.requeued = true; flash(t('interp_lost')); status(t('interp_lost')); });
+sig.on('call_ended', (m) => {
+  call.requeued = false;
+  call.phase = null;
+  endCall();
+  if (call.toText) {
+    // "Use text instead": the queued call was cancelled to start a captioned one.
+    call.toText = false;
+    startCaptioned();
+    return;
+  }
+  status('');
+  if (m.reason === 'cancelled' && !summary.text) {
+    // The caller gave up waiting: back to the start, nothing to sum up.
+    summary = null;
+    show('start', 'btn-call');
+    return;
+  }
+  renderSummary();
+  show('ended', 'ended-h');
+  flash(t('ended'));
+});
 sig.on('error', (m) => status(t('error', { e: m.message })));
 sig.on('pong', () => {});
 
@@ -114,13 +218,13 @@ $('caller-name').value = localStorage.getItem('signrelay.name') || '';
 $('caller-name').addEventListener('change', (e) => localStorage.setItem('signrelay.name', e.target.value));
 $('btn-call').onclick = () => placeCall(document.querySelector('input[name=purpose]:checked').value);
 $('btn-emergency').onclick = () => placeCall('emergency');
-$('btn-captioned').onclick = async () => {
-  status('');
-  try { stream = await getCamera(); } catch (e) { status(t('media_denied', { e: e.message })); stream = null; }
-  sig.send({ type: 'start_captioned_call' });
-};
+$('btn-captioned').onclick = () => startCaptioned();
+$('btn-use-text').onclick = () => { call.toText = true; sig.send({ type: 'cancel_call' }); };
 $('btn-cancel').onclick = () => { sig.send({ type: 'cancel_call' }); };
-$('btn-again').onclick = () => { show('start'); status(''); };
+$('btn-save').onclick = () => {
+  if (summary?.text) download(`signrelay-${new Date().toISOString().slice(0, 16).replace(':', '')}.txt`, `${summary.text}\n`);
+};
+$('btn-again').onclick = () => { summary = null; show('start', 'btn-call'); status(''); };
 show('start');
 
 // The optional profile: stored on the server only with consent; this browser keeps the token.

@@ -1,7 +1,7 @@
 // Live captions on screen: stable lines stay, the recognizer's current guess is shown apart
 // (italic, dimmer, marked "…") and replaced as it firms up. Size, contrast and position are
 // the reader's choice and remembered on this device.
-import { t } from './i18n.js';
+import { t, onLangChange } from './i18n.js';
 
 const CONTRASTS = ['light-on-dark', 'yellow-on-black', 'dark-on-light'];
 const POSITIONS = ['bottom', 'top', 'below'];
@@ -13,6 +13,8 @@ export function download(name, text, type = 'text/plain') {
   const a = document.createElement('a');
   a.href = URL.createObjectURL(new Blob([text], { type: `${type};charset=utf-8` }));
   a.download = name;
+  a.textContent = name;
+  a.hidden = true;
   document.body.appendChild(a);
   a.click();
   setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
@@ -21,7 +23,8 @@ export function download(name, text, type = 'text/plain') {
 export class CaptionView {
   // box: where the captions show; bar: where the controls go. `keep`: stable lines kept on
   // screen (the rest scroll away; a transcript panel keeps them all).
-  constructor(box, bar, { keep = 3, showNames = true, positions = false, ignore = () => false } = {}) {
+  constructor(box, bar, { keep = 3, showNames = true, positions = false, ignore = () => false, emptyKey = 'cap_empty' } = {}) {
+    this.emptyKey = emptyKey;
     this.box = box;
     this.keep = keep;
     this.showNames = showNames;
@@ -40,9 +43,51 @@ export class CaptionView {
     this.partialEl.className = 'cap-partial';
     // Guesses change several times a second: a screen reader should read only final text.
     this.partialEl.setAttribute('aria-hidden', 'true');
-    this.box.append(this.stableEl, this.partialEl);
+    // An empty caption box says what it is for instead of being a dark rectangle.
+    this.emptyEl = document.createElement('p');
+    this.emptyEl.className = 'cap-empty';
+    this.delayEl = document.createElement('p');
+    this.delayEl.className = 'cap-delay';
+    this.delayEl.hidden = true;
+    this.box.append(this.delayEl, this.stableEl, this.partialEl, this.emptyEl);
+    this.behind = new Map(); // speaker -> {ms, at}
     this.apply();
+    this.renderEmpty();
     if (bar) this.controls(bar, positions);
+    this.delayTimer = setInterval(() => this.renderDelay(), 1000);
+  }
+
+  renderEmpty() {
+    const empty = !this.lines.length && !this.partials.size;
+    this.emptyEl.hidden = !empty;
+    this.emptyEl.textContent = t(this.emptyKey);
+  }
+
+  // The server says how far behind a speaker's captions run; silence and a stuck recognizer
+  // look the same on a page without it.
+  status(msg) {
+    if (this.ignore(msg)) return;
+    if (msg.behind_ms > 0 || msg.degraded) this.behind.set(msg.speaker, { ms: msg.behind_ms, at: Date.now() });
+    else this.behind.delete(msg.speaker);
+    this.renderDelay();
+  }
+
+  // Seconds the captions run behind now, from the server's word (aged since it came) or the
+  // last caption's own delay while it is recent.
+  behindSecs() {
+    let ms = 0;
+    const now = Date.now();
+    for (const b of this.behind.values()) {
+      // Unrefreshed for long: the stream ended or the news is old.
+      if (now - b.at < 5000) ms = Math.max(ms, b.ms + (now - b.at));
+    }
+    return ms / 1000;
+  }
+
+  renderDelay() {
+    const s = this.behindSecs();
+    this.delayEl.hidden = s < 3;
+    if (s >= 3) this.delayEl.textContent = t('cap_delayed', { s: Math.round(s) });
   }
 
   apply() {
@@ -68,16 +113,27 @@ export class CaptionView {
       setPref('scale', String(next));
       this.apply();
     };
-    btn('cap-smaller', 'A−', t('cap_smaller'), () => scale(-0.15));
-    btn('cap-bigger', 'A+', t('cap_bigger'), () => scale(0.15));
+    // The visible text is part of the accessible name (WCAG 2.5.3), and says which A−/A+ this is.
+    const smaller = btn('cap-smaller', t('cap_smaller_label'), t('cap_smaller'), () => scale(-0.15));
+    const bigger = btn('cap-bigger', t('cap_bigger_label'), t('cap_bigger'), () => scale(0.15));
+    onLangChange(() => {
+      smaller.textContent = t('cap_smaller_label'); smaller.setAttribute('aria-label', t('cap_smaller'));
+      bigger.textContent = t('cap_bigger_label'); bigger.setAttribute('aria-label', t('cap_bigger'));
+      contrast.textContent = t('cap_contrast'); contrast.removeAttribute('aria-label');
+      if (position) position.textContent = t('cap_position');
+      this.box.setAttribute('aria-label', t('captions'));
+      this.renderEmpty();
+      this.renderDelay();
+    });
     const contrast = btn('cap-contrast', t('cap_contrast'), null, () => {
       const i = (CONTRASTS.indexOf(pref('contrast', CONTRASTS[0])) + 1) % CONTRASTS.length;
       setPref('contrast', CONTRASTS[i]);
       this.apply();
       contrast.setAttribute('aria-label', `${t('cap_contrast')}: ${t(`cap_${CONTRASTS[i].replace(/-/g, '_')}`)}`);
     });
+    let position = null;
     if (positions) {
-      btn('cap-position', t('cap_position'), null, () => {
+      position = btn('cap-position', t('cap_position'), null, () => {
         const i = (POSITIONS.indexOf(pref('position', 'bottom')) + 1) % POSITIONS.length;
         setPref('position', POSITIONS[i]);
         this.apply();
@@ -85,7 +141,7 @@ export class CaptionView {
     }
   }
 
-  name(line) { return this.showNames && line.name ? `${line.name}：` : ''; }
+  name(line) { return this.showNames && line.name ? t('pair', { a: line.name, b: '' }) : ''; }
 
   update(line) {
     if (this.ignore(line)) return;
@@ -122,11 +178,14 @@ export class CaptionView {
       p.textContent = `${this.name(l)}${l.text} …`;
       this.partialEl.appendChild(p);
     }
+    this.renderEmpty();
   }
 
   // How far behind the speech the captions ran when the last one arrived (the clocks of one
   // machine, or NTP-synced ones); null before any caption.
   delaySecs() {
+    const server = this.behindSecs();
+    if (server > 0) return Math.max(server, this.lag ?? 0);
     return this.lag ?? null;
   }
 

@@ -39,13 +39,15 @@ $('join').addEventListener('submit', async (e) => {
   sig.on('offer', (m) => ensureInCall().onOffer(m));
   sig.on('chat', (m) => incall?.onChat(m));
   sig.on('caption', (m) => incall?.onCaption(m));
+  sig.on('caption_status', (m) => incall?.onCaptionStatus(m));
   sig.on('interpreter_lost', () => flash(t('interp_lost')));
   sig.on('call_connected', () => flash(t('answered')));
   sig.on('call_ended', () => {
     if (incall) incall.close();
     incall = null;
     if (stream) stream.getTracks().forEach((tr) => tr.stop());
-    $('incall').hidden = true; $('ended').hidden = false; status(t('ended'));
+    $('incall').hidden = true; $('ended').hidden = false; status('');
+    $('ended-h').focus();
   });
   sig.on('error', (m) => status(t('error', { e: m.message })));
   sig.on('pong', () => {});

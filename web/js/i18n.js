@@ -49,6 +49,7 @@ const dict = {
   username: ['用户名', 'User name'],
   password: ['密码', 'Password'],
   presence: ['状态', 'Status'],
+  presence_label: ['状态：', 'Status: '],
   available: ['空闲可接听', 'Available'],
   away: ['暂离', 'Away'],
   ringing: ['来电中', 'Ringing'],
@@ -71,8 +72,10 @@ const dict = {
   disconnected: ['与服务器的连接已断开，请刷新页面', 'Lost connection to the server; please reload'],
   error: ['出错：{e}', 'Error: {e}'],
   captions: ['实时字幕', 'Live captions'],
-  cap_smaller: ['缩小字幕', 'Smaller captions'],
-  cap_bigger: ['放大字幕', 'Larger captions'],
+  cap_smaller: ['A− 字幕：缩小字幕', 'A− captions: smaller captions'],
+  cap_bigger: ['A+ 字幕：放大字幕', 'A+ captions: larger captions'],
+  cap_smaller_label: ['A− 字幕', 'A− captions'],
+  cap_bigger_label: ['A+ 字幕', 'A+ captions'],
   cap_contrast: ['字幕配色', 'Caption colours'],
   cap_light_on_dark: ['黑底白字', 'white on black'],
   cap_yellow_on_black: ['黑底黄字', 'yellow on black'],
@@ -165,6 +168,40 @@ const dict = {
   prefers_male: ['希望男翻译员', 'prefers a male interpreter'],
   my_calls: ['我今天的通话', 'My calls today'],
   audit: ['审计日志', 'Audit log'],
+  pair: ['{a}：{b}', '{a}: {b}'],
+  video_panel: ['视频画面', 'Video'],
+  call_controls: ['通话控制', 'Call controls'],
+  state_no_interpreter: ['暂无翻译员在线', 'No interpreter is online right now'],
+  state_no_interpreter_more: ['您仍在排队，有翻译员上线会立即为您接通。也可以改用文字与听人直接交谈。', 'You stay in line and are connected as soon as one signs in. You can also talk to a hearing person directly by text and captions.'],
+  state_all_away: ['翻译员暂时离开座位', 'The interpreters are away from their desks for a moment'],
+  state_all_away_more: ['您仍在排队，翻译员回来后会立即为您接通。', 'You stay in line and are connected as soon as one is back.'],
+  state_queued_more: ['请保持本页打开，接通时屏幕会闪烁。', 'Keep this page open; the screen flashes when you are connected.'],
+  state_connecting: ['正在接通翻译员…', 'Ringing an interpreter…'],
+  state_requeued: ['翻译员连接中断，您已排在最前面', 'The interpreter was disconnected; you are first in line again'],
+  use_text: ['改用文字（与听人直接交谈）', 'Use text instead (talk to a hearing person directly)'],
+  emergency_title: ['紧急求助', 'Emergency'],
+  emergency_not_110: ['本服务是手语翻译服务，不是 110、119、120。有生命危险时，请同时用下面的方式直接求助：', 'This is a sign language interpreting service, not 110, 119 or 120. If a life is in danger, also contact them directly:'],
+  emergency_first: ['紧急呼叫会排在所有来电之前。', 'Emergency calls are answered before all other calls.'],
+  emergency_none: ['请联系当地 110、119、120。', 'Contact your local 110, 119 or 120.'],
+  emergency_sms: ['发短信到 {n}', 'Text {n}'],
+  call_summary: ['通话已结束', 'The call has ended'],
+  call_summary_time: ['通话时长 {t}', 'Call length {t}'],
+  call_summary_none: ['本次通话没有文字或字幕。', 'There was no text or captions in this call.'],
+  save_conversation: ['保存对话和字幕到本机', 'Save the conversation and captions to this phone'],
+  saved_note: ['服务器不保存通话内容；只有您保存的这份在您的设备上。', 'The server keeps nothing of the call; only the copy you save stays, on your device.'],
+  confirm_hang_up: ['再按一次挂断', 'Tap again to hang up'],
+  cap_text_smaller: ['A− 文字', 'A− text'],
+  cap_text_bigger: ['A+ 文字', 'A+ text'],
+  cap_text_smaller_aria: ['A− 文字：缩小对话文字', 'A− text: smaller conversation text'],
+  cap_text_bigger_aria: ['A+ 文字：放大对话文字', 'A+ text: larger conversation text'],
+  cap_empty: ['对方说话时，这里显示字幕', 'Captions of what others say appear here'],
+  cap_empty_event: ['发言人讲话时，这里显示字幕', 'Captions of the speaker appear here'],
+  cap_delayed: ['字幕延迟约 {s} 秒', 'Captions about {s} s behind'],
+  ring_countdown: ['{s} 秒后转给下一位', 'Moves on in {s} s'],
+  ring_title: ['【来电】', '[Call] '],
+  notify_enable: ['开启来电通知', 'Turn on call notifications'],
+  swap_views: ['交换大小画面', 'Swap the pictures'],
+  live_no_captions: ['直播中（无字幕）', 'Live (no captions)'],
   seconds: ['{n} 秒', '{n} s'],
   minutes: ['{n} 分钟', '{n} min'],
 };
@@ -189,7 +226,13 @@ export function applyI18n(root = document) {
   root.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n); });
   root.querySelectorAll('[data-i18n-aria]').forEach((el) => el.setAttribute('aria-label', t(el.dataset.i18nAria)));
   root.querySelectorAll('[data-i18n-ph]').forEach((el) => el.setAttribute('placeholder', t(el.dataset.i18nPh)));
+  root.querySelectorAll('[data-i18n-alt]').forEach((el) => el.setAttribute('alt', t(el.dataset.i18nAlt)));
 }
+
+// Everything that renders text from state registers here, so a language switch redraws the
+// whole page at once, not only the static labels.
+const redraws = new Set();
+export function onLangChange(fn) { redraws.add(fn); return () => redraws.delete(fn); }
 
 export function setupLangToggle(onChange) {
   const btn = document.getElementById('lang-toggle');
@@ -198,6 +241,7 @@ export function setupLangToggle(onChange) {
     lang = lang === 'en' ? 'zh' : 'en';
     localStorage.setItem('signrelay.lang', lang);
     applyI18n();
+    for (const fn of redraws) fn();
     if (onChange) onChange();
   });
   applyI18n();

@@ -1,13 +1,15 @@
 // The in-call view shared by the three pages: video tiles, camera/mic toggles, hang-up,
 // guest invitation, and the text conversation (RFC 8865 real-time text as people type).
-import { t } from './i18n.js';
+import { t, onLangChange, applyI18n } from './i18n.js';
 import { MediaSession, mark } from './media.js';
 import { CaptionView, download } from './captions.js';
 
 const LINE_SEP = '\u2028';
 const BACKSPACE = '\b';
 
-export function flash(text) {
+// A visual alert across the top. `hold` keeps it up until `unflash()` (a ringing console must
+// not lose its signal after a few seconds).
+export function flash(text, { hold = false } = {}) {
   const el = document.getElementById('alert');
   if (!el) return;
   el.textContent = text;
@@ -17,7 +19,13 @@ export function flash(text) {
   el.classList.add('flashing');
   if (navigator.vibrate) navigator.vibrate([300, 150, 300]);
   clearTimeout(flash.timer);
-  flash.timer = setTimeout(() => { el.hidden = true; }, 4000);
+  if (!hold) flash.timer = setTimeout(() => { el.hidden = true; }, 4000);
+}
+
+export function unflash() {
+  const el = document.getElementById('alert');
+  clearTimeout(flash.timer);
+  if (el) el.hidden = true;
 }
 
 export function setTextScale(delta) {
@@ -40,6 +48,8 @@ export class InCall {
     this.live = new Map(); // pid -> text being typed
     this.sent = '';
     this.composing = false;
+    this.record = []; // {at, name, text}: what the page showed, for the summary and saving
+    this.startedAt = Date.now();
     this.media = new MediaSession(signal, {
       localStream, iceServers,
       onTrack: (pid, stream) => this.attach(pid, stream),
@@ -52,59 +62,80 @@ export class InCall {
   }
 
   render() {
+    // Labels carry data-i18n so a language switch mid-call relabels everything at once.
     this.root.innerHTML = `
-      <div class="stage" id="stage" aria-label="${t('text_panel')}"></div>
-      <div class="controls" role="toolbar">
+      <div class="stage" id="stage" data-i18n-aria="video_panel"></div>
+      <div class="controls" role="toolbar" data-i18n-aria="call_controls">
         <button type="button" id="btn-cam" aria-pressed="true"></button>
         <button type="button" id="btn-mic" aria-pressed="true"></button>
-        ${this.role !== 'guest' ? `<button type="button" id="btn-invite">${t('invite')}</button>` : ''}
-        <button type="button" id="btn-hangup" class="danger">${t('hang_up')}</button>
+        ${this.role !== 'guest' ? '<button type="button" id="btn-invite" data-i18n="invite"></button>' : ''}
+        <button type="button" id="btn-hangup" class="danger hangup" data-i18n="hang_up"></button>
       </div>
       <div id="invite-box" class="invite" hidden></div>
       ${this.withCaptions ? `<section class="cappanel" aria-labelledby="cap-h">
         <div class="tp-head">
-          <h2 id="cap-h">${t('captions')}</h2>
+          <h2 id="cap-h" data-i18n="captions"></h2>
           <span id="cap-bar"></span>
         </div>
         <div id="call-captions"></div>
-        <button type="button" id="cap-save">${t('cap_save')}</button>
+        <button type="button" id="cap-save" data-i18n="cap_save"></button>
       </section>` : ''}
       <section class="textpanel" aria-labelledby="tp-h">
         <div class="tp-head">
-          <h2 id="tp-h">${t('text_panel')}</h2>
+          <h2 id="tp-h" data-i18n="text_panel"></h2>
           <span>
-            <button type="button" id="txt-smaller" aria-label="${t('smaller')}">A−</button>
-            <button type="button" id="txt-bigger" aria-label="${t('bigger')}">A+</button>
+            <button type="button" id="txt-smaller" data-i18n="cap_text_smaller" data-i18n-aria="cap_text_smaller_aria"></button>
+            <button type="button" id="txt-bigger" data-i18n="cap_text_bigger" data-i18n-aria="cap_text_bigger_aria"></button>
           </span>
         </div>
-        <ol id="history" class="history" role="log" aria-live="polite"></ol>
+        <ol id="history" class="history" aria-live="polite"></ol>
         <div id="live" class="live" aria-live="off"></div>
         <form id="rtt-form" class="rtt-form">
-          <label for="rtt-input" class="sr-only">${t('text_input')}</label>
-          <textarea id="rtt-input" rows="2" placeholder="${t('text_input')}" autocomplete="off"></textarea>
-          <button type="submit">${t('send_line')}</button>
+          <label for="rtt-input" class="sr-only" data-i18n="text_input"></label>
+          <textarea id="rtt-input" rows="2" data-i18n-ph="text_input" autocomplete="off" maxlength="2000"></textarea>
+          <button type="submit" data-i18n="send_line"></button>
         </form>
       </section>`;
+    applyI18n(this.root);
     const $ = (id) => this.root.querySelector(`#${id}`);
     if (this.localStream) {
       const self = document.createElement('video');
       self.className = 'selfview';
       self.muted = true; self.autoplay = true; self.playsInline = true;
       self.srcObject = this.localStream;
+      self.dataset.i18nAria = 'self_view';
       self.setAttribute('aria-label', t('self_view'));
       $('stage').appendChild(self);
     }
     this.cam = true; this.mic = true;
     const label = () => {
-      $('btn-cam').textContent = `${t('camera')}：${this.cam ? t('on') : t('off')}`;
-      $('btn-mic').textContent = `${t('mic')}：${this.mic ? t('on') : t('off')}`;
+      $('btn-cam').textContent = t('pair', { a: t('camera'), b: this.cam ? t('on') : t('off') });
+      $('btn-mic').textContent = t('pair', { a: t('mic'), b: this.mic ? t('on') : t('off') });
       $('btn-cam').setAttribute('aria-pressed', String(this.cam));
       $('btn-mic').setAttribute('aria-pressed', String(this.mic));
     };
     label();
+    this.offLang = onLangChange(() => {
+      label();
+      for (const pid of this.tiles.keys()) this.tile(pid);
+      this.renderLive();
+    });
     $('btn-cam').onclick = () => { this.cam = !this.cam; this.media.setEnabled('video', this.cam); label(); };
     $('btn-mic').onclick = () => { this.mic = !this.mic; this.media.setEnabled('audio', this.mic); label(); };
-    $('btn-hangup').onclick = () => this.signal.send({ type: 'hang_up' });
+    // Hang-up asks once: a slip of the thumb must not end an emergency call.
+    const hang = $('btn-hangup');
+    hang.onclick = () => {
+      if (hang.dataset.armed) { this.signal.send({ type: 'hang_up' }); return; }
+      hang.dataset.armed = '1';
+      hang.dataset.i18n = 'confirm_hang_up';
+      hang.textContent = t('confirm_hang_up');
+      clearTimeout(this.disarm);
+      this.disarm = setTimeout(() => {
+        delete hang.dataset.armed;
+        hang.dataset.i18n = 'hang_up';
+        hang.textContent = t('hang_up');
+      }, 4000);
+    };
     if ($('btn-invite')) $('btn-invite').onclick = () => this.signal.send({ type: 'create_invite' });
     if (this.withCaptions) {
       // What this page's own microphone says is not shown back to it.
@@ -112,8 +143,7 @@ export class InCall {
         keep: 4, ignore: (l) => l.speaker === this.media.you,
       });
       // Nothing of a call is kept on the server; saving is the caller's choice, on their device.
-      $('cap-save').onclick = () => download(`captions-${new Date().toISOString().slice(0, 16)}.txt`,
-        this.captions.transcriptText());
+      $('cap-save').onclick = () => this.save();
     }
     $('txt-bigger').onclick = () => setTextScale(0.2);
     $('txt-smaller').onclick = () => setTextScale(-0.2);
@@ -125,6 +155,15 @@ export class InCall {
       if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); this.commit(input); }
     });
     $('rtt-form').addEventListener('submit', (e) => { e.preventDefault(); this.commit(input); });
+  }
+
+  // The whole conversation as text: typed lines and captions, in the order they were shown.
+  transcript() {
+    return this.record.map((r) => `[${r.at.toLocaleTimeString()}] ${t('pair', { a: r.name, b: r.text })}`).join('\n');
+  }
+
+  save() {
+    download(`signrelay-${new Date().toISOString().slice(0, 16).replace(':', '')}.txt`, `${this.transcript()}\n`);
   }
 
   // Sends only the change since the last send: erased characters as T.140 backspaces, then
@@ -178,17 +217,18 @@ export class InCall {
       p.className = 'live-line';
       p.dataset.pid = pid;
       const who = document.createElement('b');
-      who.textContent = `${this.nameOf(pid)}（${t('typing')}）：`;
+      who.textContent = t('pair', { a: `${this.nameOf(pid)} (${t('typing')})`, b: '' });
       p.append(who, document.createTextNode(text));
       box.appendChild(p);
     }
   }
 
   addLine(name, role, text) {
+    this.record.push({ at: new Date(), name, text });
     const li = document.createElement('li');
     li.className = `line role-${role || 'other'}`;
     const who = document.createElement('b');
-    who.textContent = `${name}：`;
+    who.textContent = t('pair', { a: name, b: '' });
     li.append(who, document.createTextNode(text));
     const hist = this.root.querySelector('#history');
     hist.appendChild(li);
@@ -217,7 +257,15 @@ export class InCall {
 
   onOffer(msg) { return this.media.handleOffer(msg.sdp); }
 
-  onCaption(msg) { if (this.captions) this.captions.update(msg); }
+  onCaption(msg) {
+    if (!this.captions) return;
+    this.captions.update(msg);
+    if (msg.stable && msg.text && msg.speaker !== this.media.you) {
+      this.record.push({ at: new Date(), name: `${msg.name} (${t('captions')})`, text: msg.text });
+    }
+  }
+
+  onCaptionStatus(msg) { if (this.captions) this.captions.status(msg); }
 
   onInvite(msg) {
     const url = msg.url || `${location.origin}${msg.path}`;
@@ -230,7 +278,7 @@ export class InCall {
     link.readOnly = true; link.value = url; link.id = 'invite-url';
     link.setAttribute('aria-label', t('invite'));
     const copy = document.createElement('button');
-    copy.type = 'button'; copy.textContent = t('copy');
+    copy.type = 'button'; copy.textContent = t('copy'); copy.dataset.i18n = 'copy';
     copy.onclick = async () => {
       try { await navigator.clipboard.writeText(url); copy.textContent = t('copied'); } catch { link.select(); }
     };
@@ -278,6 +326,9 @@ export class InCall {
 
   close() {
     this.media.close();
+    if (this.offLang) this.offLang();
+    if (this.captions) clearInterval(this.captions.delayTimer);
+    clearTimeout(this.disarm);
     this.root.innerHTML = '';
   }
 }

@@ -1,7 +1,7 @@
 import { t, setupLangToggle, duration } from './i18n.js';
 import { connectSignal } from './signal.js';
 import { getCamera, mark } from './media.js';
-import { InCall, flash } from './incall.js';
+import { InCall, flash, unflash } from './incall.js';
 
 const $ = (id) => document.getElementById(id);
 const status = (text) => { $('status').textContent = text; };
@@ -10,7 +10,8 @@ let welcome = null;
 let incall = null;
 let stream = null;
 let myStatus = 'away';
-let ringing = null;
+let ringing = null; // the incoming message, plus `at`: when it arrived here
+const baseTitle = document.title;
 let snapshot = null;
 let snapshotAt = 0;
 
@@ -46,9 +47,38 @@ function renderQueue() {
       c.preferred_interpreter_gender ? t(`prefers_${c.preferred_interpreter_gender}`) : ''].filter(Boolean).join(' · ');
   }
 }
-setInterval(renderQueue, 1000);
+// The ring shows how long the caller has waited and how long it will keep ringing, second by
+// second; the tab title carries it too, for a console in a background tab.
+function renderRing() {
+  if (!ringing) return;
+  const m = ringing;
+  const since = Math.floor((Date.now() - m.at) / 1000);
+  $('ring-info').textContent = [t(`purpose_${m.purpose}`), m.sign_language, t('waited', { t: duration(m.waited_secs + since) }),
+    m.preferred_interpreter_gender ? t(`prefers_${m.preferred_interpreter_gender}`) : ''].filter(Boolean).join(' · ');
+  const left = Math.max(0, m.ring_timeout_secs - since);
+  $('ring-countdown').textContent = t('ring_countdown', { s: left });
+  document.title = `${t('ring_title')}${t(`purpose_${m.purpose}`)} · ${baseTitle}`;
+}
 
-setupLangToggle(() => { renderStatus(); renderQueue(); });
+function stopRing() {
+  ringing = null;
+  $('ring').hidden = true;
+  document.title = baseTitle;
+  unflash();
+  if (stopRing.note) { stopRing.note.close(); stopRing.note = null; }
+}
+
+setInterval(() => { renderQueue(); renderRing(); }, 1000);
+
+setupLangToggle(() => { renderStatus(); renderQueue(); renderRing(); loadMyCalls().catch(() => {}); });
+
+// System notifications reach an interpreter whose console is in a background tab; asked for
+// only by a click, as browsers require.
+if ('Notification' in window && Notification.permission === 'default') $('btn-notify').hidden = false;
+$('btn-notify').onclick = async () => {
+  try { await Notification.requestPermission(); } catch { /* not offered */ }
+  $('btn-notify').hidden = Notification.permission === 'default';
+};
 
 let beepCtx = null;
 function beep() {
@@ -117,29 +147,34 @@ sig.on('welcome', (m) => { welcome = m; $('login').hidden = true; $('console').h
 sig.on('status', (m) => { myStatus = m.status; renderStatus(); });
 sig.on('queue_snapshot', (m) => { snapshot = m; snapshotAt = Date.now(); renderQueue(); });
 sig.on('incoming', (m) => {
-  ringing = m;
-  $('ring-info').textContent = [t(`purpose_${m.purpose}`), m.sign_language, t('waited', { t: duration(m.waited_secs) }),
-    m.preferred_interpreter_gender ? t(`prefers_${m.preferred_interpreter_gender}`) : ''].filter(Boolean).join(' · ');
+  ringing = { ...m, at: Date.now() };
   $('ring').hidden = false;
+  renderRing();
   mark('ring_shown');
   $('ring').classList.toggle('emergency', m.purpose === 'emergency');
-  flash(`${t('incoming')}：${t(`purpose_${m.purpose}`)}`);
+  flash(t('pair', { a: t('incoming'), b: t(`purpose_${m.purpose}`) }), { hold: true });
   beep();
+  if ('Notification' in window && Notification.permission === 'granted' && document.hidden) {
+    try {
+      stopRing.note = new Notification(t('incoming'), { body: t(`purpose_${m.purpose}`), requireInteraction: true });
+      stopRing.note.onclick = () => { window.focus(); $('btn-accept').focus(); };
+    } catch { /* some browsers allow notifications only from a service worker */ }
+  }
   $('btn-accept').focus();
 });
 sig.on('ring_stopped', (m) => {
-  ringing = null;
-  $('ring').hidden = true;
+  stopRing();
   if (m.reason === 'timeout') flash(t('missed'));
 });
-sig.on('call_connected', () => { ringing = null; $('ring').hidden = true; ensureInCall(); });
+sig.on('call_connected', () => { stopRing(); ensureInCall(); });
 sig.on('room', (m) => ensureInCall().onRoom(m));
 sig.on('offer', (m) => ensureInCall().onOffer(m));
 sig.on('caption', (m) => incall?.onCaption(m));
+sig.on('caption_status', (m) => incall?.onCaptionStatus(m));
 sig.on('chat', (m) => incall?.onChat(m));
 sig.on('invite_created', (m) => incall?.onInvite(m));
 sig.on('call_ended', () => {
-  endCall(); status(t('ended')); flash(t('ended'));
+  endCall(); status(''); flash(t('ended'));
   // The record is written just after the call ends.
   setTimeout(() => loadMyCalls().catch(() => {}), 500);
 });

@@ -14,17 +14,18 @@ const streams = new Map(); // participant id -> MediaStream
 let media = null;
 let nextSeq = 0;
 
-const captions = new CaptionView($('captions'), $('cap-bar'), { keep: 2, showNames: false, positions: true });
+const captions = new CaptionView($('captions'), $('cap-bar'), { keep: 2, showNames: false, positions: true, emptyKey: 'cap_empty_event' });
 
 function renderInfo() {
   if (!info) return;
   $('ev-title').textContent = info.title;
   document.title = `${info.title} · ${t('title_watch')}`;
   const notices = [];
-  if (info.captions === 'degraded') notices.push(t('degraded'));
+  if (info.captions === 'degraded' || info.captions === 'delayed') notices.push(t('degraded'));
   if (info.captions === 'off') notices.push(t('captions_off'));
   $('notice').textContent = notices.join(' ');
   $('notice').hidden = notices.length === 0;
+  $('captions').hidden = info.captions === 'off';
   $('no-interp').hidden = info.interpreter_present;
   let state = t(`state_${info.state}`);
   if (info.state === 'scheduled' && info.starts_at_unix_ms) {
@@ -35,6 +36,8 @@ function renderInfo() {
   renderBadge();
 }
 
+// "Live" only while the captions keep up: the server says how far behind the recognizer is
+// (also when no caption comes at all), and the last caption's own delay counts too.
 function renderBadge() {
   const b = $('badge');
   if (!info || info.state !== 'live') {
@@ -42,9 +45,16 @@ function renderBadge() {
     b.dataset.kind = info?.state || '';
     return;
   }
-  const lag = captions.delaySecs();
-  if (lag !== null && lag >= 4) {
-    b.textContent = t('delay_badge', { s: Math.round(lag) });
+  if (info.captions === 'off') {
+    b.textContent = t('live_no_captions');
+    b.dataset.kind = 'live';
+    return;
+  }
+  const since = info.receivedAt ? (Date.now() - info.receivedAt) / 1000 : 0;
+  const server = info.captions === 'delayed' ? info.captions_behind_secs + since : 0;
+  const lag = Math.max(server, captions.delaySecs() ?? 0);
+  if (lag >= 4 || info.captions === 'delayed') {
+    b.textContent = t('delay_badge', { s: Math.max(1, Math.round(lag)) });
     b.dataset.kind = 'delay';
   } else {
     b.textContent = t('live_badge');
@@ -70,7 +80,8 @@ function addTranscript(line) {
 
 function downloads() {
   const box = $('downloads');
-  box.innerHTML = `${t('download')}: `;
+  box.innerHTML = '';
+  box.append(t('pair', { a: t('download'), b: '' }));
   for (const f of ['vtt', 'srt', 'txt', 'json']) {
     const a = document.createElement('a');
     a.href = `/events/${encodeURIComponent(id)}/transcript.${f}`;
@@ -103,7 +114,7 @@ function followCaptions() {
     if (line.stable) addTranscript(line);
     renderBadge();
   });
-  es.addEventListener('status', (e) => { info = JSON.parse(e.data); renderInfo(); });
+  es.addEventListener('status', (e) => { info = { ...JSON.parse(e.data), receivedAt: Date.now() }; renderInfo(); });
 }
 
 function joinMedia() {
@@ -119,7 +130,7 @@ function joinMedia() {
   });
   sig.on('room', (m) => { roster = new Map(m.participants.map((p) => [p.id, p.role])); place(); });
   sig.on('offer', (m) => media?.handleOffer(m.sdp));
-  sig.on('event_status', (m) => { info = m; renderInfo(); });
+  sig.on('event_status', (m) => { info = { ...m, receivedAt: Date.now() }; renderInfo(); });
   sig.on('error', (m) => {
     if (m.code === 'media_failed') sig.close();
     else $('status').textContent = t('error', { e: m.message });
@@ -135,6 +146,14 @@ $('interp-size').addEventListener('input', (e) => {
 });
 $('interp-size').value = localStorage.getItem('signrelay.interpSize') || '35';
 $('screens').style.setProperty('--interp-w', `${$('interp-size').value}%`);
+// On a phone the interpreter is the big picture; one tap makes the speaker big instead.
+function applySwap(main) {
+  $('screens').dataset.main = main;
+  $('swap').setAttribute('aria-pressed', String(main === 'speaker'));
+  localStorage.setItem('signrelay.watchMain', main);
+}
+applySwap(localStorage.getItem('signrelay.watchMain') || 'interp');
+$('swap').onclick = () => applySwap($('screens').dataset.main === 'speaker' ? 'interp' : 'speaker');
 setupLangToggle(() => { renderInfo(); downloads(); });
 downloads();
 

@@ -141,7 +141,7 @@ impl Room {
             role: m.role,
             name: m.name.clone(),
         };
-        let tx = match &self.kind {
+        let stream = match &self.kind {
             RoomKind::Call => {
                 live.start(speaker, None, &[], Arc::new(RoomCaptions(self.me.clone())))
             }
@@ -154,6 +154,6 @@ impl Room {
             }
             RoomKind::Event { .. } => return,
         };
-        fanout.set_tap(tx, live.stats());
+        fanout.set_tap(stream, live.stats());
     }
 }

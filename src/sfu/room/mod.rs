@@ -9,7 +9,9 @@ use super::forward::Fanout;
 use super::peer::{self, Codec, PeerSpec};
 use super::{participant_id, sdp, RoomKind, SfuError, SfuEvent, Shared};
 use crate::captions::live::CaptionSink;
-use crate::signal::{CallId, CaptionLine, ErrorCode, Participant, Role, ServerMsg, SessionId};
+use crate::signal::{
+    CallId, CaptionLine, CaptionStatus, ErrorCode, Participant, Role, ServerMsg, SessionId,
+};
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -17,7 +19,6 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
-use webrtc::data_channel::DataChannel;
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
     PeerConnection, RTCIceCandidateInit, RTCPeerConnectionState, RTCSessionDescription,
@@ -59,8 +60,14 @@ pub enum RoomCmd {
         session: SessionId,
         state: RTCPeerConnectionState,
     },
-    /// Real-time text typed by a participant.
+    /// Real-time text typed by a participant (already within their text budget).
     Rtt { session: SessionId, text: String },
+    /// A participant's text was refused; tell them why.
+    RttRefused {
+        session: SessionId,
+        why: crate::sfu::text_flow::TextRefusal,
+        retry_secs: u64,
+    },
     /// An encoder's WHIP offer; the answer (or why not) goes back on `reply`.
     Whip {
         session: SessionId,
@@ -76,6 +83,8 @@ pub enum RoomCmd {
     },
     /// A caption update of someone in a call.
     Caption(CaptionLine),
+    /// How far behind someone's captions in a call run.
+    CaptionStatus(CaptionStatus),
 }
 
 /// Passes a call's captions to the room, which shows them to everyone in the call.
@@ -84,6 +93,10 @@ struct RoomCaptions(mpsc::UnboundedSender<RoomCmd>);
 impl CaptionSink for RoomCaptions {
     fn caption(&self, line: CaptionLine) {
         let _ = self.0.send(RoomCmd::Caption(line));
+    }
+
+    fn status(&self, status: CaptionStatus) {
+        let _ = self.0.send(RoomCmd::CaptionStatus(status));
     }
 }
 
@@ -116,7 +129,8 @@ struct Member {
     announced: Vec<Arc<AtomicBool>>,
     published: Vec<Arc<Fanout>>,
     subs: Vec<Subscription>,
-    rtt_down: HashMap<SessionId, Arc<dyn DataChannel>>,
+    /// Other participants' typing, one ordered writer each.
+    rtt_down: HashMap<SessionId, rtt::TextDown>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -228,6 +242,11 @@ impl Room {
             RoomCmd::Track { session, track } => self.publish(session, track).await,
             RoomCmd::PcState { session, state } => self.pc_state(session, state),
             RoomCmd::Rtt { session, text } => self.relay_rtt(session, text),
+            RoomCmd::RttRefused {
+                session,
+                why,
+                retry_secs,
+            } => self.refuse_rtt(session, why, retry_secs),
             RoomCmd::Whip {
                 session,
                 name,
@@ -248,6 +267,11 @@ impl Room {
             RoomCmd::Caption(line) => {
                 for m in self.members.values() {
                     m.send(ServerMsg::Caption(line.clone()));
+                }
+            }
+            RoomCmd::CaptionStatus(status) => {
+                for m in self.members.values() {
+                    m.send(ServerMsg::CaptionStatus(status.clone()));
                 }
             }
         }
@@ -492,8 +516,8 @@ impl Room {
             let Some(o) = self.members.get_mut(&other) else {
                 continue;
             };
-            if let Some(dc) = o.rtt_down.remove(&session) {
-                let _ = dc.close().await;
+            if let Some(down) = o.rtt_down.remove(&session) {
+                down.close().await;
             }
             let (gone, kept): (Vec<Subscription>, Vec<Subscription>) =
                 o.subs.drain(..).partition(|s| s.publisher == session);
@@ -524,6 +548,9 @@ impl Room {
         }
         for t in &m.tasks {
             t.abort();
+        }
+        for (_, down) in m.rtt_down {
+            down.close().await;
         }
         if let Err(e) = m.pc.close().await {
             tracing::debug!(error = %e, "closing peer connection");
