@@ -59,7 +59,8 @@ describe('first call on a phone', { timeout: 300000 }, () => {
     await caller.page.click('#btn-call');
     await caller.page.waitForFunction(() => document.querySelector('#wait-state').textContent.includes('暂无翻译员在线'));
     const s = await waitState(caller.page);
-    assert.doesNotMatch(`${s.state} ${s.detail} ${s.status}`, /下一位|排队中|正在接通/, JSON.stringify(s));
+    assert.doesNotMatch(s.state, /下一位|前面还有/, JSON.stringify(s));
+    assert.doesNotMatch(`${s.state} ${s.detail} ${s.status}`, /排队中|正在接通|预计等待/, JSON.stringify(s));
     assert.ok(s.useText, 'use text instead is offered');
     assert.ok(!s.emergency);
     // Focus moved to the new state, which a screen reader announces politely.
@@ -76,7 +77,8 @@ describe('first call on a phone', { timeout: 300000 }, () => {
     await anna.page.waitForSelector('#console:not([hidden])');
     await caller.page.waitForFunction(() => document.querySelector('#wait-state').textContent.includes('暂时离开'));
     const s = await waitState(caller.page);
-    assert.doesNotMatch(`${s.state} ${s.detail}`, /下一位|暂无翻译员在线/, JSON.stringify(s));
+    assert.doesNotMatch(`${s.state} ${s.detail}`, /暂无翻译员在线|预计等待/, JSON.stringify(s));
+    assert.doesNotMatch(s.state, /下一位/, JSON.stringify(s));
   });
 
   it('"use text instead" starts a captioned call with an invitation for the hearing person', async () => {

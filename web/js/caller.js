@@ -76,13 +76,14 @@ function renderWait() {
   } else if (q) {
     const ahead = q.position - 1;
     const where = ahead === 0 ? t('position_next') : t('position', { n: ahead });
+    // Nobody to answer: that is the state; the place in line is the detail.
     if (q.interpreters_online === 0) {
       state = t('state_no_interpreter');
-      detail = t('state_no_interpreter_more');
+      detail = `${where} · ${t('state_no_interpreter_more')}`;
       offerText = true;
     } else if (q.interpreters_on_duty === 0) {
       state = t('state_all_away');
-      detail = t('state_all_away_more');
+      detail = `${where} · ${t('state_all_away_more')}`;
       offerText = true;
     } else {
       state = call.requeued ? `${t('state_requeued')} · ${where}` : where;
