@@ -384,3 +384,78 @@ fn report(lag: &mut Lag, out: &Emitter, pending: bool, degraded: bool) {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct Seen(Mutex<Vec<CaptionStatus>>);
+
+    impl CaptionSink for Seen {
+        fn caption(&self, _line: CaptionLine) {}
+        fn status(&self, status: CaptionStatus) {
+            self.0.lock().unwrap().push(status);
+        }
+    }
+
+    fn emitter(sink: Arc<Seen>) -> Emitter {
+        Emitter {
+            speaker: Speaker {
+                id: "p1".into(),
+                role: Role::Broadcaster,
+                name: "发言人".into(),
+            },
+            sink,
+            stats: Arc::new(LiveStats::default()),
+            t0_unix_ms: 0,
+            last_unstable_empty: true,
+        }
+    }
+
+    #[test]
+    fn a_stalled_stream_says_it_is_behind_every_second_and_once_when_caught_up() {
+        let seen = Arc::new(Seen::default());
+        let out = emitter(seen.clone());
+        let now = Instant::now();
+        let mut lag = Lag {
+            caught_up_at: now - Duration::from_secs(5),
+            reported_behind: false,
+            last_report: now - Duration::from_secs(5),
+        };
+        // Speech waiting for 5 s with no caption: reported, with how far behind.
+        report(&mut lag, &out, true, false);
+        // Again at once: nothing new (at most once a second).
+        report(&mut lag, &out, true, false);
+        {
+            let s = seen.0.lock().unwrap();
+            assert_eq!(s.len(), 1);
+            assert!(s[0].behind_ms >= 5000, "{:?}", s[0]);
+        }
+        // Silence (nothing pending) is not "behind": one all-clear, then quiet.
+        report(&mut lag, &out, false, false);
+        report(&mut lag, &out, false, false);
+        let s = seen.0.lock().unwrap();
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[1].behind_ms, 0);
+        assert!(!s[1].degraded);
+    }
+
+    #[test]
+    fn a_normal_decode_interval_is_not_reported() {
+        let seen = Arc::new(Seen::default());
+        let out = emitter(seen.clone());
+        let now = Instant::now();
+        let mut lag = Lag {
+            caught_up_at: now - Duration::from_millis(1500),
+            reported_behind: false,
+            last_report: now - Duration::from_secs(5),
+        };
+        report(&mut lag, &out, true, false);
+        assert!(seen.0.lock().unwrap().is_empty());
+        // Lost audio or an overloaded recognizer is said even when the lag is short.
+        report(&mut lag, &out, true, true);
+        assert!(seen.0.lock().unwrap()[0].degraded);
+    }
+}

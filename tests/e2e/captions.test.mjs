@@ -8,7 +8,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startServer, launchBrowser, until, waitForMediaFrom, reference, speechThenSilence, silence, cer,
-  createEvent, metricBecomes, hangUp,
+  createEvent, metricBecomes, hangUp, axeProblems,
 } from './lib.mjs';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -70,6 +70,8 @@ describe('captioned call', { timeout: 180000 }, () => {
     // Shown large, stable and guessed text apart, with the guest's name.
     const shown = await caller.page.textContent('#call-captions .cap-stable');
     assert.match(shown, /听人来宾|Guest/);
+    assert.deepEqual(await axeProblems(guest.page), [], 'axe on the guest in a call');
+    assert.deepEqual(await axeProblems(caller.page), [], 'axe on a captioned call');
     // The caller's silent microphone produced nothing on the guest's page.
     assert.equal(await captionText(guest.page), '');
     // The captions were counted, but nothing of what was said is kept: the call's record has
@@ -167,6 +169,9 @@ describe('interpreted press briefing', { timeout: 240000 }, () => {
     // The transcript panel has the same lines.
     const lines = await viewer.page.$$eval('#transcript li', (els) => els.length);
     assert.ok(lines >= 1);
+    // Live, with captions and both videos: the viewer and stage pages pass axe-core.
+    assert.deepEqual(await axeProblems(viewer.page), [], 'axe on the live viewer page');
+    assert.deepEqual(await axeProblems(speaker.page), [], 'axe on the live stage');
   });
 
   it('the transcript downloads as WebVTT with cues in time order', async () => {
@@ -196,6 +201,15 @@ describe('interpreted press briefing', { timeout: 240000 }, () => {
     await viewer.page.waitForSelector('#badge[data-kind="live"]', { timeout: 15000 });
   });
 
+  it('a viewer who joins late scrolls back through what was said', async () => {
+    const late = await viewer.context.newPage();
+    await late.goto(`${srv.url}${ev.viewer_path}`);
+    await late.waitForFunction(() => document.querySelectorAll('#transcript li').length > 0, null, { timeout: 10000 });
+    const text = await late.$$eval('#transcript li', (els) => els.map((e) => e.textContent).join(''));
+    assert.ok(cer(reference(CLIP), text.replace(/\d\d:\d\d /g, '')) <= MAX_CER, text);
+    await late.close();
+  });
+
   it('ending the briefing ends its caption stream', async () => {
     await metricBecomes(srv.url, 'signrelay_caption_streams', 1);
     const res = await fetch(`${srv.url}/api/events/${ev.event.id}/end`, {
@@ -206,14 +220,5 @@ describe('interpreted press briefing', { timeout: 240000 }, () => {
     await metricBecomes(srv.url, 'signrelay_caption_streams', 0, 15000);
     await metricBecomes(srv.url, 'signrelay_asr_queue_depth', 0, 15000);
     await viewer.page.waitForSelector('#badge[data-kind="ended"]', { timeout: 15000 });
-  });
-
-  it('a viewer who joins late scrolls back through what was said', async () => {
-    const late = await viewer.context.newPage();
-    await late.goto(`${srv.url}${ev.viewer_path}`);
-    await late.waitForFunction(() => document.querySelectorAll('#transcript li').length > 0, null, { timeout: 10000 });
-    const text = await late.$$eval('#transcript li', (els) => els.map((e) => e.textContent).join(''));
-    assert.ok(cer(reference(CLIP), text.replace(/\d\d:\d\d /g, '')) <= MAX_CER, text);
-    await late.close();
   });
 });

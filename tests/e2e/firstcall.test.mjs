@@ -191,6 +191,7 @@ describe('first call on a phone', { timeout: 300000 }, () => {
     });
     assert.equal(overlap, false);
     await noAxeProblems(caller.page, 'in call (phone)');
+    await noAxeProblems(anna.page, 'console in a call');
   });
 
   it('switching language mid-call relabels the whole call screen', async () => {
@@ -250,6 +251,27 @@ describe('every page at phone size: axe-core and 200 % text', { timeout: 180000 
       await b.page.goto(`${srv.url}${path}`);
       await b.page.waitForLoadState('networkidle');
       await noAxeProblems(b.page, path);
+      await setTextZoom(b.page, 200);
+      assert.equal(await sidewaysOverflow(b.page), 0, `${path} scrolls sideways at 200 %`);
+      await b.page.setViewportSize({ width: 320, height: 640 });
+      assert.equal(await sidewaysOverflow(b.page), 0, `${path} scrolls sideways at 320 px`);
+    });
+  }
+
+  for (const [path, user, pass, ready] of [
+    ['/admin', 'boss', 'pw-boss-long', '#desk:not([hidden])'],
+    ['/organize', 'org', 'pw-org', '#desk:not([hidden])'],
+    ['/interpreter', 'anna', 'pw-anna', '#console:not([hidden])'],
+  ]) {
+    it(`${path} signed in: no serious axe problem, no sideways scrolling at 200 % and at 320 px`, async () => {
+      await b.page.setViewportSize(PHONE);
+      await b.page.goto(`${srv.url}${path}`);
+      await b.page.fill('#username', user);
+      await b.page.fill('#password', pass);
+      await b.page.click('#login button[type=submit]');
+      await b.page.waitForSelector(ready);
+      await b.page.waitForLoadState('networkidle');
+      await noAxeProblems(b.page, `${path} signed in`);
       await setTextZoom(b.page, 200);
       assert.equal(await sidewaysOverflow(b.page), 0, `${path} scrolls sideways at 200 %`);
       await b.page.setViewportSize({ width: 320, height: 640 });
