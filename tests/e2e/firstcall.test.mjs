@@ -120,6 +120,10 @@ describe('first call on a phone', { timeout: 300000 }, () => {
     assert.ok(await anna.page.isVisible('#ring'));
     assert.notEqual(await anna.page.textContent('#ring-countdown'), first, 'the countdown runs');
     assert.match(await anna.page.title(), /来电/);
+    await anna.page.click('#lang-toggle');
+    await anna.page.waitForFunction(() => document.querySelector('#alert').textContent.includes('Incoming call'));
+    assert.match(await anna.page.textContent('#ring-countdown'), /Moves on in/);
+    await anna.page.click('#lang-toggle');
     await noAxeProblems(anna.page, 'console ringing');
     await anna.page.click('#btn-accept');
     await anna.page.waitForFunction(() => !document.title.includes('来电'));

@@ -14,6 +14,7 @@ export function flash(text, { hold = false } = {}) {
   if (!el) return;
   el.textContent = text;
   el.hidden = false;
+  el.classList.toggle('held', hold);
   el.classList.remove('flashing');
   void el.offsetWidth; // restart the animation
   el.classList.add('flashing');

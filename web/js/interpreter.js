@@ -58,6 +58,9 @@ function renderRing() {
   const left = Math.max(0, m.ring_timeout_secs - since);
   $('ring-countdown').textContent = t('ring_countdown', { s: left });
   document.title = `${t('ring_title')}${t(`purpose_${m.purpose}`)} · ${baseTitle}`;
+  // The held alert follows a language switch too.
+  const alert = $('alert');
+  if (alert && !alert.hidden) alert.textContent = t('pair', { a: t('incoming'), b: t(`purpose_${m.purpose}`) });
 }
 
 function stopRing() {
