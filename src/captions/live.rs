@@ -52,9 +52,21 @@ pub trait CaptionSink: Send + Sync + 'static {
 /// A running caption stream. Dropping it ends the stream at once: its queued and running
 /// decodes are cancelled and the last words get at most [`FINAL_DECODE_LIMIT`].
 pub struct CaptionStream {
-    /// The speaker's RTP goes here.
-    pub audio: mpsc::Sender<rtp::Packet>,
+    audio: mpsc::Sender<rtp::Packet>,
+    /// Packets this stream lost to a full queue (the process-wide count is in `stats`).
+    lost: Arc<AtomicU64>,
+    stats: Arc<LiveStats>,
     _stop: oneshot::Sender<()>,
+}
+
+impl CaptionStream {
+    /// Hands one packet to the caption task; a full queue loses it (counted), never waits.
+    pub fn feed(&self, p: rtp::Packet) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.audio.try_send(p) {
+            self.lost.fetch_add(1, Ordering::Relaxed);
+            self.stats.tap_dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 /// Counts a stream in `/metrics` for exactly as long as its task lives, however it ends.
@@ -151,12 +163,16 @@ impl LiveCaptions {
         let rec = StreamRecognizer::new(self.engine.clone(), cfg);
         let stats = self.stats.clone();
         let counted = Counted::new(stats.clone());
+        let lost = Arc::new(AtomicU64::new(0));
+        let lost_seen = lost.clone();
         tokio::spawn(async move {
             let _counted = counted;
-            run(speaker, rx, stop_rx, rec, sink, stats).await;
+            run(speaker, rx, stop_rx, lost_seen, rec, sink, stats).await;
         });
         CaptionStream {
             audio: tx,
+            lost,
+            stats: self.stats.clone(),
             _stop: stop_tx,
         }
     }
@@ -232,6 +248,7 @@ async fn run(
     speaker: Speaker,
     mut rx: mpsc::Receiver<rtp::Packet>,
     mut stop: oneshot::Receiver<()>,
+    lost: Arc<AtomicU64>,
     mut rec: StreamRecognizer,
     sink: Arc<dyn CaptionSink>,
     stats: Arc<LiveStats>,
@@ -253,7 +270,7 @@ async fn run(
     };
     let mut started: Option<Instant> = None;
     let mut skipped_seen = 0;
-    let mut dropped_seen = stats.tap_dropped.load(Ordering::Relaxed);
+    let mut lost_seen = 0;
     let now = Instant::now();
     let mut lag = Lag {
         caught_up_at: now,
@@ -289,9 +306,9 @@ async fn run(
                 pcm.extend(tap.push(p.header.sequence_number, p.header.timestamp, &p.payload));
             }
             rec.push_audio(&pcm);
-            let dropped = stats.tap_dropped.load(Ordering::Relaxed);
-            lost_audio = dropped > dropped_seen;
-            dropped_seen = dropped;
+            let now_lost = lost.load(Ordering::Relaxed);
+            lost_audio = now_lost > lost_seen;
+            lost_seen = now_lost;
         } else if rec.has_pending_audio() {
             // The sender went quiet without silence packets: end the utterance now.
             let evs = tokio::select! {
@@ -300,7 +317,6 @@ async fn run(
                 evs = rec.finish() => evs,
             };
             out.send(evs, rec.stats().degraded);
-            lag.caught_up_at = Instant::now();
         }
         if rec.ready() {
             let asked = Instant::now();
@@ -400,6 +416,16 @@ mod tests {
         }
     }
 
+    /// Caught up `secs` ago, last reported long ago.
+    fn lag_since(secs: f64) -> Lag {
+        let now = Instant::now();
+        Lag {
+            caught_up_at: now - Duration::from_secs_f64(secs),
+            reported_behind: false,
+            last_report: now - Duration::from_secs(5),
+        }
+    }
+
     fn emitter(sink: Arc<Seen>) -> Emitter {
         Emitter {
             speaker: Speaker {
@@ -418,12 +444,7 @@ mod tests {
     fn a_stalled_stream_says_it_is_behind_every_second_and_once_when_caught_up() {
         let seen = Arc::new(Seen::default());
         let out = emitter(seen.clone());
-        let now = Instant::now();
-        let mut lag = Lag {
-            caught_up_at: now - Duration::from_secs(5),
-            reported_behind: false,
-            last_report: now - Duration::from_secs(5),
-        };
+        let mut lag = lag_since(5.0);
         // Speech waiting for 5 s with no caption: reported, with how far behind.
         report(&mut lag, &out, true, false);
         // Again at once: nothing new (at most once a second).
@@ -446,12 +467,7 @@ mod tests {
     fn a_normal_decode_interval_is_not_reported() {
         let seen = Arc::new(Seen::default());
         let out = emitter(seen.clone());
-        let now = Instant::now();
-        let mut lag = Lag {
-            caught_up_at: now - Duration::from_millis(1500),
-            reported_behind: false,
-            last_report: now - Duration::from_secs(5),
-        };
+        let mut lag = lag_since(1.5);
         report(&mut lag, &out, true, false);
         assert!(seen.0.lock().unwrap().is_empty());
         // Lost audio or an overloaded recognizer is said even when the lag is short.

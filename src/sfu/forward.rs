@@ -3,7 +3,7 @@
 //! packets (counted) and never slows the publisher or anyone else.
 
 use super::peer::Codec;
-use crate::captions::live::{CaptionStream, LiveStats};
+use crate::captions::live::CaptionStream;
 use crate::signal::SessionId;
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
@@ -62,7 +62,7 @@ pub struct Fanout {
 struct Targets {
     subscribers: Vec<(SessionId, mpsc::Sender<rtp::Packet>)>,
     /// The caption stream, for captioned audio; dropping it ends the stream.
-    tap: Option<(CaptionStream, Arc<LiveStats>)>,
+    tap: Option<CaptionStream>,
 }
 
 impl Fanout {
@@ -112,17 +112,15 @@ impl Fanout {
                 self.stats.rtp_dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
-        if let Some((stream, live)) = &targets.tap {
+        if let Some(stream) = &targets.tap {
             // Captions lose audio rather than hold up media.
-            if let Err(mpsc::error::TrySendError::Full(_)) = stream.audio.try_send(p) {
-                live.tap_dropped.fetch_add(1, Ordering::Relaxed);
-            }
+            stream.feed(p);
         }
     }
 
     /// Sends a copy of every packet to a caption stream (which ends when the fanout stops).
-    pub fn set_tap(&self, stream: CaptionStream, live: Arc<LiveStats>) {
-        self.targets.write().unwrap_or_else(|p| p.into_inner()).tap = Some((stream, live));
+    pub fn set_tap(&self, stream: CaptionStream) {
+        self.targets.write().unwrap_or_else(|p| p.into_inner()).tap = Some(stream);
     }
 
     /// Adds a subscriber's queue.

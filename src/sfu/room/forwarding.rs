@@ -154,6 +154,6 @@ impl Room {
             }
             RoomKind::Event { .. } => return,
         };
-        fanout.set_tap(stream, live.stats());
+        fanout.set_tap(stream);
     }
 }
