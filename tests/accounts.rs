@@ -5,11 +5,11 @@
 
 use base64::Engine as _;
 use signrelay::config::{Config, InterpreterAccount, OrganizerAccount};
-use signrelay::loadgen::http::{request, HttpResponse};
-use signrelay::loadgen::Participant;
 use signrelay::relay::CallRecord;
 use signrelay::signal::{ClientMsg, EndReason, ErrorCode, Presence, Purpose, Role, ServerMsg};
 use signrelay::store::{AccountRole, LoginError, Store};
+use signrelay_bench::loadgen::http::{request, HttpResponse};
+use signrelay_bench::loadgen::Participant;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -255,8 +255,7 @@ async fn server(dir: &Path) -> Srv {
     });
     let running = signrelay::server::start(cfg).await.unwrap();
     running
-        .switchboard
-        .store()
+        .store
         .create_user("boss", "Boss", AccountRole::Admin, "pw-boss-long", &[])
         .await
         .unwrap();

@@ -3,10 +3,10 @@
 //! a broken model or converter, or Traditional output, fails them.
 
 use signrelay::asr::{Engine, EngineConfig, Lang};
-use signrelay::bench::captions::{error_rate, manifest, Clip};
 use signrelay::captions::stream_clip;
 use signrelay::captions::transcribe::cues;
 use signrelay::captions::StreamConfig;
+use signrelay_bench::bench::captions::{error_rate, manifest, Clip};
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 

@@ -6,15 +6,15 @@
 use base64::Engine as _;
 use signrelay::asr::default_model_path;
 use signrelay::audio::read_wav_16k;
-use signrelay::bench::captions::{error_rate, manifest};
 use signrelay::config::{Config, OrganizerAccount};
-use signrelay::loadgen::http::{request, HttpResponse, SseStream};
-use signrelay::loadgen::whip::{WhepPlayer, WhipPublisher};
-use signrelay::loadgen::Participant;
 use signrelay::sfu::Codec;
 use signrelay::signal::{
     CaptionLine, ClientMsg, ErrorCode, EventCreated, EventInfo, EventState, Role, ServerMsg,
 };
+use signrelay_bench::bench::captions::{error_rate, manifest};
+use signrelay_bench::loadgen::http::{request, HttpResponse, SseStream};
+use signrelay_bench::loadgen::whip::{WhepPlayer, WhipPublisher};
+use signrelay_bench::loadgen::Participant;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU16, Ordering};

@@ -2,8 +2,8 @@
 //! webrtc-rs peers for media: the call flow, bad input, and isolation between calls.
 
 use signrelay::config::{Config, InterpreterAccount};
-use signrelay::loadgen::Participant;
 use signrelay::signal::{ClientMsg, ErrorCode, Presence, Purpose, Role, ServerMsg};
+use signrelay_bench::loadgen::Participant;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 

@@ -43,11 +43,7 @@ impl Period {
     /// The records of the period, of everyone (`who` = None) or of one interpreter.
     async fn rows(&self, app: &AppState, who: Option<&str>) -> Result<Vec<CallRow>, ApiError> {
         let (from, to) = self.bounds()?;
-        app.switchboard
-            .store()
-            .calls(from, to, who)
-            .await
-            .map_err(internal)
+        app.store.calls(from, to, who).await.map_err(internal)
     }
 }
 
@@ -93,8 +89,7 @@ pub async fn calls_csv(
     let who = require(&app, &headers, ADMIN).await?;
     let (from, to) = p.bounds()?;
     let rows = p.rows(&app, None).await?;
-    app.switchboard
-        .store()
+    app.store
         .audit(
             &who.username,
             "export_calls",
@@ -127,7 +122,7 @@ pub async fn my_calls(
 /// `GET /api/admin/users`.
 pub async fn users(State(app): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     require(&app, &headers, ADMIN).await?;
-    let users = app.switchboard.store().users().await.map_err(internal)?;
+    let users = app.store.users().await.map_err(internal)?;
     Ok(Json(users).into_response())
 }
 
@@ -152,7 +147,7 @@ pub async fn create_user(
     let who = require(&app, &headers, ADMIN).await?;
     let n: NewUser = serde_json::from_slice(&body)
         .map_err(|e| problem(StatusCode::BAD_REQUEST, format!("unreadable user: {e}")))?;
-    let store = app.switchboard.store();
+    let store = &app.store;
     let u = store
         .create_user(
             &n.username,
@@ -200,7 +195,7 @@ pub async fn update_user(
             "you cannot switch off your own account",
         ));
     }
-    let store = app.switchboard.store();
+    let store = &app.store;
     let u = store
         .update_user(
             &username,
@@ -229,12 +224,7 @@ pub async fn update_user(
 /// `GET /api/admin/audit`: the latest 200 audit entries.
 pub async fn audit(State(app): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     require(&app, &headers, ADMIN).await?;
-    let rows = app
-        .switchboard
-        .store()
-        .audit_log(200)
-        .await
-        .map_err(internal)?;
+    let rows = app.store.audit_log(200).await.map_err(internal)?;
     let out: Vec<_> = rows
         .into_iter()
         .map(|(at_ms, actor, action, detail)| {

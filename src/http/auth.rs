@@ -59,7 +59,7 @@ fn login_refused(e: LoginError) -> ApiError {
 /// The signed-in account, if any. A forged or expired cookie is simply no account; wrong
 /// Basic credentials are a refusal (and count towards the lock-out).
 pub async fn current_user(app: &AppState, headers: &HeaderMap) -> Result<Option<User>, ApiError> {
-    let store = app.switchboard.store();
+    let store = &app.store;
     if let Some(token) = cookie_token(headers) {
         if let Some(u) = store.session_user(&token).await.map_err(internal)? {
             return Ok(Some(u));
@@ -134,7 +134,7 @@ fn set_cookie(app: &AppState, value: &str, max_age: i64) -> HeaderValue {
 pub async fn login(State(app): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
     let b: LoginBody = serde_json::from_slice(&body)
         .map_err(|e| problem(StatusCode::BAD_REQUEST, format!("unreadable sign-in: {e}")))?;
-    let store = app.switchboard.store();
+    let store = &app.store;
     let user = match store
         .login(&b.username, &b.password)
         .await
@@ -159,7 +159,7 @@ pub async fn login(State(app): State<AppState>, body: Bytes) -> Result<Response,
 /// `POST /api/logout`: ends the session.
 pub async fn logout(State(app): State<AppState>, headers: HeaderMap) -> Response {
     if let Some(token) = cookie_token(&headers) {
-        if let Err(e) = app.switchboard.store().delete_session(&token).await {
+        if let Err(e) = app.store.delete_session(&token).await {
             tracing::error!(error = %e, "session not deleted");
         }
     }
@@ -222,8 +222,7 @@ pub async fn save_profile(
         ));
     }
     let token = app
-        .switchboard
-        .store()
+        .store
         .save_profile(
             bearer(&headers),
             &crate::store::CallerProfile {
@@ -243,13 +242,7 @@ pub async fn get_profile(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let token = profile_token(&headers)?;
-    match app
-        .switchboard
-        .store()
-        .profile(token)
-        .await
-        .map_err(internal)?
-    {
+    match app.store.profile(token).await.map_err(internal)? {
         Some(p) => Ok(Json(p).into_response()),
         None => Err(problem(StatusCode::NOT_FOUND, "no such profile")),
     }
@@ -261,13 +254,7 @@ pub async fn delete_profile(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let token = profile_token(&headers)?;
-    if app
-        .switchboard
-        .store()
-        .delete_profile(token)
-        .await
-        .map_err(internal)?
-    {
+    if app.store.delete_profile(token).await.map_err(internal)? {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
         Err(problem(StatusCode::NOT_FOUND, "no such profile"))

@@ -4,8 +4,8 @@
 use super::auth::{bearer, require};
 use super::error::{problem, ApiError};
 use super::AppState;
-use crate::broadcast::hub::{sse_frame, HubItem};
-use crate::broadcast::{Event, EventError};
+use crate::briefing::hub::{sse_frame, HubItem};
+use crate::briefing::{Briefing, BriefingError};
 use crate::captions::format;
 use crate::signal::{EventInfo, NewEvent};
 use crate::store::{AccountRole, User};
@@ -26,9 +26,8 @@ async fn organizer(app: &AppState, headers: &HeaderMap) -> Result<User, ApiError
     require(app, headers, &[AccountRole::Organizer, AccountRole::Admin]).await
 }
 
-fn find(app: &AppState, id: &str) -> Result<Arc<Event>, ApiError> {
-    app.switchboard
-        .events()
+fn find(app: &AppState, id: &str) -> Result<Arc<Briefing>, ApiError> {
+    app.briefings
         .get(id)
         .ok_or_else(|| problem(StatusCode::NOT_FOUND, "no such event"))
 }
@@ -44,7 +43,7 @@ pub async fn create(
         .map_err(|e| problem(StatusCode::BAD_REQUEST, format!("unreadable event: {e}")))?;
     match app.switchboard.create_event(new, &who).await {
         Ok(created) => Ok((StatusCode::CREATED, Json(created)).into_response()),
-        Err(EventError::Invalid(why)) => Err(problem(StatusCode::BAD_REQUEST, why)),
+        Err(BriefingError::Invalid(why)) => Err(problem(StatusCode::BAD_REQUEST, why)),
         Err(e) => {
             tracing::error!(error = %e, "event not saved");
             Err(problem(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
@@ -56,8 +55,7 @@ pub async fn create(
 pub async fn list(State(app): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let who = organizer(&app, &headers).await?;
     let mine: Vec<_> = app
-        .switchboard
-        .events()
+        .briefings
         .list()
         .into_iter()
         .filter(|e| who.role == AccountRole::Admin || e.organizer() == who.username)
@@ -133,7 +131,7 @@ pub struct Since {
 }
 
 struct Follow {
-    ev: Arc<Event>,
+    ev: Arc<Briefing>,
     rx: broadcast::Receiver<Arc<HubItem>>,
     status: watch::Receiver<EventInfo>,
     /// Frames waiting to be sent (a replay), oldest first.

@@ -7,6 +7,10 @@ mod error;
 mod events;
 mod ws;
 
+use crate::briefing::Briefings;
+use crate::captions::live::LiveCaptions;
+use crate::sfu::Sfu;
+use crate::store::Store;
 use crate::switchboard::Switchboard;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -20,11 +24,19 @@ use std::sync::Arc;
 /// Longest text a QR code is made for (an invitation URL is far shorter).
 const MAX_QR_TEXT: usize = 512;
 
-/// Shared state of every handler.
+/// Shared state of every handler: each part of the service is its own handle.
 #[derive(Clone)]
 pub struct AppState {
-    /// The service.
+    /// Calls and the pages' signaling.
     pub switchboard: Arc<Switchboard>,
+    /// Accounts, records and audit log.
+    pub store: Store,
+    /// Press briefings: their status, captions and transcripts.
+    pub briefings: Arc<Briefings>,
+    /// The media plane, for its counters.
+    pub sfu: Sfu,
+    /// Live captions, for their counters (none without a speech model).
+    pub captions: Option<LiveCaptions>,
 }
 
 /// The whole router.
@@ -109,11 +121,11 @@ async fn security_headers(req: axum::extract::Request, next: axum::middleware::N
 }
 
 async fn healthz(State(app): State<AppState>) -> impl IntoResponse {
-    let stats = app.switchboard.sfu().stats();
+    let stats = app.sfu.stats();
     Json(serde_json::json!({
         "status": "ok",
         "calls": app.switchboard.active_calls(),
-        "rooms": app.switchboard.sfu().rooms(),
+        "rooms": app.sfu.rooms(),
         "peers": stats.peers.load(Ordering::Relaxed),
         "rtp_in": stats.rtp_in.load(Ordering::Relaxed),
         "rtp_out": stats.rtp_out.load(Ordering::Relaxed),
@@ -124,7 +136,7 @@ async fn healthz(State(app): State<AppState>) -> impl IntoResponse {
 /// Prometheus text exposition of the service's gauges and the forwarding counters.
 async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
     let ((waiting, ringing, connected), staff, sessions) = app.switchboard.gauges();
-    let st = app.switchboard.sfu().stats();
+    let st = app.sfu.stats();
     let n = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
     let mut out = String::new();
     let mut family = |name: &str, kind: &str, help: &str, samples: &[(&str, u64)]| {
@@ -160,7 +172,7 @@ async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
         "signrelay_rooms",
         "gauge",
         "Open media rooms.",
-        &[("", app.switchboard.sfu().rooms() as u64)],
+        &[("", app.sfu.rooms() as u64)],
     );
     family(
         "signrelay_peers",
@@ -195,7 +207,7 @@ async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
         "Keyframe requests sent to publishers.",
         &[("", n(&st.keyframe_requests))],
     );
-    if let Some(live) = app.switchboard.sfu().captions() {
+    if let Some(live) = app.captions.as_ref() {
         let c = live.stats();
         family(
             "signrelay_caption_streams",

@@ -320,7 +320,7 @@ impl Relay {
             _ => {}
         }
         self.push_status(session, &mut fx);
-        self.dispatch(now, &mut fx);
+        self.ring_waiting(now, &mut fx);
         self.refresh(now, &mut fx);
         Ok(fx)
     }
@@ -398,7 +398,7 @@ impl Relay {
             sign_language: lang,
             direct: false,
         }];
-        self.dispatch(now, &mut fx);
+        self.ring_waiting(now, &mut fx);
         self.refresh(now, &mut fx);
         Ok((id, fx))
     }
@@ -569,7 +569,7 @@ impl Relay {
         }
         self.unring(call_id, session, EndReason::Declined, now, &mut fx);
         self.push_status(session, &mut fx);
-        self.dispatch(now, &mut fx);
+        self.ring_waiting(now, &mut fx);
         self.refresh(now, &mut fx);
         Ok(fx)
     }
@@ -611,7 +611,7 @@ impl Relay {
                 IState::InCall(call) => self.requeue_after_drop(call, session, &mut fx),
                 IState::Available | IState::Away => {}
             }
-            self.dispatch(now, &mut fx);
+            self.ring_waiting(now, &mut fx);
             self.refresh(now, &mut fx);
         }
         fx
@@ -636,7 +636,7 @@ impl Relay {
                 },
             ));
             self.push_status(session, &mut fx);
-            self.dispatch(now, &mut fx);
+            self.ring_waiting(now, &mut fx);
             self.refresh(now, &mut fx);
         }
         fx
@@ -665,7 +665,7 @@ impl Relay {
             self.push_status(interp, &mut fx);
         }
         self.invites.retain(|_, inv| inv.expires > now);
-        self.dispatch(now, &mut fx);
+        self.ring_waiting(now, &mut fx);
         self.refresh(now, &mut fx);
         fx
     }

@@ -152,12 +152,12 @@ impl Relay {
             reason,
             ended_by: by,
         }));
-        self.dispatch(now, fx);
+        self.ring_waiting(now, fx);
         self.refresh(now, fx);
     }
 
     /// Rings free interpreters for waiting calls, in service order.
-    pub(super) fn dispatch(&mut self, now: Instant, fx: &mut Vec<Effect>) {
+    pub(super) fn ring_waiting(&mut self, now: Instant, fx: &mut Vec<Effect>) {
         let cooldown = self.cfg.decline_cooldown;
         for call_id in self.service_order() {
             let Some(call) = self.calls.get(&call_id) else {

@@ -2,9 +2,9 @@
 //! subscriber, and one writer per subscriber drains its queue. A slow subscriber loses its own
 //! packets (counted) and never slows the publisher or anyone else.
 
-use super::peer::Codec;
-use crate::captions::live::CaptionStream;
-use crate::signal::SessionId;
+use crate::sfu::codec::Codec;
+use crate::sfu::ids::PeerId;
+use crate::sfu::output::AudioTap;
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp;
@@ -44,7 +44,7 @@ pub struct SfuStats {
 /// One published track and the queues of everyone receiving it.
 pub struct Fanout {
     /// Who publishes it.
-    pub publisher: SessionId,
+    pub publisher: PeerId,
     /// Audio or video.
     pub kind: RtpCodecKind,
     /// What the publisher sends; subscribers are offered exactly this.
@@ -60,15 +60,15 @@ pub struct Fanout {
 
 #[derive(Default)]
 struct Targets {
-    subscribers: Vec<(SessionId, mpsc::Sender<rtp::Packet>)>,
-    /// The caption stream, for captioned audio; dropping it ends the stream.
-    tap: Option<CaptionStream>,
+    subscribers: Vec<(PeerId, mpsc::Sender<rtp::Packet>)>,
+    /// The owner's copy of captioned audio; dropping it ends the tap.
+    tap: Option<Box<dyn AudioTap>>,
 }
 
 impl Fanout {
     /// Starts reading `track` and forwarding its packets.
     pub fn start(
-        publisher: SessionId,
+        publisher: PeerId,
         codec: Codec,
         track: Arc<dyn TrackRemote>,
         media_ssrc: u32,
@@ -112,28 +112,27 @@ impl Fanout {
                 self.stats.rtp_dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
-        if let Some(stream) = &targets.tap {
-            // Captions lose audio rather than hold up media.
-            stream.feed(p);
+        if let Some(tap) = &targets.tap {
+            tap.feed(p);
         }
     }
 
-    /// Sends a copy of every packet to a caption stream (which ends when the fanout stops).
-    pub fn set_tap(&self, stream: CaptionStream) {
-        self.targets.write().unwrap_or_else(|p| p.into_inner()).tap = Some(stream);
+    /// Sends a copy of every packet to `tap` (dropped when the fanout stops).
+    pub fn set_tap(&self, tap: Box<dyn AudioTap>) {
+        self.targets.write().unwrap_or_else(|p| p.into_inner()).tap = Some(tap);
     }
 
     /// Adds a subscriber's queue.
-    pub fn add_subscriber(&self, session: SessionId, tx: mpsc::Sender<rtp::Packet>) {
+    pub fn add_subscriber(&self, peer: PeerId, tx: mpsc::Sender<rtp::Packet>) {
         let mut t = self.targets.write().unwrap_or_else(|p| p.into_inner());
-        t.subscribers.retain(|(s, _)| *s != session);
-        t.subscribers.push((session, tx));
+        t.subscribers.retain(|(s, _)| *s != peer);
+        t.subscribers.push((peer, tx));
     }
 
     /// Removes a subscriber's queue; its writer then ends.
-    pub fn remove_subscriber(&self, session: SessionId) {
+    pub fn remove_subscriber(&self, peer: PeerId) {
         let mut t = self.targets.write().unwrap_or_else(|p| p.into_inner());
-        t.subscribers.retain(|(s, _)| *s != session);
+        t.subscribers.retain(|(s, _)| *s != peer);
     }
 
     /// Asks the publisher for a keyframe (video only, rate-limited).
@@ -171,7 +170,7 @@ impl Fanout {
         if let Some(h) = self.reader.lock().unwrap_or_else(|p| p.into_inner()).take() {
             h.abort();
         }
-        // Dropping the queues ends the writers and the caption task.
+        // Dropping the queues ends the writers, and dropping the tap ends it.
         *self.targets.write().unwrap_or_else(|p| p.into_inner()) = Targets::default();
     }
 }

@@ -1,89 +1,39 @@
-//! The selective forwarding unit: one media room per call, one peer connection per participant,
-//! every published track forwarded to every other participant, real-time text relayed over data
-//! channels. The server makes every SDP offer (the page only answers), so renegotiation never
+//! The selective forwarding unit, a media plane that knows only media: rooms of peers, their
+//! negotiation, packet forwarding, real-time text channels and an audio tap. It speaks to its
+//! owner in [`SfuOutput`] and through [`SfuHooks`]; it knows nothing of pages, captions,
+//! accounts or the store.
+//!
+//! The server makes every SDP offer to a page (the page only answers), so renegotiation never
 //! collides and the server is always the DTLS server (one round trip less than as client).
+//! Encoders (WHIP) and players (WHEP) offer once themselves and are answered.
 
+mod codec;
+mod error;
 mod forward;
-pub(crate) mod peer;
+mod ids;
+pub mod negotiation;
+mod output;
+mod peer;
 mod ports;
 mod room;
 pub mod sdp;
+mod settings;
+pub mod text_channel;
 pub mod text_flow;
 
+pub use codec::{codec_for, media_engine, Codec, H264_PT, OPUS_PT, VP8_PT};
+pub use error::SfuError;
 pub use forward::SfuStats;
-pub use peer::{media_engine, Codec, H264_PT, OPUS_PT, VP8_PT};
+pub use ids::{PeerId, Presence, RoomId};
+pub use output::{AudioTap, Failure, Refusal, SfuHooks, SfuOutput};
 pub use ports::PortPool;
+pub use settings::{IceServer, MediaConfig};
 
-use crate::asr::Lang;
-use crate::captions::live::{CaptionSink, LiveCaptions};
-use crate::config::MediaConfig;
-use crate::signal::{CallId, Role, ServerMsg, SessionId};
-use room::{Room, RoomCmd};
+use room::{Room, RoomCmd, Shared};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use thiserror::Error;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use webrtc::peer_connection::RTCIceCandidateInit;
-
-/// Media failures.
-#[derive(Debug, Error)]
-pub enum SfuError {
-    /// webrtc-rs refused an operation.
-    #[error("webrtc: {0}")]
-    WebRtc(#[from] webrtc::error::Error),
-    /// Every port of the media range is taken.
-    #[error("no free media port in the configured range")]
-    NoPorts,
-    /// An offer from an encoder (WHIP) could not be used.
-    #[error("unusable SDP offer: {0}")]
-    BadOffer(String),
-    /// The room is gone (its call or event ended).
-    #[error("the room is closed")]
-    RoomClosed,
-    /// Nothing is being published to play.
-    #[error("the event is not live yet; try again when it is")]
-    NotLive,
-}
-
-/// What a room is for, which decides who receives whom and whose speech is captioned.
-#[derive(Clone)]
-pub enum RoomKind {
-    /// An interpreted call: everyone sees, hears and texts everyone; every speaker is
-    /// captioned and the captions go to the people in the call only (no transcript is kept).
-    Call,
-    /// A press briefing: publishers (broadcaster, interpreter) see each other, viewers only
-    /// receive; the broadcaster's speech is captioned into `sink`.
-    Event {
-        /// Where the captions go.
-        sink: Arc<dyn CaptionSink>,
-        /// Spoken language.
-        lang: Lang,
-        /// Vocabulary for the recognizer.
-        hotwords: Vec<String>,
-    },
-}
-
-/// What the SFU tells the service about.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SfuEvent {
-    /// A participant's connection failed for good (ICE timeout, DTLS failure).
-    MediaFailed {
-        /// The call.
-        call: CallId,
-        /// Whose connection.
-        session: SessionId,
-    },
-}
-
-/// State shared by all rooms.
-pub(crate) struct Shared {
-    media: MediaConfig,
-    ports: PortPool,
-    stats: Arc<SfuStats>,
-    events: mpsc::UnboundedSender<SfuEvent>,
-    rooms: Mutex<HashMap<CallId, mpsc::UnboundedSender<RoomCmd>>>,
-    captions: Option<LiveCaptions>,
-}
 
 /// Handle to the SFU; cheap to clone.
 #[derive(Clone)]
@@ -91,27 +41,16 @@ pub struct Sfu {
     shared: Arc<Shared>,
 }
 
-/// The media id of a session in a room (used as `msid` stream id and data channel label).
-pub fn participant_id(session: SessionId) -> String {
-    format!("p{session}")
-}
-
 impl Sfu {
-    /// A SFU with no rooms; failures are reported on `events`; speech is captioned when
-    /// `captions` is given.
-    pub fn new(
-        media: MediaConfig,
-        events: mpsc::UnboundedSender<SfuEvent>,
-        captions: Option<LiveCaptions>,
-    ) -> Self {
+    /// A SFU with no rooms; what it has to say goes to `hooks`.
+    pub fn new(media: MediaConfig, hooks: Arc<dyn SfuHooks>) -> Self {
         Self {
             shared: Arc::new(Shared {
                 ports: PortPool::new(media.port_min, media.port_max),
                 media,
                 stats: Arc::new(SfuStats::default()),
-                events,
+                hooks,
                 rooms: Mutex::new(HashMap::new()),
-                captions,
             }),
         }
     }
@@ -123,133 +62,105 @@ impl Sfu {
 
     /// Rooms open now.
     pub fn rooms(&self) -> usize {
-        self.shared
-            .rooms
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .len()
+        self.rooms_map().len()
     }
 
-    fn room(
+    fn rooms_map(
         &self,
-        call: CallId,
-        create: Option<RoomKind>,
-    ) -> Option<mpsc::UnboundedSender<RoomCmd>> {
-        let mut rooms = self.shared.rooms.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(tx) = rooms.get(&call) {
-            return Some(tx.clone());
+    ) -> std::sync::MutexGuard<'_, HashMap<RoomId, mpsc::UnboundedSender<RoomCmd>>> {
+        self.shared.rooms.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn room(&self, id: RoomId) -> Result<mpsc::UnboundedSender<RoomCmd>, SfuError> {
+        self.rooms_map()
+            .get(&id)
+            .cloned()
+            .ok_or(SfuError::RoomClosed)
+    }
+
+    fn send(&self, id: RoomId, cmd: RoomCmd) -> Result<(), SfuError> {
+        self.room(id)?.send(cmd).map_err(|_| SfuError::RoomClosed)
+    }
+
+    /// Opens a room; nothing happens if it is open already.
+    pub fn open_room(&self, id: RoomId) {
+        let mut rooms = self.rooms_map();
+        if rooms.contains_key(&id) {
+            return;
         }
-        let kind = create?;
         let (tx, rx) = mpsc::unbounded_channel();
-        rooms.insert(call, tx.clone());
-        Room::spawn(call, kind, self.shared.clone(), tx.clone(), rx);
-        Some(tx)
+        rooms.insert(id, tx.clone());
+        Room::spawn(id, self.shared.clone(), tx, rx);
     }
 
-    fn send(&self, call: CallId, cmd: RoomCmd) {
-        if let Some(tx) = self.room(call, None) {
-            let _ = tx.send(cmd);
-        }
+    /// Puts a page's peer into an open room; the room makes it an offer when there is
+    /// something to negotiate.
+    pub fn join(&self, room: RoomId, peer: PeerId, presence: Presence) -> Result<(), SfuError> {
+        self.send(room, RoomCmd::Join { peer, presence })
     }
 
-    /// Opens an event's room if it is not open yet.
-    pub fn open_room(&self, room: CallId, kind: RoomKind) {
-        self.room(room, Some(kind));
+    /// Takes a peer out of a room (nothing happens if it is not there).
+    pub fn leave(&self, room: RoomId, peer: PeerId) {
+        let _ = self.send(room, RoomCmd::Leave { peer });
     }
 
-    /// Captioning counters, when captions are on.
-    pub fn captions(&self) -> Option<&LiveCaptions> {
-        self.shared.captions.as_ref()
+    /// Tears a room down with everyone in it.
+    pub fn close(&self, room: RoomId) {
+        let _ = self.send(room, RoomCmd::Close);
     }
 
-    /// Adds an encoder that publishes by WHIP (RFC 9725): applies its offer and returns our
-    /// answer. The encoder only publishes; it receives nothing.
+    /// The page's answer to our last offer.
+    pub fn answer(&self, room: RoomId, peer: PeerId, sdp: String) -> Result<(), SfuError> {
+        self.send(room, RoomCmd::Answer { peer, sdp })
+    }
+
+    /// A trickled candidate from the page.
+    pub fn candidate(
+        &self,
+        room: RoomId,
+        peer: PeerId,
+        init: RTCIceCandidateInit,
+    ) -> Result<(), SfuError> {
+        self.send(room, RoomCmd::Candidate { peer, init })
+    }
+
+    /// The page asks everyone it receives for a keyframe.
+    pub fn request_keyframe(&self, room: RoomId, peer: PeerId) -> Result<(), SfuError> {
+        self.send(room, RoomCmd::Keyframe { peer })
+    }
+
+    /// Adds an encoder that publishes by WHIP (RFC 9725) as the room's featured publisher:
+    /// applies its offer and returns our answer. The encoder only publishes.
     pub async fn whip(
         &self,
-        room: CallId,
-        session: SessionId,
-        name: String,
+        room: RoomId,
+        peer: PeerId,
         offer: String,
     ) -> Result<String, SfuError> {
-        self.ask(room, |reply| RoomCmd::Whip {
-            session,
-            name,
-            offer,
-            reply,
-        })
-        .await
+        self.ask(room, |reply| RoomCmd::Whip { peer, offer, reply })
+            .await
     }
 
-    /// Puts a session into a room (a call's room is opened on first join); the room sends it
-    /// an offer through `tx`.
-    pub fn join(
-        &self,
-        call: CallId,
-        session: SessionId,
-        role: Role,
-        name: String,
-        tx: mpsc::Sender<ServerMsg>,
-    ) {
-        if let Some(room) = self.room(call, Some(RoomKind::Call)) {
-            let _ = room.send(RoomCmd::Join {
-                session,
-                role,
-                name,
-                tx,
-            });
-        }
-    }
-
-    /// Takes a session out of a room.
-    pub fn leave(&self, call: CallId, session: SessionId) {
-        self.send(call, RoomCmd::Leave { session });
-    }
-
-    /// Adds a player that receives the broadcaster by WHEP: applies its offer (recvonly audio
-    /// and video) and returns our answer.
+    /// Adds a player that receives the featured publisher by WHEP: applies its offer
+    /// (recvonly audio and video) and returns our answer.
     pub async fn whep(
         &self,
-        room: CallId,
-        session: SessionId,
+        room: RoomId,
+        peer: PeerId,
         offer: String,
     ) -> Result<String, SfuError> {
-        self.ask(room, |reply| RoomCmd::Whep {
-            session,
-            offer,
-            reply,
-        })
-        .await
+        self.ask(room, |reply| RoomCmd::Whep { peer, offer, reply })
+            .await
     }
 
     /// Sends a room a command that answers with an SDP answer (or why not).
     async fn ask(
         &self,
-        room: CallId,
-        cmd: impl FnOnce(tokio::sync::oneshot::Sender<Result<String, SfuError>>) -> RoomCmd,
+        room: RoomId,
+        cmd: impl FnOnce(oneshot::Sender<Result<String, SfuError>>) -> RoomCmd,
     ) -> Result<String, SfuError> {
-        let tx = self.room(room, None).ok_or(SfuError::RoomClosed)?;
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        tx.send(cmd(reply)).map_err(|_| SfuError::RoomClosed)?;
+        let (reply, answer) = oneshot::channel();
+        self.send(room, cmd(reply))?;
         answer.await.map_err(|_| SfuError::RoomClosed)?
-    }
-
-    /// Tears a room down.
-    pub fn close(&self, call: CallId) {
-        self.send(call, RoomCmd::Close);
-    }
-
-    /// The page's answer to our last offer.
-    pub fn answer(&self, call: CallId, session: SessionId, sdp: String) {
-        self.send(call, RoomCmd::Answer { session, sdp });
-    }
-
-    /// A trickled candidate from the page.
-    pub fn candidate(&self, call: CallId, session: SessionId, init: RTCIceCandidateInit) {
-        self.send(call, RoomCmd::Candidate { session, init });
-    }
-
-    /// The page asks everyone else for a keyframe.
-    pub fn request_keyframe(&self, call: CallId, session: SessionId) {
-        self.send(call, RoomCmd::Keyframe { session });
     }
 }

@@ -1,133 +1,35 @@
 //! Building one server-side peer connection: codecs, interceptors, ICE settings, bound port,
-//! and an event handler that turns webrtc-rs callbacks into room commands.
+//! and an event handler that passes webrtc-rs callbacks on as [`PeerEvent`]s.
 
-use super::room::RoomCmd;
-use super::SfuError;
-use crate::config::MediaConfig;
-use crate::signal::SessionId;
+use crate::sfu::codec::media_engine;
+use crate::sfu::error::SfuError;
+use crate::sfu::settings::MediaConfig;
 use rtc::interceptor::{Attribute, Interceptor, Packet, Slot, StreamInfo, TaggedPacket};
-use rtc::peer_connection::configuration::media_engine::{
-    MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8,
-};
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
-use rtc::rtp_transceiver::rtp_sender::{
-    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind,
-};
 use rtc::sansio::Protocol;
 use rtc::shared::error::Error as RtcError;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
-    register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder,
+    register_default_interceptors, PeerConnection, PeerConnectionBuilder,
     PeerConnectionEventHandler, RTCConfigurationBuilder, RTCIceGatheringState, RTCIceServer,
     RTCPeerConnectionState, Registry, SettingEngineBuilder,
 };
 
-/// Payload type of Opus in every offer we make.
-pub const OPUS_PT: u8 = 111;
-/// Payload type of VP8 in every offer we make.
-pub const VP8_PT: u8 = 96;
-/// Payload type of H.264 (constrained baseline, packetization mode 1) in every offer we make.
-pub const H264_PT: u8 = 102;
-
-/// The codecs this SFU forwards, with fixed payload types. Because the server makes every
-/// offer, every leg it offers uses these numbers and forwarded packets only need their payload
-/// type set. Browsers publish VP8; H.264 is there for encoders such as OBS, whose WHIP output is
-/// H.264 only, and is passed through untouched to viewers whose browsers decode it. No RTX:
-/// Chromium then retransmits NACKed packets on the main SSRC, which the forwarder passes on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Codec {
-    /// Opus audio.
-    Opus,
-    /// VP8 video.
-    Vp8,
-    /// H.264 video.
-    H264,
+/// What a connection reports to whoever owns it.
+pub enum PeerEvent {
+    /// The far end started sending a track.
+    Track(Arc<dyn TrackRemote>),
+    /// The connection changed state.
+    State(RTCPeerConnectionState),
 }
 
-impl Codec {
-    /// All of them, in order of preference within a kind.
-    pub const ALL: [Codec; 3] = [Codec::Opus, Codec::Vp8, Codec::H264];
-
-    /// By MIME type (case-insensitive), if forwarded.
-    pub fn from_mime(mime: &str) -> Option<Codec> {
-        Codec::ALL
-            .into_iter()
-            .find(|c| c.params().rtp_codec.mime_type.eq_ignore_ascii_case(mime))
-    }
-
-    /// Audio or video.
-    pub fn kind(self) -> RtpCodecKind {
-        match self {
-            Codec::Opus => RtpCodecKind::Audio,
-            _ => RtpCodecKind::Video,
-        }
-    }
-
-    /// Payload type in our offers.
-    pub fn payload_type(self) -> u8 {
-        self.params().payload_type
-    }
-
-    /// Full codec parameters.
-    pub fn params(self) -> RTCRtpCodecParameters {
-        let fb = |typ: &str, parameter: &str| RTCPFeedback {
-            typ: typ.to_owned(),
-            parameter: parameter.to_owned(),
-        };
-        let video_fb = vec![fb("ccm", "fir"), fb("nack", ""), fb("nack", "pli")];
-        let (mime, clock_rate, channels, fmtp, rtcp_feedback, payload_type) = match self {
-            Codec::Opus => (
-                MIME_TYPE_OPUS,
-                48000,
-                2,
-                "minptime=10;useinbandfec=1",
-                vec![],
-                OPUS_PT,
-            ),
-            Codec::Vp8 => (MIME_TYPE_VP8, 90000, 0, "", video_fb, VP8_PT),
-            Codec::H264 => (
-                MIME_TYPE_H264,
-                90000,
-                0,
-                "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
-                video_fb,
-                H264_PT,
-            ),
-        };
-        RTCRtpCodecParameters {
-            rtp_codec: RTCRtpCodec {
-                mime_type: mime.to_owned(),
-                clock_rate,
-                channels,
-                sdp_fmtp_line: fmtp.to_owned(),
-                rtcp_feedback,
-            },
-            payload_type,
-        }
-    }
-}
-
-/// A media engine with exactly the forwarded codecs.
-pub fn media_engine() -> Result<MediaEngine, SfuError> {
-    let mut me = MediaEngine::default();
-    for c in Codec::ALL {
-        me.register_codec(c.params(), c.kind())?;
-    }
-    Ok(me)
-}
-
-/// Codec description of a forwarded track (as our outgoing tracks declare it).
-pub fn codec_for(codec: Codec) -> RTCRtpCodec {
-    let mut c = codec.params().rtp_codec;
-    // Feedback is negotiated per leg; the track itself declares none.
-    c.rtcp_feedback.clear();
-    c
-}
+/// Where a connection's events go (called on webrtc-rs's tasks: it must not block).
+pub type PeerEvents = Arc<dyn Fn(PeerEvent) + Send + Sync>;
 
 /// Everything needed to build a peer connection for one participant.
 pub struct PeerSpec<'a> {
@@ -135,10 +37,8 @@ pub struct PeerSpec<'a> {
     pub media: &'a MediaConfig,
     /// Port to bind.
     pub port: u16,
-    /// Where events go.
-    pub room: mpsc::UnboundedSender<RoomCmd>,
-    /// Whose connection this is.
-    pub session: SessionId,
+    /// Where its events go.
+    pub events: PeerEvents,
 }
 
 /// A built connection and a way to wait for its candidates.
@@ -180,9 +80,8 @@ pub async fn build(spec: PeerSpec<'_>) -> Result<BuiltPeer, SfuError> {
         .with_ice_connection_attempts(Some(Duration::from_millis(50)), Some(28))
         .build();
     let (gtx, grx) = watch::channel(false);
-    let handler = Arc::new(PeerEvents {
-        room: spec.room,
-        session: spec.session,
+    let handler = Arc::new(Handler {
+        events: spec.events,
         gathered: gtx,
     });
     let pc = PeerConnectionBuilder::new()
@@ -207,15 +106,14 @@ pub async fn build(spec: PeerSpec<'_>) -> Result<BuiltPeer, SfuError> {
     })
 }
 
-/// Forwards webrtc-rs callbacks to the room actor, which owns all state.
-struct PeerEvents {
-    room: mpsc::UnboundedSender<RoomCmd>,
-    session: SessionId,
+/// Passes webrtc-rs callbacks on; the room actor owns all state.
+struct Handler {
+    events: PeerEvents,
     gathered: watch::Sender<bool>,
 }
 
 #[async_trait::async_trait]
-impl PeerConnectionEventHandler for PeerEvents {
+impl PeerConnectionEventHandler for Handler {
     async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
         if state == RTCIceGatheringState::Complete {
             let _ = self.gathered.send(true);
@@ -223,17 +121,11 @@ impl PeerConnectionEventHandler for PeerEvents {
     }
 
     async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
-        let _ = self.room.send(RoomCmd::PcState {
-            session: self.session,
-            state,
-        });
+        (self.events)(PeerEvent::State(state));
     }
 
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {
-        let _ = self.room.send(RoomCmd::Track {
-            session: self.session,
-            track,
-        });
+        (self.events)(PeerEvent::Track(track));
     }
 }
 

@@ -1,7 +1,6 @@
 //! Interpreters sign in on the console against the account store.
 
-use super::{refuse, Switchboard};
-use crate::relay::RelayError;
+use super::{refuse, RequestError, Switchboard};
 use crate::signal::{ErrorCode, SessionId};
 use crate::store::{AccountRole, LoginError};
 
@@ -11,7 +10,7 @@ impl Switchboard {
         session: SessionId,
         username: &str,
         password: &str,
-    ) -> Result<crate::store::User, RelayError> {
+    ) -> Result<crate::store::User, RequestError> {
         let res = self.store.login(username, password).await.map_err(|e| {
             tracing::error!(error = %e, "sign-in could not be checked");
             refuse(ErrorCode::Internal, "sign-in is unavailable; try again")

@@ -1,34 +1,162 @@
-//! Media messages of pages in calls, and media failures the SFU reports.
+//! What the media plane reports, turned into page messages, caption streams and the rules'
+//! inputs; and pages' media negotiation messages passed to their room.
 
-use super::{lock, refuse, Switchboard};
-use crate::broadcast::EVENT_ROOM_BASE;
-use crate::relay::RelayError;
-use crate::sfu::SfuEvent;
-use crate::signal::{ClientMsg, ErrorCode, Role, ServerMsg, SessionId};
+use super::briefings::BriefingCaptions;
+use super::calls::CallCaptions;
+use super::{lock, refuse, RequestError, Switchboard};
+use crate::captions::live::{CaptionStream, Speaker};
+use crate::sfu::text_flow::TextRefusal;
+use crate::sfu::{AudioTap, Failure, PeerId, Refusal, RoomId, SfuHooks, SfuOutput};
+use crate::signal::{ClientMsg, ErrorCode, Role, ServerMsg};
+use rtc::rtp;
+use std::sync::{Arc, Weak};
 use std::time::Instant;
+use tokio::sync::mpsc;
 use webrtc::peer_connection::RTCIceCandidateInit;
+
+/// Longest ICE candidate line a page may send.
+const MAX_CANDIDATE_BYTES: usize = 1024;
+
+/// A media failure, handled off the room's task (it takes the call rules' lock).
+pub(super) type Failed = (RoomId, PeerId, Failure);
+
+/// The switchboard's side of the media plane.
+pub(super) struct Hooks {
+    sb: Weak<Switchboard>,
+    failed: mpsc::UnboundedSender<Failed>,
+}
+
+impl Hooks {
+    pub(super) fn new(sb: Weak<Switchboard>, failed: mpsc::UnboundedSender<Failed>) -> Self {
+        Self { sb, failed }
+    }
+}
+
+impl SfuHooks for Hooks {
+    fn emit(&self, out: SfuOutput) {
+        let Some(sb) = self.sb.upgrade() else {
+            return;
+        };
+        match out {
+            SfuOutput::Offer { peer, sdp, .. } => sb.deliver(peer.0, ServerMsg::Offer { sdp }),
+            SfuOutput::Refused { peer, why, .. } => {
+                let (code, message) = match why {
+                    Refusal::NoOfferOut => (
+                        ErrorCode::BadSdp,
+                        "no offer is waiting for an answer".to_owned(),
+                    ),
+                    Refusal::BadAnswer(e) => (
+                        ErrorCode::BadSdp,
+                        format!("the SDP answer was refused: {e}"),
+                    ),
+                    Refusal::BadCandidate(e) => (
+                        ErrorCode::BadCandidate,
+                        format!("ICE candidate rejected: {e}"),
+                    ),
+                    Refusal::Text { why, retry_secs } => (
+                        ErrorCode::RateLimited,
+                        match why {
+                            TextRefusal::TooFast => {
+                                format!("{} (try again in {retry_secs} s)", why.message())
+                            }
+                            _ => why.message().to_owned(),
+                        },
+                    ),
+                };
+                sb.deliver(peer.0, ServerMsg::error(None, code, message));
+            }
+            SfuOutput::Failed { room, peer, why } => {
+                if let Failure::SetUp(e) = &why {
+                    sb.deliver(
+                        peer.0,
+                        ServerMsg::error(
+                            None,
+                            ErrorCode::MediaFailed,
+                            format!("the media connection could not be set up: {e}"),
+                        ),
+                    );
+                }
+                let _ = self.failed.send((room, peer, why));
+            }
+        }
+    }
+
+    fn audio_tap(&self, room: RoomId, peer: PeerId) -> Option<Box<dyn AudioTap>> {
+        let sb = self.sb.upgrade()?;
+        let live = sb.captions.as_ref()?;
+        let stream = match room {
+            // Everyone who speaks in a call is captioned, for everyone in it.
+            RoomId::Call(call) => {
+                let (role, name) = {
+                    let sessions = lock(&sb.sessions);
+                    let s = sessions.get(&peer.0)?;
+                    (s.role?, s.name.clone())
+                };
+                let speaker = Speaker {
+                    id: peer.to_string(),
+                    role,
+                    name,
+                };
+                let sink = Arc::new(CallCaptions {
+                    sb: self.sb.clone(),
+                    call,
+                });
+                live.start(speaker, None, &[], sink)
+            }
+            // At a briefing, the speaker only, into its transcript.
+            RoomId::Briefing(n) => {
+                let b = sb.briefings.by_room(n)?;
+                let name = b.with_core(|c| {
+                    c.seat_of(peer.0)
+                        .filter(|_| c.is_speaker(peer.0))
+                        .map(|p| p.name.clone())
+                })?;
+                let speaker = Speaker {
+                    id: peer.to_string(),
+                    role: Role::Broadcaster,
+                    name,
+                };
+                let (lang, hotwords) = (b.lang(), b.hotwords());
+                let sink = Arc::new(BriefingCaptions {
+                    sb: self.sb.clone(),
+                    briefing: b,
+                });
+                live.start(speaker, Some(lang), &hotwords, sink)
+            }
+        };
+        Some(Box::new(stream))
+    }
+}
+
+/// Captions lose audio rather than hold up media: feeding never blocks.
+impl AudioTap for CaptionStream {
+    fn feed(&self, packet: rtp::Packet) {
+        CaptionStream::feed(self, packet);
+    }
+}
 
 impl Switchboard {
     /// Passes a page's media negotiation message to its room.
     pub(super) fn media(
         &self,
-        room: u64,
-        session: SessionId,
+        room: RoomId,
+        session: crate::signal::SessionId,
         msg: ClientMsg,
-    ) -> Result<(), RelayError> {
-        match msg {
-            ClientMsg::Answer { sdp } => self.sfu.answer(room, session, sdp),
+    ) -> Result<(), RequestError> {
+        let peer = PeerId(session);
+        let sent = match msg {
+            ClientMsg::Answer { sdp } => self.sfu.answer(room, peer, sdp),
             ClientMsg::Candidate {
                 candidate,
                 sdp_mid,
                 sdp_mline_index,
             } => {
-                if candidate.len() > 1024 {
+                if candidate.len() > MAX_CANDIDATE_BYTES {
                     return Err(refuse(ErrorCode::BadCandidate, "candidate too long"));
                 }
                 self.sfu.candidate(
                     room,
-                    session,
+                    peer,
                     RTCIceCandidateInit {
                         candidate,
                         sdp_mid,
@@ -36,31 +164,27 @@ impl Switchboard {
                         username_fragment: None,
                         url: None,
                     },
-                );
+                )
             }
-            ClientMsg::RequestKeyframe => self.sfu.request_keyframe(room, session),
-            _ => {}
+            ClientMsg::RequestKeyframe => self.sfu.request_keyframe(room, peer),
+            _ => Ok(()),
+        };
+        // The room closes a moment after its call ends; a late message changes nothing.
+        if let Err(e) = sent {
+            tracing::debug!(%room, error = %e, "media message for a closed room");
         }
         Ok(())
     }
 
-    pub(super) fn in_room(&self, session: SessionId) -> Result<u64, RelayError> {
-        let relay = lock(&self.relay);
-        match relay.call_of(session) {
-            Some(call) if relay.members(call).contains(&session) => Ok(call),
-            _ => Err(refuse(
-                ErrorCode::NotInCall,
-                "media messages need a connected call",
-            )),
+    /// A peer's media could not be set up or was lost.
+    pub(super) fn media_failed(&self, room: RoomId, peer: PeerId, why: Failure) {
+        match room {
+            RoomId::Briefing(n) => self.briefing_media_failed(n, peer.0),
+            RoomId::Call(call) => self.call_media_failed(call, peer.0, why),
         }
     }
 
-    pub(super) fn on_sfu_event(&self, ev: SfuEvent) {
-        let SfuEvent::MediaFailed { call, session } = ev;
-        if call >= EVENT_ROOM_BASE {
-            self.event_media_failed(call, session);
-            return;
-        }
+    fn call_media_failed(&self, call: u64, session: crate::signal::SessionId, _why: Failure) {
         let now = Instant::now();
         let fx = {
             let mut relay = lock(&self.relay);

@@ -1,20 +1,23 @@
-//! The async glue between pages, the service rules (`relay`) and media (`sfu`): it owns the
-//! connected sessions, checks who may do what, applies the rules' effects and runs the clock.
+//! The async glue between pages, the rules of calls (`relay`) and of briefings (`briefing`),
+//! and media (`sfu`): it owns the connected sessions, checks who may do what, carries out the
+//! rules' effects, turns what the media plane reports into page messages and caption streams,
+//! and runs the clock. It decides nothing the rules decide.
 
 mod accounts;
-mod events;
+mod briefings;
+mod calls;
 mod media;
 mod records;
 
-pub use events::{WhipError, MAX_WHIP_OFFER_BYTES};
+pub use briefings::{WhipError, MAX_WHIP_OFFER_BYTES};
 
-use crate::broadcast::{Event, Events};
+use crate::briefing::{Briefing, Briefings};
 use crate::captions::live::LiveCaptions;
 use crate::config::Config;
 use crate::metrics::Histogram;
-use crate::relay::{Effect, Relay, RelayConfig, RelayError};
+use crate::relay::{Relay, RelayConfig, RelayError};
 use crate::sfu::text_flow::TextFlow;
-use crate::sfu::Sfu;
+use crate::sfu::{PeerId, Sfu};
 use crate::signal::{
     ClientEnvelope, ClientMsg, EndReason, ErrorCode, IceServerInfo, Role, ServerMsg, SessionId,
     SignLanguageInfo,
@@ -41,8 +44,8 @@ struct SessionInfo {
     tx: mpsc::Sender<ServerMsg>,
     role: Option<Role>,
     name: String,
-    /// The press-briefing event this page is in, and the task that passes on its status.
-    event: Option<(Arc<Event>, tokio::task::JoinHandle<()>)>,
+    /// The briefing this page is in.
+    briefing: Option<Arc<Briefing>>,
     /// How much text this page may still send as chat.
     text_flow: TextFlow,
 }
@@ -57,12 +60,28 @@ pub struct Switchboard {
     /// Time from placing a call to its answer, for `/metrics`.
     answer_wait: Histogram,
     sfu: Sfu,
+    /// Live captions, when a speech model is installed.
+    captions: Option<LiveCaptions>,
     next_session: AtomicU64,
-    events: Arc<Events>,
-    /// Encoders publishing by WHIP: session -> event.
-    whip: Mutex<HashMap<SessionId, Arc<Event>>>,
-    /// Players receiving by WHEP: session -> event.
-    whep: Mutex<HashMap<SessionId, Arc<Event>>>,
+    briefings: Arc<Briefings>,
+}
+
+/// Why a page's request was refused: sent back to it as an error message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestError {
+    /// Machine-readable code.
+    pub code: ErrorCode,
+    /// Human explanation.
+    pub message: String,
+}
+
+impl From<RelayError> for RequestError {
+    fn from(e: RelayError) -> Self {
+        Self {
+            code: e.code,
+            message: e.message,
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -75,11 +94,10 @@ impl Switchboard {
     pub fn start(
         cfg: Arc<Config>,
         captions: Option<LiveCaptions>,
-        events: Arc<Events>,
+        briefings: Arc<Briefings>,
         store: Store,
     ) -> Arc<Self> {
-        let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
-        let sfu = Sfu::new(cfg.media.clone(), ev_tx, captions);
+        let (failed_tx, mut failed_rx) = mpsc::unbounded_channel();
         let relay = Relay::new(RelayConfig {
             ring_timeout: Duration::from_secs(cfg.service.ring_timeout_secs),
             invite_ttl: Duration::from_secs(cfg.service.invite_ttl_secs),
@@ -94,18 +112,20 @@ impl Switchboard {
         });
         let records = spawn_record_writer(store.clone());
         spawn_retention(store.clone(), cfg.records.retention_days);
-        let sb = Arc::new(Self {
+        let sb = Arc::new_cyclic(|me| Self {
             store,
             records,
             answer_wait: Histogram::new(&ANSWER_BUCKETS),
+            sfu: Sfu::new(
+                cfg.media.clone(),
+                Arc::new(media::Hooks::new(me.clone(), failed_tx)),
+            ),
             cfg,
             relay: Mutex::new(relay),
             sessions: Mutex::new(HashMap::new()),
-            sfu,
+            captions,
             next_session: AtomicU64::new(1),
-            events,
-            whip: Mutex::new(HashMap::new()),
-            whep: Mutex::new(HashMap::new()),
+            briefings,
         });
         let weak = Arc::downgrade(&sb);
         tokio::spawn(async move {
@@ -119,9 +139,9 @@ impl Switchboard {
         });
         let weak = Arc::downgrade(&sb);
         tokio::spawn(async move {
-            while let Some(ev) = ev_rx.recv().await {
+            while let Some((room, peer, why)) = failed_rx.recv().await {
                 let Some(sb) = weak.upgrade() else { break };
-                sb.on_sfu_event(ev);
+                sb.media_failed(room, peer, why);
             }
         });
         sb
@@ -130,11 +150,6 @@ impl Switchboard {
     /// The media unit (for metrics).
     pub fn sfu(&self) -> &Sfu {
         &self.sfu
-    }
-
-    /// The durable store.
-    pub fn store(&self) -> &Store {
-        &self.store
     }
 
     /// Time-to-answer histogram.
@@ -184,7 +199,7 @@ impl Switchboard {
                 tx,
                 role: None,
                 name: String::new(),
-                event: None,
+                briefing: None,
                 text_flow: TextFlow::new(Instant::now()),
             },
         );
@@ -193,7 +208,7 @@ impl Switchboard {
 
     /// A page is gone: whatever it was doing ends or, for an interpreter mid-call, is requeued.
     pub fn close_session(&self, session: SessionId) {
-        self.leave_event(session);
+        self.leave_briefing(session);
         let fx = lock(&self.relay).leave(session, EndReason::Disconnected, Instant::now());
         self.apply(fx);
         lock(&self.sessions).remove(&session);
@@ -247,7 +262,7 @@ impl Switchboard {
                     name_en: s.name_en.clone(),
                 })
                 .collect(),
-            captions: self.sfu.captions().is_some(),
+            captions: self.captions.is_some(),
             emergency_contacts: self.cfg.service.emergency_contacts.clone(),
         }
     }
@@ -256,19 +271,19 @@ impl Switchboard {
     /// and changes nothing else.
     pub async fn handle(&self, session: SessionId, env: ClientEnvelope) {
         let req = env.req;
-        if let Err(e) = self.dispatch(session, env.msg).await {
+        if let Err(e) = self.route(session, env.msg).await {
             tracing::debug!(session, code = ?e.code, "request refused: {}", e.message);
             self.deliver(session, ServerMsg::error(req, e.code, e.message));
         }
     }
 
-    async fn dispatch(&self, session: SessionId, msg: ClientMsg) -> Result<(), RelayError> {
-        if self.event_of(session).is_some() {
-            return self.dispatch_event(session, msg);
+    async fn route(&self, session: SessionId, msg: ClientMsg) -> Result<(), RequestError> {
+        if self.briefing_of(session).is_some() {
+            return self.route_briefing(session, msg);
         }
         let now = Instant::now();
         let role = self.role(session);
-        let need = |want: Role| -> Result<(), RelayError> {
+        let need = |want: Role| -> Result<(), RequestError> {
             match role {
                 Some(r) if r == want => Ok(()),
                 None => Err(refuse(
@@ -327,7 +342,7 @@ impl Switchboard {
                 if role.is_some() {
                     return Err(refuse(ErrorCode::AlreadyIdentified, "already identified"));
                 }
-                self.join_event(session, &event, token.as_deref(), name.as_deref())?;
+                self.join_briefing(session, &event, token.as_deref(), name.as_deref())?;
             }
             ClientMsg::Login { username, password } => {
                 if role.is_some() {
@@ -432,7 +447,7 @@ impl Switchboard {
                         format!("chat text must be 1 to {MAX_CHAT_CHARS} characters"),
                     ));
                 }
-                let members = self.room_members(session)?;
+                let call = self.connected_call(session)?;
                 // The same budget as typing over the text channel: a page cannot flood a
                 // call through the signaling socket either.
                 let admitted = lock(&self.sessions)
@@ -441,21 +456,21 @@ impl Switchboard {
                 if let Some(Err(why)) = admitted {
                     return Err(refuse(ErrorCode::RateLimited, why.message()));
                 }
-                let msg = ServerMsg::Chat {
-                    from: crate::sfu::participant_id(session),
-                    name: self.name(session),
-                    role: role.unwrap_or(Role::Caller),
-                    text: text.to_owned(),
-                };
-                for m in members {
-                    self.deliver(m, msg.clone());
-                }
+                self.send_to_call(
+                    call,
+                    ServerMsg::Chat {
+                        from: PeerId(session).to_string(),
+                        name: self.name(session),
+                        role: role.unwrap_or(Role::Caller),
+                        text: text.to_owned(),
+                    },
+                );
             }
             m @ (ClientMsg::Answer { .. }
             | ClientMsg::Candidate { .. }
             | ClientMsg::RequestKeyframe) => {
-                let call = self.in_room(session)?;
-                self.media(call, session, m)?;
+                let call = self.connected_call(session)?;
+                self.media(crate::sfu::RoomId::Call(call), session, m)?;
             }
         }
         Ok(())
@@ -467,75 +482,10 @@ impl Switchboard {
             .map(|s| s.name.clone())
             .unwrap_or_default()
     }
-
-    fn room_members(&self, session: SessionId) -> Result<Vec<SessionId>, RelayError> {
-        let relay = lock(&self.relay);
-        let call = relay
-            .call_of(session)
-            .ok_or_else(|| refuse(ErrorCode::NotInCall, "you are not in a call"))?;
-        let members = relay.members(call);
-        if !members.contains(&session) {
-            return Err(refuse(ErrorCode::NotInCall, "your call is not connected"));
-        }
-        Ok(members)
-    }
-
-    /// Carries out what the rules decided.
-    fn apply(&self, fx: Vec<Effect>) {
-        for e in fx {
-            match e {
-                Effect::Send(s, m) => self.deliver(s, m),
-                Effect::JoinRoom {
-                    call,
-                    session,
-                    role,
-                    name,
-                } => {
-                    let tx = lock(&self.sessions).get(&session).map(|s| s.tx.clone());
-                    if let Some(tx) = tx {
-                        self.sfu.join(call, session, role, name, tx);
-                    }
-                }
-                Effect::LeaveRoom { call, session } => self.sfu.leave(call, session),
-                Effect::CloseRoom { call } => self.sfu.close(call),
-                Effect::Placed {
-                    call,
-                    purpose,
-                    sign_language,
-                    direct,
-                } => {
-                    let _ = self.records.send(RecordCmd::Placed {
-                        call,
-                        at_ms: crate::store::now_ms(),
-                        purpose: crate::signal::wire_name(&purpose),
-                        sign_language,
-                        direct,
-                    });
-                }
-                Effect::Answered { call, by } => {
-                    let _ = self.records.send(RecordCmd::Answered {
-                        call,
-                        at_ms: crate::store::now_ms(),
-                        by,
-                    });
-                }
-                Effect::Record(r) => {
-                    if r.answered_by.is_some() && !r.direct {
-                        self.answer_wait.observe(r.wait.as_secs_f64());
-                    }
-                    self.log_record(&r);
-                    let _ = self.records.send(RecordCmd::Ended {
-                        at_ms: crate::store::now_ms(),
-                        rec: r,
-                    });
-                }
-            }
-        }
-    }
 }
 
-fn refuse(code: ErrorCode, message: impl Into<String>) -> RelayError {
-    RelayError {
+fn refuse(code: ErrorCode, message: impl Into<String>) -> RequestError {
+    RequestError {
         code,
         message: message.into(),
     }

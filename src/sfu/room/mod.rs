@@ -1,185 +1,114 @@
-//! One call's or event's media room: an actor that owns its participants' connections and
-//! does every negotiation step in order, so offers, answers and track changes never interleave.
+//! One call's or briefing's media room: an actor that owns its peers' connections and does
+//! every negotiation step in order, so offers, answers and track changes never interleave.
 
-mod forwarding;
-mod rtt;
+mod media;
+mod member;
+mod text;
 mod whip;
 
-use super::forward::Fanout;
-use super::peer::{self, Codec, PeerSpec};
-use super::{participant_id, sdp, RoomKind, SfuError, SfuEvent, Shared};
-use crate::captions::live::CaptionSink;
-use crate::signal::{
-    CallId, CaptionLine, CaptionStatus, ErrorCode, Participant, Role, ServerMsg, SessionId,
-};
+use crate::sfu::error::SfuError;
+use crate::sfu::forward::SfuStats;
+use crate::sfu::ids::{PeerId, Presence, RoomId};
+use crate::sfu::output::{Failure, Refusal, SfuHooks, SfuOutput};
+use crate::sfu::peer::{self, PeerEvent, PeerSpec};
+use crate::sfu::ports::PortPool;
+use crate::sfu::sdp;
+use crate::sfu::settings::MediaConfig;
+use crate::sfu::text_flow::TextRefusal;
+use member::Member;
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
+use tokio::sync::{mpsc, oneshot};
 use webrtc::media_stream::track_remote::TrackRemote;
-use webrtc::peer_connection::{
-    PeerConnection, RTCIceCandidateInit, RTCPeerConnectionState, RTCSessionDescription,
-};
-use webrtc::rtp_transceiver::RtpSender;
+use webrtc::peer_connection::{RTCIceCandidateInit, RTCPeerConnectionState, RTCSessionDescription};
 
 /// How long the first offer waits for our ICE candidates (host candidates take milliseconds).
 const GATHER_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// State shared by all rooms.
+pub(crate) struct Shared {
+    pub(crate) media: MediaConfig,
+    pub(crate) ports: PortPool,
+    pub(crate) stats: Arc<SfuStats>,
+    pub(crate) hooks: Arc<dyn SfuHooks>,
+    pub(crate) rooms: Mutex<HashMap<RoomId, mpsc::UnboundedSender<RoomCmd>>>,
+}
+
 /// What a room is asked to do.
-pub enum RoomCmd {
-    /// Add a participant.
-    Join {
-        session: SessionId,
-        role: Role,
-        name: String,
-        tx: mpsc::Sender<ServerMsg>,
-    },
-    /// Remove a participant.
-    Leave { session: SessionId },
+pub(crate) enum RoomCmd {
+    /// Add a page's peer; the room offers to it.
+    Join { peer: PeerId, presence: Presence },
+    /// Remove a peer.
+    Leave { peer: PeerId },
     /// Tear the room down.
     Close,
     /// A page's SDP answer.
-    Answer { session: SessionId, sdp: String },
+    Answer { peer: PeerId, sdp: String },
     /// A page's ICE candidate.
     Candidate {
-        session: SessionId,
+        peer: PeerId,
         init: RTCIceCandidateInit,
     },
     /// A page asks for keyframes.
-    Keyframe { session: SessionId },
-    /// A participant's connection started receiving a track.
+    Keyframe { peer: PeerId },
+    /// A peer's connection started receiving a track.
     Track {
-        session: SessionId,
+        peer: PeerId,
         track: Arc<dyn TrackRemote>,
     },
-    /// A participant's connection changed state.
+    /// A peer's connection changed state.
     PcState {
-        session: SessionId,
+        peer: PeerId,
         state: RTCPeerConnectionState,
     },
-    /// Real-time text typed by a participant (already within their text budget).
-    Rtt { session: SessionId, text: String },
-    /// A participant's text was refused; tell them why.
+    /// Real-time text typed by a peer (already within their text budget).
+    Rtt { peer: PeerId, text: String },
+    /// A peer's text was refused; tell them why.
     RttRefused {
-        session: SessionId,
-        why: crate::sfu::text_flow::TextRefusal,
+        peer: PeerId,
+        why: TextRefusal,
         retry_secs: u64,
     },
     /// An encoder's WHIP offer; the answer (or why not) goes back on `reply`.
     Whip {
-        session: SessionId,
-        name: String,
+        peer: PeerId,
         offer: String,
-        reply: tokio::sync::oneshot::Sender<Result<String, SfuError>>,
+        reply: oneshot::Sender<Result<String, SfuError>>,
     },
-    /// A player's WHEP offer for the broadcaster's audio and video.
+    /// A player's WHEP offer for the featured publisher's audio and video.
     Whep {
-        session: SessionId,
+        peer: PeerId,
         offer: String,
-        reply: tokio::sync::oneshot::Sender<Result<String, SfuError>>,
+        reply: oneshot::Sender<Result<String, SfuError>>,
     },
-    /// A caption update of someone in a call.
-    Caption(CaptionLine),
-    /// How far behind someone's captions in a call run.
-    CaptionStatus(CaptionStatus),
-}
-
-/// Passes a call's captions to the room, which shows them to everyone in the call.
-struct RoomCaptions(mpsc::UnboundedSender<RoomCmd>);
-
-impl CaptionSink for RoomCaptions {
-    fn caption(&self, line: CaptionLine) {
-        let _ = self.0.send(RoomCmd::Caption(line));
-    }
-
-    fn status(&self, status: CaptionStatus) {
-        let _ = self.0.send(RoomCmd::CaptionStatus(status));
-    }
-}
-
-struct Subscription {
-    publisher: SessionId,
-    /// What the forwarded codec is called on this subscriber's leg.
-    payload_type: Arc<AtomicU8>,
-    /// Set once the subscriber answered an offer that carries this track.
-    ready: Arc<AtomicBool>,
-    fanout: Weak<Fanout>,
-    sender: Arc<dyn RtpSender>,
-    writer: JoinHandle<()>,
-    feedback: JoinHandle<()>,
-}
-
-struct Member {
-    session: SessionId,
-    pid: String,
-    role: Role,
-    name: String,
-    /// Signaling of the page; none for an encoder that came by WHIP.
-    tx: Option<mpsc::Sender<ServerMsg>>,
-    pc: Arc<dyn PeerConnection>,
-    port: u16,
-    gathered: watch::Receiver<bool>,
-    offered: bool,
-    negotiating: bool,
-    needs_offer: bool,
-    /// Subscriptions announced in the outstanding offer; they start flowing on its answer.
-    announced: Vec<Arc<AtomicBool>>,
-    published: Vec<Arc<Fanout>>,
-    subs: Vec<Subscription>,
-    /// Other participants' typing, one ordered writer each.
-    rtt_down: HashMap<SessionId, rtt::TextDown>,
-    tasks: Vec<JoinHandle<()>>,
-}
-
-impl Member {
-    fn send(&self, msg: ServerMsg) {
-        if let Some(tx) = &self.tx {
-            if tx.try_send(msg).is_err() {
-                tracing::warn!(participant = %self.pid, "signaling queue full or closed; message dropped");
-            }
-        }
-    }
-
-    /// Publishes media (as opposed to an event's viewer, who only watches).
-    fn publishes(&self) -> bool {
-        self.role != Role::Viewer
-    }
-
-    /// Can receive forwarded media: an encoder publishing by WHIP cannot renegotiate.
-    fn receives(&self) -> bool {
-        self.tx.is_some()
-    }
 }
 
 /// The actor.
-pub(super) struct Room {
-    call: CallId,
-    kind: RoomKind,
+pub(crate) struct Room {
+    id: RoomId,
     shared: Arc<Shared>,
     me: mpsc::UnboundedSender<RoomCmd>,
-    members: BTreeMap<SessionId, Member>,
+    members: BTreeMap<PeerId, Member>,
 }
 
 impl Room {
-    pub(super) fn spawn(
-        call: CallId,
-        kind: RoomKind,
+    pub(crate) fn spawn(
+        id: RoomId,
         shared: Arc<Shared>,
         me: mpsc::UnboundedSender<RoomCmd>,
         mut rx: mpsc::UnboundedReceiver<RoomCmd>,
     ) {
         let mut room = Room {
-            call,
-            kind,
+            id,
             shared,
             me,
             members: BTreeMap::new(),
         };
         tokio::spawn(async move {
-            tracing::info!(call, "media room open");
+            tracing::info!(room = %id, "media room open");
             while let Some(cmd) = rx.recv().await {
                 if matches!(cmd, RoomCmd::Close) {
                     break;
@@ -187,135 +116,98 @@ impl Room {
                 room.handle(cmd).await;
             }
             room.shutdown().await;
-            tracing::info!(call, "media room closed");
+            tracing::info!(room = %id, "media room closed");
+        });
+    }
+
+    fn emit(&self, out: SfuOutput) {
+        self.shared.hooks.emit(out);
+    }
+
+    fn refuse(&self, peer: PeerId, why: Refusal) {
+        self.emit(SfuOutput::Refused {
+            room: self.id,
+            peer,
+            why,
         });
     }
 
     async fn handle(&mut self, cmd: RoomCmd) {
         match cmd {
-            RoomCmd::Join {
-                session,
-                role,
-                name,
-                tx,
-            } => {
-                if self.members.contains_key(&session) {
+            RoomCmd::Join { peer, presence } => {
+                if self.members.contains_key(&peer) {
                     return;
                 }
-                if let Err(e) = self.join(session, role, name, tx.clone()).await {
-                    tracing::error!(call = self.call, session, error = %e, "could not add participant");
-                    let _ = tx.try_send(ServerMsg::error(
-                        None,
-                        ErrorCode::MediaFailed,
-                        format!("the media connection could not be set up: {e}"),
-                    ));
-                    let _ = self.shared.events.send(SfuEvent::MediaFailed {
-                        call: self.call,
-                        session,
+                if let Err(e) = self.join(peer, presence).await {
+                    tracing::error!(room = %self.id, %peer, error = %e, "could not add participant");
+                    self.emit(SfuOutput::Failed {
+                        room: self.id,
+                        peer,
+                        why: Failure::SetUp(e.to_string()),
                     });
                 }
             }
-            RoomCmd::Leave { session } => self.leave(session).await,
+            RoomCmd::Leave { peer } => self.leave(peer).await,
             RoomCmd::Close => {}
-            RoomCmd::Answer { session, sdp } => self.answer(session, sdp).await,
-            RoomCmd::Candidate { session, init } => {
-                let Some(m) = self.members.get(&session) else {
+            RoomCmd::Answer { peer, sdp } => self.answer(peer, sdp).await,
+            RoomCmd::Candidate { peer, init } => {
+                let Some(m) = self.members.get(&peer) else {
                     return;
                 };
                 if let Err(e) = m.pc.add_ice_candidate(init).await {
-                    m.send(ServerMsg::error(
-                        None,
-                        ErrorCode::BadCandidate,
-                        format!("ICE candidate rejected: {e}"),
-                    ));
+                    self.refuse(peer, Refusal::BadCandidate(e.to_string()));
                 }
             }
-            RoomCmd::Keyframe { session } => {
-                if let Some(m) = self.members.get(&session) {
-                    for s in &m.subs {
-                        if let Some(f) = s.fanout.upgrade() {
-                            f.request_keyframe();
-                        }
-                    }
+            RoomCmd::Keyframe { peer } => {
+                if let Some(m) = self.members.get(&peer) {
+                    m.request_keyframes();
                 }
             }
-            RoomCmd::Track { session, track } => self.publish(session, track).await,
-            RoomCmd::PcState { session, state } => self.pc_state(session, state),
-            RoomCmd::Rtt { session, text } => self.relay_rtt(session, text),
+            RoomCmd::Track { peer, track } => self.publish(peer, track).await,
+            RoomCmd::PcState { peer, state } => self.pc_state(peer, state),
+            RoomCmd::Rtt { peer, text } => self.relay_text(peer, text),
             RoomCmd::RttRefused {
-                session,
+                peer,
                 why,
                 retry_secs,
-            } => self.refuse_rtt(session, why, retry_secs),
-            RoomCmd::Whip {
-                session,
-                name,
-                offer,
-                reply,
-            } => {
-                let res = self.whip(session, name, offer).await;
+            } => self.refuse(peer, Refusal::Text { why, retry_secs }),
+            RoomCmd::Whip { peer, offer, reply } => {
+                let res = self.whip(peer, offer).await;
                 let _ = reply.send(res);
             }
-            RoomCmd::Whep {
-                session,
-                offer,
-                reply,
-            } => {
-                let res = self.whep(session, offer).await;
+            RoomCmd::Whep { peer, offer, reply } => {
+                let res = self.whep(peer, offer).await;
                 let _ = reply.send(res);
-            }
-            RoomCmd::Caption(line) => {
-                for m in self.members.values() {
-                    m.send(ServerMsg::Caption(line.clone()));
-                }
-            }
-            RoomCmd::CaptionStatus(status) => {
-                for m in self.members.values() {
-                    m.send(ServerMsg::CaptionStatus(status.clone()));
-                }
             }
         }
     }
 
-    fn is_call(&self) -> bool {
-        matches!(self.kind, RoomKind::Call)
-    }
-
-    async fn join(
-        &mut self,
-        session: SessionId,
-        role: Role,
-        name: String,
-        tx: mpsc::Sender<ServerMsg>,
-    ) -> Result<(), SfuError> {
-        let mut member = self.new_member(session, role, name, Some(tx)).await?;
+    async fn join(&mut self, peer: PeerId, presence: Presence) -> Result<(), SfuError> {
+        let mut member = self.new_member(peer, presence, true).await?;
         if let Err(e) = self.set_up(&mut member).await {
             // Nothing of a half-built participant may linger: its port and connection go.
             self.close_member(member).await;
             return Err(e);
         }
-        let viewer = !member.publishes();
-        self.members.insert(session, member);
-        // Thousands may watch an event: a viewer coming or going changes no one else's roster.
-        self.send_roster(viewer.then_some(session));
-        self.negotiate(session).await;
+        self.members.insert(peer, member);
+        self.negotiate(peer).await;
         Ok(())
     }
 
     async fn set_up(&mut self, member: &mut Member) -> Result<(), SfuError> {
-        if member.publishes() {
+        if member.presence.publishes() {
             self.add_own_media(member).await?;
         }
-        if self.is_call() {
+        if self.id.is_call() {
             self.connect_text(member).await?;
         }
-        let publishers: Vec<Arc<Fanout>> = self
+        let publishers: Vec<_> = self
             .members
             .values()
             .flat_map(|o| o.published.iter().cloned())
             .collect();
         for f in publishers {
-            self.subscribe(member, member.session, &f).await?;
+            self.subscribe(member, &f).await?;
         }
         Ok(())
     }
@@ -329,7 +221,7 @@ impl Room {
             })
         };
         // Pages publish Opus and VP8, which every browser encodes.
-        for codec in [Codec::Opus, Codec::Vp8] {
+        for codec in [crate::sfu::Codec::Opus, crate::sfu::Codec::Vp8] {
             let t = member
                 .pc
                 .add_transceiver_from_kind(codec.kind(), recv_only())
@@ -339,48 +231,41 @@ impl Room {
         Ok(())
     }
 
-    /// A participant with a connection of its own, counted among the live peers until closed.
-    /// A page (`tx` set) is sent offers; an encoder or player came with its own offer.
+    /// A peer with a connection of its own, counted among the live peers until closed.
+    /// A page (`signaled`) is sent offers; an encoder or player came with its own offer.
     async fn new_member(
         &self,
-        session: SessionId,
-        role: Role,
-        name: String,
-        tx: Option<mpsc::Sender<ServerMsg>>,
+        peer: PeerId,
+        presence: Presence,
+        signaled: bool,
     ) -> Result<Member, SfuError> {
-        let (built, port) = self.build_peer(session).await?;
+        let (built, port) = self.build_peer(peer).await?;
         self.shared.stats.peers.fetch_add(1, Ordering::Relaxed);
-        let answered = tx.is_none();
-        Ok(Member {
-            session,
-            pid: participant_id(session),
-            role,
-            name,
-            tx,
-            pc: built.pc,
+        Ok(Member::new(
+            peer,
+            presence,
+            signaled,
+            built.pc,
             port,
-            gathered: built.gathered,
-            offered: answered,
-            negotiating: false,
-            needs_offer: !answered,
-            announced: Vec::new(),
-            published: Vec::new(),
-            subs: Vec::new(),
-            rtt_down: HashMap::new(),
-            tasks: Vec::new(),
-        })
+            built.gathered,
+        ))
     }
 
-    async fn build_peer(&self, session: SessionId) -> Result<(peer::BuiltPeer, u16), SfuError> {
+    async fn build_peer(&self, peer: PeerId) -> Result<(peer::BuiltPeer, u16), SfuError> {
         let mut last = SfuError::NoPorts;
         // A port another program holds makes the bind fail: move on to the next few.
         for _ in 0..4 {
             let port = self.shared.ports.acquire().ok_or(SfuError::NoPorts)?;
+            let room = self.me.clone();
             let spec = PeerSpec {
                 media: &self.shared.media,
                 port,
-                room: self.me.clone(),
-                session,
+                events: Arc::new(move |ev| {
+                    let _ = room.send(match ev {
+                        PeerEvent::Track(track) => RoomCmd::Track { peer, track },
+                        PeerEvent::State(state) => RoomCmd::PcState { peer, state },
+                    });
+                }),
             };
             match peer::build(spec).await {
                 Ok(b) => return Ok((b, port)),
@@ -394,18 +279,12 @@ impl Room {
         Err(last)
     }
 
-    /// Sends an offer if one is needed and none is outstanding.
-    async fn negotiate(&mut self, session: SessionId) {
-        let Some(m) = self.members.get_mut(&session) else {
+    /// Sends an offer if the peer's negotiation wants one.
+    async fn negotiate(&mut self, peer: PeerId) {
+        let Some(m) = self.members.get_mut(&peer) else {
             return;
         };
-        // An encoder or player that came by WHIP/WHEP has no signaling to renegotiate over.
-        if m.tx.is_none() {
-            return;
-        }
-        // A viewer with nothing to receive yet would get an offer without a single m-line,
-        // which sets up no transport: its first offer waits for the first track.
-        if m.negotiating || !m.needs_offer || (!m.offered && !m.publishes() && m.subs.is_empty()) {
+        if !m.signaled || !m.negotiation.wants_offer() {
             return;
         }
         let offer = match m.pc.create_offer(None).await {
@@ -419,10 +298,9 @@ impl Room {
             tracing::error!(error = %e, "set_local_description failed");
             return;
         }
-        if !m.offered {
+        if m.negotiation.first_offer() {
             let mut g = m.gathered.clone();
             let _ = tokio::time::timeout(GATHER_TIMEOUT, g.wait_for(|done| *done)).await;
-            m.offered = true;
         }
         let Some(local) = m.pc.local_description().await else {
             return;
@@ -431,22 +309,20 @@ impl Room {
             Some(ip) => sdp::rewrite_candidates(&local.sdp, ip),
             None => local.sdp,
         };
-        m.negotiating = true;
-        m.needs_offer = false;
-        m.announced = m.subs.iter().map(|s| s.ready.clone()).collect();
-        m.send(ServerMsg::Offer { sdp: text });
+        m.negotiation.offer_sent();
+        self.emit(SfuOutput::Offer {
+            room: self.id,
+            peer,
+            sdp: text,
+        });
     }
 
-    async fn answer(&mut self, session: SessionId, text: String) {
-        let Some(m) = self.members.get_mut(&session) else {
+    async fn answer(&mut self, peer: PeerId, text: String) {
+        let Some(m) = self.members.get_mut(&peer) else {
             return;
         };
-        if !m.negotiating {
-            m.send(ServerMsg::error(
-                None,
-                ErrorCode::BadSdp,
-                "no offer is waiting for an answer",
-            ));
+        if !m.negotiation.negotiating() {
+            self.refuse(peer, Refusal::NoOfferOut);
             return;
         }
         let applied = match RTCSessionDescription::answer(text) {
@@ -454,85 +330,74 @@ impl Room {
             Err(e) => Err(e),
         };
         if let Err(e) = applied {
-            // The offer stays outstanding: the page may answer again.
-            m.send(ServerMsg::error(
-                None,
-                ErrorCode::BadSdp,
-                format!("the SDP answer was refused: {e}"),
-            ));
+            // The offer stays out: the page may answer again.
+            self.refuse(peer, Refusal::BadAnswer(e.to_string()));
             return;
         }
-        m.negotiating = false;
-        for r in m.announced.drain(..) {
-            r.store(true, Ordering::Release);
+        let Ok(opened) = m.negotiation.answered() else {
+            return;
+        };
+        for s in m.subs.iter().filter(|s| opened.contains(&s.id)) {
+            s.ready.store(true, Ordering::Release);
         }
-        for s in &m.subs {
-            if let Some(f) = s.fanout.upgrade() {
-                f.request_keyframe();
-            }
-        }
-        self.negotiate(session).await;
+        m.request_keyframes();
+        self.negotiate(peer).await;
     }
 
-    fn pc_state(&mut self, session: SessionId, state: RTCPeerConnectionState) {
-        tracing::debug!(call = self.call, session, %state, "peer connection state");
+    fn pc_state(&mut self, peer: PeerId, state: RTCPeerConnectionState) {
+        tracing::debug!(room = %self.id, %peer, %state, "peer connection state");
         match state {
             RTCPeerConnectionState::Connected => {
-                if let Some(m) = self.members.get(&session) {
-                    for s in &m.subs {
-                        if let Some(f) = s.fanout.upgrade() {
-                            f.request_keyframe();
-                        }
-                    }
+                if let Some(m) = self.members.get(&peer) {
+                    m.request_keyframes();
                 }
             }
             // Our own closes remove the member first, so a closed connection of a member is the
             // far end going away.
             RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed
-                if self.members.contains_key(&session) =>
+                if self.members.contains_key(&peer) =>
             {
-                tracing::warn!(call = self.call, session, "media connection failed");
-                let _ = self.shared.events.send(SfuEvent::MediaFailed {
-                    call: self.call,
-                    session,
+                tracing::warn!(room = %self.id, %peer, "media connection failed");
+                self.emit(SfuOutput::Failed {
+                    room: self.id,
+                    peer,
+                    why: Failure::Lost,
                 });
             }
             _ => {}
         }
     }
 
-    async fn leave(&mut self, session: SessionId) {
-        let Some(m) = self.members.remove(&session) else {
+    async fn leave(&mut self, peer: PeerId) {
+        let Some(m) = self.members.remove(&peer) else {
             return;
         };
-        let viewer = !m.publishes();
+        let publisher = m.presence.publishes();
         self.close_member(m).await;
-        if viewer {
+        if !publisher {
             // Nobody receives anything from a viewer.
             return;
         }
-        let others: Vec<SessionId> = self.members.keys().copied().collect();
+        let others: Vec<PeerId> = self.members.keys().copied().collect();
         for other in others {
             let Some(o) = self.members.get_mut(&other) else {
                 continue;
             };
-            if let Some(down) = o.rtt_down.remove(&session) {
+            if let Some(down) = o.text_down.remove(&peer) {
                 down.close().await;
             }
-            let (gone, kept): (Vec<Subscription>, Vec<Subscription>) =
-                o.subs.drain(..).partition(|s| s.publisher == session);
+            let (gone, kept): (Vec<_>, Vec<_>) =
+                o.subs.drain(..).partition(|s| s.publisher == peer);
             o.subs = kept;
             for s in gone {
-                s.writer.abort();
-                s.feedback.abort();
+                s.stop();
                 if let Err(e) = o.pc.remove_track(&s.sender).await {
                     tracing::debug!(error = %e, "remove_track");
                 }
-                o.needs_offer = true;
+                o.negotiation.remove(s.id);
             }
             self.negotiate(other).await;
         }
-        self.send_roster(None);
     }
 
     async fn close_member(&self, m: Member) {
@@ -540,16 +405,15 @@ impl Room {
             f.stop();
         }
         for s in &m.subs {
-            s.writer.abort();
-            s.feedback.abort();
+            s.stop();
             if let Some(f) = s.fanout.upgrade() {
-                f.remove_subscriber(m.session);
+                f.remove_subscriber(m.peer);
             }
         }
         for t in &m.tasks {
             t.abort();
         }
-        for (_, down) in m.rtt_down {
+        for (_, down) in m.text_down {
             down.close().await;
         }
         if let Err(e) = m.pc.close().await {
@@ -557,31 +421,6 @@ impl Room {
         }
         self.shared.ports.release(m.port);
         self.shared.stats.peers.fetch_sub(1, Ordering::Relaxed);
-    }
-
-    /// Tells pages who is in the room. An event's roster lists its publishers only, and a
-    /// viewer joining (`only`) gets it alone.
-    fn send_roster(&self, only: Option<SessionId>) {
-        let participants: Vec<Participant> = self
-            .members
-            .values()
-            .filter(|m| self.is_call() || m.publishes())
-            .map(|m| Participant {
-                id: m.pid.clone(),
-                role: m.role,
-                name: m.name.clone(),
-            })
-            .collect();
-        for m in self.members.values() {
-            if only.is_some_and(|s| s != m.session) {
-                continue;
-            }
-            m.send(ServerMsg::Room {
-                call_id: self.call,
-                you: m.pid.clone(),
-                participants: participants.clone(),
-            });
-        }
     }
 
     async fn shutdown(&mut self) {
@@ -593,6 +432,6 @@ impl Room {
             .rooms
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .remove(&self.call);
+            .remove(&self.id);
     }
 }

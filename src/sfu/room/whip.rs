@@ -1,32 +1,30 @@
 //! Ingest by WHIP (RFC 9725) and playback by WHEP: here the client offers and the server
 //! answers, once, with all its candidates (no trickle). An encoder's tracks are then published
-//! like a page's; a player receives the broadcaster's audio and video.
+//! like a page's; a player receives the featured publisher's audio and video.
 
-use super::{sdp, Member, Room, SfuError, GATHER_TIMEOUT};
-use crate::signal::{Role, SessionId};
+use super::member::Member;
+use super::{Room, GATHER_TIMEOUT};
+use crate::sfu::error::SfuError;
+use crate::sfu::ids::{PeerId, Presence};
+use crate::sfu::sdp;
 use std::sync::atomic::Ordering;
 use webrtc::peer_connection::RTCSessionDescription;
 
 impl Room {
-    pub(super) async fn whip(
-        &mut self,
-        session: SessionId,
-        name: String,
-        offer: String,
-    ) -> Result<String, SfuError> {
-        if self.members.contains_key(&session) {
+    pub(super) async fn whip(&mut self, peer: PeerId, offer: String) -> Result<String, SfuError> {
+        if self.members.contains_key(&peer) {
             return Err(SfuError::BadOffer("this session already publishes".into()));
         }
         let desc =
             RTCSessionDescription::offer(offer).map_err(|e| SfuError::BadOffer(e.to_string()))?;
-        let member = self
-            .new_member(session, Role::Broadcaster, name, None)
+        let mut member = self
+            .new_member(peer, Presence::Publisher { featured: true }, false)
             .await?;
         match self.answer_offer(&member, desc).await {
             Ok(answer) => {
-                tracing::info!(call = self.call, session, "WHIP encoder connected");
-                self.members.insert(session, member);
-                self.send_roster(None);
+                member.negotiation.client_offer_answered();
+                tracing::info!(room = %self.id, %peer, "WHIP encoder connected");
+                self.members.insert(peer, member);
                 Ok(answer)
             }
             Err(e) => {
@@ -36,18 +34,14 @@ impl Room {
         }
     }
 
-    pub(super) async fn whep(
-        &mut self,
-        session: SessionId,
-        offer: String,
-    ) -> Result<String, SfuError> {
-        if self.members.contains_key(&session) {
+    pub(super) async fn whep(&mut self, peer: PeerId, offer: String) -> Result<String, SfuError> {
+        if self.members.contains_key(&peer) {
             return Err(SfuError::BadOffer("this session already plays".into()));
         }
         let fanouts: Vec<_> = self
             .members
             .values()
-            .filter(|m| m.role == Role::Broadcaster)
+            .filter(|m| m.presence.featured())
             .flat_map(|m| m.published.iter().cloned())
             .collect();
         if fanouts.is_empty() {
@@ -55,13 +49,11 @@ impl Room {
         }
         let desc =
             RTCSessionDescription::offer(offer).map_err(|e| SfuError::BadOffer(e.to_string()))?;
-        let mut member = self
-            .new_member(session, Role::Viewer, "WHEP".into(), None)
-            .await?;
+        let mut member = self.new_member(peer, Presence::Viewer, false).await?;
         // The tracks exist before the offer is applied, so its recvonly lines pair with them.
         let mut res = Ok(String::new());
         for f in &fanouts {
-            if let Err(e) = self.subscribe(&mut member, session, f).await {
+            if let Err(e) = self.subscribe(&mut member, f).await {
                 res = Err(e);
             }
         }
@@ -70,6 +62,7 @@ impl Room {
         }
         match res {
             Ok(answer) => {
+                let opened = member.negotiation.client_offer_answered();
                 for (s, f) in member.subs.iter().zip(&fanouts) {
                     // The player's offer chose the payload type numbers on this leg.
                     if let Ok(params) = s.sender.get_parameters().await {
@@ -83,11 +76,13 @@ impl Room {
                             s.payload_type.store(c.payload_type, Ordering::Relaxed);
                         }
                     }
-                    s.ready.store(true, Ordering::Release);
+                    if opened.contains(&s.id) {
+                        s.ready.store(true, Ordering::Release);
+                    }
                     f.request_keyframe();
                 }
-                tracing::info!(call = self.call, session, "WHEP player connected");
-                self.members.insert(session, member);
+                tracing::info!(room = %self.id, %peer, "WHEP player connected");
+                self.members.insert(peer, member);
                 Ok(answer)
             }
             Err(e) => {

@@ -9,9 +9,9 @@ use super::procstat;
 use crate::loadgen::http::request;
 use crate::loadgen::whip::WhipPublisher;
 use crate::loadgen::Participant;
-use crate::sfu::Codec;
-use crate::signal::{ClientMsg, EventCreated, ServerMsg};
 use base64::Engine as _;
+use signrelay::sfu::Codec;
+use signrelay::signal::{ClientMsg, EventCreated, ServerMsg};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 

@@ -1,16 +1,17 @@
-//! Press briefings and emergency announcements: events an organizer creates, with a
-//! broadcaster, a sign interpreter and any number of viewers, live captions of the speaker and
-//! a transcript. Events and their transcripts are kept in the store, so links and transcripts
-//! outlive a restart.
+//! Press briefings and emergency announcements: briefings an organizer creates, with a
+//! speaker, a sign interpreter and any number of viewers, live captions of the speaker and a
+//! transcript. The rules live in [`core`]; this module keeps each briefing's stored record,
+//! its captions and the status watchers see. Briefings and their transcripts are kept in the
+//! store, so links and transcripts outlive a restart.
 
+pub mod core;
 pub mod hub;
 
+use self::core::{BriefingCore, Effect};
 use crate::asr::Lang;
-use crate::captions::live::{CaptionSink, DELAYED_MS};
 use crate::clock::unix_ms;
 use crate::signal::{
-    CallId, CaptionHealth, CaptionLine, CaptionStatus, EventCreated, EventInfo, EventState,
-    NewEvent, Role, SessionId,
+    CaptionLine, CaptionStatus, EventCreated, EventInfo, EventState, NewEvent, Role,
 };
 use crate::store::events::EventRow as Stored;
 use crate::store::{Store, StoreError};
@@ -22,21 +23,19 @@ use std::sync::{Arc, Mutex, RwLock};
 use thiserror::Error;
 use tokio::sync::{mpsc, watch};
 
-/// Media rooms of events are numbered from here, apart from calls' rooms.
-pub const EVENT_ROOM_BASE: CallId = 1 << 48;
-/// Longest event title.
+/// Longest title.
 const MAX_TITLE_CHARS: usize = 200;
-/// Most hotwords per event, and the longest one.
+/// Most hotwords per briefing, and the longest one.
 const MAX_HOTWORDS: usize = 50;
 const MAX_HOTWORD_CHARS: usize = 30;
 /// How long publishing links work after the planned start (or creation, if later).
 pub const TOKEN_LIFETIME_MS: u64 = 2 * 86_400_000;
-/// Events kept at once (ended ones included), so a runaway script cannot fill the disk.
-const MAX_EVENTS: usize = 10_000;
+/// Briefings kept at once (ended ones included), so a runaway script cannot fill the disk.
+const MAX_BRIEFINGS: usize = 10_000;
 
-/// Why an event could not be created or changed.
+/// Why a briefing could not be created or changed.
 #[derive(Debug, Error)]
-pub enum EventError {
+pub enum BriefingError {
     /// The request makes no sense.
     #[error("{0}")]
     Invalid(String),
@@ -45,39 +44,29 @@ pub enum EventError {
     Store(#[from] StoreError),
 }
 
-struct Runtime {
-    state: EventState,
-    broadcaster: Option<SessionId>,
-    interpreter: Option<SessionId>,
-    viewers: usize,
-}
-
-/// One event.
-pub struct Event {
+/// One briefing: its record, captions, rules and the status watchers follow.
+pub struct Briefing {
     stored: Mutex<Stored>,
-    /// Its media room.
-    pub room: CallId,
+    /// Its media room's number.
+    pub room: u64,
     /// Its captions and transcript.
     pub hub: CaptionHub,
     lang: Lang,
-    rt: Mutex<Runtime>,
+    core: Mutex<BriefingCore>,
     status: watch::Sender<EventInfo>,
-    captions_on: bool,
     store: Option<Store>,
-    /// What the speaker's caption stream last said of itself.
-    caption_status: Mutex<Option<CaptionStatus>>,
 }
 
-impl Event {
+impl Briefing {
     fn new(
         stored: Stored,
-        room: CallId,
+        room: u64,
         store: Option<Store>,
         lines: Vec<CaptionLine>,
         captions_on: bool,
     ) -> Arc<Self> {
         let lang = Lang::parse(&stored.language).unwrap_or(Lang::Zh);
-        // Final lines are written by one task per event, in order, off the caption path.
+        // Final lines are written by one task per briefing, in order, off the caption path.
         let keep = store.clone().map(|st| {
             let (tx, mut rx) = mpsc::unbounded_channel::<(u64, Arc<str>)>();
             let id = stored.id.clone();
@@ -98,44 +87,52 @@ impl Event {
         } else {
             EventState::Paused
         };
-        let rt = Runtime {
-            state,
-            broadcaster: None,
-            interpreter: None,
-            viewers: 0,
-        };
-        let (status, _) = watch::channel(EventInfo {
-            id: stored.id.clone(),
-            title: stored.title.clone(),
-            language: stored.language.clone(),
-            starts_at_unix_ms: stored.starts_at_unix_ms,
-            state,
-            captions: CaptionHealth::Off,
-            captions_behind_secs: 0,
-            interpreter_present: false,
-            viewers: 0,
-        });
-        let ev = Arc::new(Self {
+        let core = BriefingCore::new(state, captions_on);
+        let info = Self::info_of(&stored, &core);
+        let (status, _) = watch::channel(info);
+        Arc::new(Self {
             stored: Mutex::new(stored),
             room,
             hub,
             lang,
-            rt: Mutex::new(rt),
+            core: Mutex::new(core),
             status,
-            captions_on,
             store,
-            caption_status: Mutex::new(None),
-        });
-        ev.changed();
-        ev
+        })
     }
 
     fn stored(&self) -> std::sync::MutexGuard<'_, Stored> {
         self.stored.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn rt(&self) -> std::sync::MutexGuard<'_, Runtime> {
-        self.rt.lock().unwrap_or_else(|p| p.into_inner())
+    fn core(&self) -> std::sync::MutexGuard<'_, BriefingCore> {
+        self.core.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Reads the rules' state.
+    pub fn with_core<R>(&self, f: impl FnOnce(&BriefingCore) -> R) -> R {
+        f(&self.core())
+    }
+
+    /// Feeds the rules one input; a status change is passed to watchers here, the other
+    /// effects are the caller's to carry out.
+    pub fn update<R>(&self, f: impl FnOnce(&mut BriefingCore) -> R) -> R
+    where
+        R: Effects,
+    {
+        let (out, info) = {
+            let mut core = self.core();
+            let out = f(&mut core);
+            let info = out
+                .effects()
+                .contains(&Effect::Status)
+                .then(|| Self::info_of(&self.stored(), &core));
+            (out, info)
+        };
+        if let Some(info) = info {
+            self.status.send_replace(info);
+        }
+        out
     }
 
     /// Public id.
@@ -158,48 +155,30 @@ impl Event {
         self.stored().organizer.clone()
     }
 
-    fn caption_health(&self, behind_ms: u64, degraded: bool) -> CaptionHealth {
-        if !self.captions_on {
-            CaptionHealth::Off
-        } else if behind_ms >= DELAYED_MS {
-            CaptionHealth::Delayed
-        } else if degraded || self.hub.degraded() {
-            CaptionHealth::Degraded
-        } else {
-            CaptionHealth::Ok
-        }
-    }
-
-    /// The state as anyone may see it.
-    pub fn info(&self) -> EventInfo {
-        let (behind_ms, degraded) = self
-            .caption_status
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            .map_or((0, false), |c| (c.behind_ms, c.degraded));
-        let s = self.stored();
-        let rt = self.rt();
+    fn info_of(s: &Stored, core: &BriefingCore) -> EventInfo {
+        let (captions, behind) = core.caption_health();
         EventInfo {
             id: s.id.clone(),
             title: s.title.clone(),
             language: s.language.clone(),
             starts_at_unix_ms: s.starts_at_unix_ms,
-            state: rt.state,
-            captions: self.caption_health(behind_ms, degraded),
-            captions_behind_secs: behind_ms / 1000,
-            interpreter_present: rt.interpreter.is_some(),
-            viewers: rt.viewers,
+            state: core.state(),
+            captions,
+            captions_behind_secs: behind,
+            interpreter_present: core.interpreter_present(),
+            viewers: core.viewers(),
         }
     }
 
-    /// Follows state changes (not viewer counts, which change too often to push to everyone).
-    pub fn watch(&self) -> watch::Receiver<EventInfo> {
-        self.status.subscribe()
+    /// The state as anyone may see it.
+    pub fn info(&self) -> EventInfo {
+        let core = self.core();
+        Self::info_of(&self.stored(), &core)
     }
 
-    fn changed(&self) {
-        self.status.send_replace(self.info());
+    /// Follows status changes (not viewer counts, which change too often to push to everyone).
+    pub fn watch(&self) -> watch::Receiver<EventInfo> {
+        self.status.subscribe()
     }
 
     /// The organizer's copy: links and secrets.
@@ -238,118 +217,68 @@ impl Event {
 
     /// True once the organizer ended it.
     pub fn ended(&self) -> bool {
-        self.rt().state == EventState::Ended
+        self.core().ended()
     }
 
-    /// A publisher is on; returns the session it replaces (the newest connection wins, so a
-    /// broadcaster whose old connection is still timing out can come straight back).
-    pub fn publisher_joined(&self, role: Role, session: SessionId) -> Option<SessionId> {
-        let old = {
-            let mut rt = self.rt();
-            let slot = match role {
-                Role::Broadcaster => {
-                    rt.state = EventState::Live;
-                    &mut rt.broadcaster
-                }
-                _ => &mut rt.interpreter,
-            };
-            slot.replace(session).filter(|o| *o != session)
-        };
-        self.changed();
-        old
-    }
-
-    /// A publisher left; the event pauses if it was the broadcaster.
-    pub fn publisher_left(&self, session: SessionId) {
-        {
-            let mut rt = self.rt();
-            if rt.broadcaster == Some(session) {
-                rt.broadcaster = None;
-                if rt.state == EventState::Live {
-                    rt.state = EventState::Paused;
-                }
-            } else if rt.interpreter == Some(session) {
-                rt.interpreter = None;
-            } else {
-                return;
-            }
-        }
-        self.changed();
-    }
-
-    /// Counts a viewer in or out.
-    pub fn viewer(&self, joined: bool) {
-        let mut rt = self.rt();
-        rt.viewers = if joined {
-            rt.viewers + 1
-        } else {
-            rt.viewers.saturating_sub(1)
-        };
-    }
-
-    /// Ends the event for good; returns the publishers to disconnect.
-    pub async fn end(&self) -> Result<Vec<SessionId>, EventError> {
-        let sessions = {
-            let mut rt = self.rt();
-            rt.state = EventState::Ended;
-            [rt.broadcaster.take(), rt.interpreter.take()]
-                .into_iter()
-                .flatten()
-                .collect()
-        };
-        let id = {
-            let mut s = self.stored();
-            s.ended = true;
-            s.id.clone()
-        };
+    /// Ends the briefing for good. It is reported ended only once the store has it.
+    pub async fn end(&self) -> Result<Vec<Effect>, BriefingError> {
+        let id = self.id();
         if let Some(store) = &self.store {
             store.end_event(&id).await?;
         }
-        self.changed();
-        Ok(sessions)
+        self.stored().ended = true;
+        Ok(self.update(|c| c.end()))
     }
-}
 
-impl CaptionSink for Event {
-    fn caption(&self, line: CaptionLine) {
-        let was = self.hub.degraded();
+    /// A caption update of the speaker: into the transcript and out to subscribers.
+    pub fn caption(&self, line: CaptionLine) -> Vec<Effect> {
+        let degraded = line.degraded;
         self.hub.publish(line);
-        if self.hub.degraded() != was {
-            self.changed();
-        }
+        self.update(|c| c.caption_line(degraded))
     }
 
-    fn status(&self, status: CaptionStatus) {
-        let before = self.status.borrow().clone();
-        *self
-            .caption_status
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = Some(status);
-        let after = self.info();
-        // Viewers hear of it when the health or the whole seconds behind change.
-        if after.captions != before.captions
-            || after.captions_behind_secs != before.captions_behind_secs
-        {
-            self.changed();
-        }
+    /// What the speaker's caption stream says of itself.
+    pub fn caption_status(&self, status: &CaptionStatus) -> Vec<Effect> {
+        self.update(|c| c.caption_status(status.behind_ms, status.degraded))
     }
 }
 
-/// All events of this server.
-pub struct Events {
+/// What an input of the rules returned, so [`Briefing::update`] can see its effects.
+pub trait Effects {
+    /// The effects in it (none for a refusal).
+    fn effects(&self) -> &[Effect];
+}
+
+impl Effects for Vec<Effect> {
+    fn effects(&self) -> &[Effect] {
+        self
+    }
+}
+
+impl<E> Effects for Result<Vec<Effect>, E> {
+    fn effects(&self) -> &[Effect] {
+        self.as_deref().unwrap_or(&[])
+    }
+}
+
+/// All briefings of this server.
+pub struct Briefings {
     store: Option<Store>,
-    map: RwLock<HashMap<String, Arc<Event>>>,
+    map: RwLock<HashMap<String, Arc<Briefing>>>,
+    /// By media room number, for what the media plane reports.
+    by_room: RwLock<HashMap<u64, Arc<Briefing>>>,
     next_room: AtomicU64,
     captions_on: bool,
 }
 
-impl Events {
+impl Briefings {
     /// Loads the events kept in `store` (`None` keeps them in memory only).
-    pub async fn open(store: Option<Store>, captions_on: bool) -> Result<Self, EventError> {
+    pub async fn open(store: Option<Store>, captions_on: bool) -> Result<Self, BriefingError> {
         let events = Self {
             store: store.clone(),
             map: RwLock::new(HashMap::new()),
-            next_room: AtomicU64::new(EVENT_ROOM_BASE),
+            by_room: RwLock::new(HashMap::new()),
+            next_room: AtomicU64::new(1),
             captions_on,
         };
         let Some(store) = store else {
@@ -366,31 +295,35 @@ impl Events {
                 .collect();
             loaded.push((row, lines));
         }
-        let mut map = events.map.write().unwrap_or_else(|p| p.into_inner());
         for (row, lines) in loaded {
             let room = events.next_room.fetch_add(1, Ordering::Relaxed);
-            let id = row.id.clone();
-            map.insert(
-                id,
-                Event::new(row, room, Some(store.clone()), lines, captions_on),
-            );
+            events.insert(Briefing::new(
+                row,
+                room,
+                Some(store.clone()),
+                lines,
+                captions_on,
+            ));
         }
-        tracing::info!(events = map.len(), "events loaded");
-        drop(map);
+        tracing::info!(events = events.list().len(), "events loaded");
         Ok(events)
     }
 
     /// Creates an event.
-    pub async fn create(&self, new: NewEvent, organizer: &str) -> Result<Arc<Event>, EventError> {
+    pub async fn create(
+        &self,
+        new: NewEvent,
+        organizer: &str,
+    ) -> Result<Arc<Briefing>, BriefingError> {
         let title = new.title.trim().to_owned();
         if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
-            return Err(EventError::Invalid(format!(
+            return Err(BriefingError::Invalid(format!(
                 "title must be 1 to {MAX_TITLE_CHARS} characters"
             )));
         }
         let language = new.language.unwrap_or_else(|| "zh".into());
         if !matches!(language.as_str(), "zh" | "en") {
-            return Err(EventError::Invalid(format!(
+            return Err(BriefingError::Invalid(format!(
                 "language {language:?} is not offered (zh, en)"
             )));
         }
@@ -405,12 +338,14 @@ impl Events {
                 .iter()
                 .any(|h| h.chars().count() > MAX_HOTWORD_CHARS || h.chars().any(char::is_control))
         {
-            return Err(EventError::Invalid(format!(
+            return Err(BriefingError::Invalid(format!(
                 "at most {MAX_HOTWORDS} hotwords of at most {MAX_HOTWORD_CHARS} characters"
             )));
         }
-        if self.map.read().unwrap_or_else(|p| p.into_inner()).len() >= MAX_EVENTS {
-            return Err(EventError::Invalid("too many events on this server".into()));
+        if self.map.read().unwrap_or_else(|p| p.into_inner()).len() >= MAX_BRIEFINGS {
+            return Err(BriefingError::Invalid(
+                "too many events on this server".into(),
+            ));
         }
         let id: String = new_token()[..12].to_owned();
         let stored = Stored {
@@ -429,22 +364,39 @@ impl Events {
             store.insert_event(&stored).await?;
         }
         let room = self.next_room.fetch_add(1, Ordering::Relaxed);
-        let ev = Event::new(
+        let ev = Briefing::new(
             stored,
             room,
             self.store.clone(),
             Vec::new(),
             self.captions_on,
         );
-        self.map
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, ev.clone());
+        self.insert(ev.clone());
         Ok(ev)
     }
 
-    /// An event by public id.
-    pub fn get(&self, id: &str) -> Option<Arc<Event>> {
+    fn insert(&self, b: Arc<Briefing>) {
+        self.by_room
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(b.room, b.clone());
+        self.map
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(b.id(), b);
+    }
+
+    /// The briefing of a media room.
+    pub fn by_room(&self, room: u64) -> Option<Arc<Briefing>> {
+        self.by_room
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&room)
+            .cloned()
+    }
+
+    /// A briefing by public id.
+    pub fn get(&self, id: &str) -> Option<Arc<Briefing>> {
         self.map
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -452,9 +404,9 @@ impl Events {
             .cloned()
     }
 
-    /// Every event, newest first.
-    pub fn list(&self) -> Vec<Arc<Event>> {
-        let mut v: Vec<(u64, Arc<Event>)> = self
+    /// Every briefing, newest first.
+    pub fn list(&self) -> Vec<Arc<Briefing>> {
+        let mut v: Vec<(u64, Arc<Briefing>)> = self
             .map
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -481,7 +433,7 @@ mod tests {
 
     #[tokio::test]
     async fn tokens_grant_their_role_and_nothing_else() {
-        let events = Events::open(None, true).await.unwrap();
+        let events = Briefings::open(None, true).await.unwrap();
         let ev = events.create(new_event("新闻发布会"), "org").await.unwrap();
         let c = ev.created();
         assert_eq!(
@@ -514,51 +466,32 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_stalled_recognizer_is_reported_as_delayed_until_it_catches_up() {
-        let events = Events::open(None, true).await.unwrap();
-        let ev = events.create(new_event("通告"), "org").await.unwrap();
-        let mut w = ev.watch();
-        let status = |behind_ms| CaptionStatus {
-            speaker: "p1".into(),
-            behind_ms,
-            degraded: false,
-        };
-        // No caption at all, but the stream says speech is waiting: not "live".
-        ev.status(status(5_400));
-        let info = w.borrow_and_update().clone();
-        assert_eq!(info.captions, CaptionHealth::Delayed);
-        assert_eq!(info.captions_behind_secs, 5);
-        ev.status(status(6_100));
-        assert_eq!(w.borrow_and_update().captions_behind_secs, 6);
-        // A normal decode interval is not a delay.
-        ev.status(status(1_200));
-        assert_eq!(w.borrow_and_update().captions, CaptionHealth::Ok);
-        ev.status(CaptionStatus {
-            degraded: true,
-            ..status(0)
-        });
-        assert_eq!(w.borrow_and_update().captions, CaptionHealth::Degraded);
-    }
-
-    #[tokio::test]
-    async fn the_broadcaster_leaving_pauses_and_returning_resumes() {
-        let events = Events::open(None, true).await.unwrap();
+    async fn watchers_see_status_changes_but_not_every_viewer() {
+        use super::core::{Link, Publisher, Seat, Watcher};
+        let events = Briefings::open(None, true).await.unwrap();
         let ev = events.create(new_event("应急通告"), "org").await.unwrap();
         let mut w = ev.watch();
         assert_eq!(ev.info().state, EventState::Scheduled);
-        assert_eq!(ev.publisher_joined(Role::Broadcaster, 7), None);
+        let fx = ev.update(|c| {
+            c.take_seat(Publisher {
+                session: 7,
+                seat: Seat::Speaker,
+                link: Link::Page,
+                name: "发言人".into(),
+            })
+        });
+        assert!(fx.is_ok());
+        assert!(w.has_changed().unwrap());
         assert_eq!(w.borrow_and_update().state, EventState::Live);
-        ev.publisher_left(99); // not a publisher: nothing changes
-        assert_eq!(ev.info().state, EventState::Live);
-        ev.publisher_left(7);
-        assert_eq!(w.borrow_and_update().state, EventState::Paused);
-        assert_eq!(ev.publisher_joined(Role::Broadcaster, 8), None);
-        assert_eq!(ev.publisher_joined(Role::Broadcaster, 9), Some(8));
-        ev.publisher_left(8); // the replaced connection's late goodbye
-        assert_eq!(ev.info().state, EventState::Live);
-        // An overloaded recognizer says so: viewers are told the captions are degraded.
-        let line = |degraded| CaptionLine {
-            speaker: "p9".into(),
+        ev.update(|c| c.watch(8, Watcher::Page)).unwrap();
+        assert!(
+            !w.has_changed().unwrap(),
+            "a viewer is not pushed to everyone"
+        );
+        assert_eq!(ev.info().viewers, 1);
+        // A caption made while overloaded says so to watchers.
+        let line = CaptionLine {
+            speaker: "p7".into(),
             role: Role::Broadcaster,
             name: "发言人".into(),
             seq: 0,
@@ -567,19 +500,24 @@ mod tests {
             start_ms: 0,
             end_ms: 500,
             audio_end_unix_ms: 1_000,
-            degraded,
+            degraded: true,
         };
-        ev.caption(line(true));
-        assert_eq!(w.borrow_and_update().captions, CaptionHealth::Degraded);
-        ev.caption(line(false));
-        assert_eq!(w.borrow_and_update().captions, CaptionHealth::Ok);
-        assert_eq!(ev.end().await.unwrap(), vec![9]);
-        assert_eq!(ev.info().state, EventState::Ended);
+        assert_eq!(ev.caption(line), vec![Effect::Status]);
+        assert_eq!(
+            w.borrow_and_update().captions,
+            crate::signal::CaptionHealth::Degraded
+        );
+        assert_eq!(
+            ev.end().await.unwrap(),
+            vec![Effect::Status, Effect::CloseRoom]
+        );
+        assert_eq!(w.borrow_and_update().state, EventState::Ended);
+        assert!(events.by_room(ev.room).is_some_and(|b| b.ended()));
     }
 
     #[tokio::test]
     async fn bad_requests_are_refused_with_reasons() {
-        let events = Events::open(None, true).await.unwrap();
+        let events = Briefings::open(None, true).await.unwrap();
         assert!(events.create(new_event("  "), "o").await.is_err());
         let mut e = new_event("x");
         e.language = Some("fr".into());
@@ -596,7 +534,7 @@ mod tests {
         let url = Store::default_url(&dir);
         let (id, token) = {
             let store = Store::open(&url).await.unwrap();
-            let events = Events::open(Some(store), true).await.unwrap();
+            let events = Briefings::open(Some(store), true).await.unwrap();
             let a = events.create(new_event("第一场"), "org").await.unwrap();
             let b = events.create(new_event("第二场"), "org").await.unwrap();
             b.end().await.unwrap();
@@ -618,7 +556,7 @@ mod tests {
             tokio::time::sleep(std::time::Duration::from_millis(300)).await;
             (a.id(), a.created().broadcaster_token)
         };
-        let events = Events::open(Some(Store::open(&url).await.unwrap()), true)
+        let events = Briefings::open(Some(Store::open(&url).await.unwrap()), true)
             .await
             .unwrap();
         assert_eq!(events.list().len(), 2);

@@ -4,9 +4,9 @@
 
 use super::http::request;
 use super::{client_peer, local_track, packet, ClientError, Counters};
-use crate::sfu::{Codec, OPUS_PT};
 use bytes::Bytes;
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
+use signrelay::sfu::{Codec, OPUS_PT};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;

@@ -2,10 +2,10 @@
 //! the streaming recognizer at real-time pace, then several streams at once.
 
 use super::procstat;
-use crate::asr::{Engine, EngineConfig, Lang};
-use crate::captions::numbers::canonical_numbers;
-use crate::captions::text::{cer, wer};
-use crate::captions::{stream_clip, StreamConfig};
+use signrelay::asr::{Engine, EngineConfig, Lang};
+use signrelay::captions::numbers::canonical_numbers;
+use signrelay::captions::text::{cer, wer};
+use signrelay::captions::{stream_clip, StreamConfig};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -116,10 +116,15 @@ pub async fn run(a: CaptionBenchArgs) -> Result<(), String> {
     let wall0 = Instant::now();
     let mut audio_total = 0.0;
     for c in &clips {
-        let pcm =
-            crate::audio::read_wav_16k(&a.speech_dir.join(&c.file)).map_err(|e| e.to_string())?;
-        let off_cues =
-            crate::captions::transcribe::cues(&offline, pcm.clone(), c.lang, &[], a.offline_beam)?;
+        let pcm = signrelay::audio::read_wav_16k(&a.speech_dir.join(&c.file))
+            .map_err(|e| e.to_string())?;
+        let off_cues = signrelay::captions::transcribe::cues(
+            &offline,
+            pcm.clone(),
+            c.lang,
+            &[],
+            a.offline_beam,
+        )?;
         let off_text: String = off_cues
             .iter()
             .map(|q| q.text.as_str())
@@ -187,7 +192,7 @@ pub async fn run(a: CaptionBenchArgs) -> Result<(), String> {
         let mut tasks = Vec::new();
         for i in 0..k {
             let clip = zh[i % zh.len().max(1)].clone();
-            let pcm = crate::audio::read_wav_16k(&a.speech_dir.join(&clip.file))
+            let pcm = signrelay::audio::read_wav_16k(&a.speech_dir.join(&clip.file))
                 .map_err(|e| e.to_string())?;
             let e = engine.clone();
             let cfg = a.stream_config(Lang::Zh);

@@ -5,10 +5,9 @@
 //! subscribers report the delay until they read it.
 
 use super::{percentile, procstat};
-use crate::captions::live::CaptionSink;
-use crate::config::Config;
-use crate::signal::{CaptionLine, NewEvent, Role};
 use serde::{Deserialize, Serialize};
+use signrelay::config::Config;
+use signrelay::signal::{CaptionLine, NewEvent, Role};
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
@@ -57,7 +56,9 @@ pub async fn run(args: SseBenchArgs) -> Result<(), String> {
         ..Config::default()
     };
     cfg.captions.enabled = false;
-    let srv = crate::server::start(cfg).await.map_err(|e| e.to_string())?;
+    let srv = signrelay::server::start(cfg)
+        .await
+        .map_err(|e| e.to_string())?;
     let created = srv
         .switchboard
         .create_event(
@@ -72,8 +73,7 @@ pub async fn run(args: SseBenchArgs) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let ev = srv
-        .switchboard
-        .events()
+        .briefings
         .get(&created.event.id)
         .ok_or("event vanished")?;
     let pid = std::process::id();
@@ -83,7 +83,7 @@ pub async fn run(args: SseBenchArgs) -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut child = Command::new(exe)
         .args([
-            "bench-sse-clients",
+            "sse-clients",
             "--addr",
             &srv.addr.to_string(),
             "--event",

@@ -5,7 +5,7 @@
 
 use super::procstat;
 use crate::loadgen::Participant;
-use crate::signal::{ClientMsg, Presence, Purpose, ServerMsg};
+use signrelay::signal::{ClientMsg, Presence, Purpose, ServerMsg};
 use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::Ordering;
@@ -68,7 +68,7 @@ pub(super) fn spawn_server(
     cfg.push_str(extra);
     let path = dir.join("bench.toml");
     std::fs::write(&path, cfg).map_err(|e| e.to_string())?;
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let exe = server_binary()?;
     let child = Command::new(exe)
         .args(["serve", "--config"])
         .arg(&path)
@@ -128,7 +128,7 @@ async fn setup_call(
             matches!(
                 m,
                 ServerMsg::Status {
-                    status: crate::signal::InterpreterStatus::Available
+                    status: signrelay::signal::InterpreterStatus::Available
                 }
             )
         })
@@ -251,4 +251,23 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
     Ok(())
+}
+
+/// The server binary the benchmarks run: `$SIGNRELAY_BIN`, or `signrelay` beside this
+/// command (both are built by `cargo build --release --workspace`).
+fn server_binary() -> Result<std::path::PathBuf, String> {
+    let path = match std::env::var_os("SIGNRELAY_BIN") {
+        Some(p) => std::path::PathBuf::from(p),
+        None => std::env::current_exe()
+            .map_err(|e| e.to_string())?
+            .with_file_name("signrelay"),
+    };
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "no server binary at {} (build it with `cargo build --release --workspace`, or set SIGNRELAY_BIN)",
+            path.display()
+        ))
+    }
 }

@@ -6,7 +6,6 @@
 pub mod http;
 pub mod whip;
 
-use crate::signal::{ClientEnvelope, ClientMsg, ServerMsg};
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
 use rtc::media_stream::MediaStreamTrack;
@@ -14,6 +13,7 @@ use rtc::rtp;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
+use signrelay::signal::{ClientEnvelope, ClientMsg, ServerMsg};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -40,7 +40,7 @@ pub enum ClientError {
     WebRtc(#[from] webrtc::error::Error),
     /// The SFU's media setup failed.
     #[error("sfu: {0}")]
-    Sfu(#[from] crate::sfu::SfuError),
+    Sfu(#[from] signrelay::sfu::SfuError),
     /// The expected message did not come.
     #[error("timed out waiting for {0}")]
     Timeout(String),
@@ -140,7 +140,7 @@ impl PeerConnectionEventHandler for ClientEvents {
 async fn client_peer(
     counters: Arc<Counters>,
 ) -> Result<(Arc<dyn PeerConnection>, watch::Receiver<bool>), ClientError> {
-    let mut me = crate::sfu::media_engine()?;
+    let mut me = signrelay::sfu::media_engine()?;
     let registry = register_default_interceptors(Registry::new(), &mut me)?;
     let (gtx, grx) = watch::channel(false);
     let settings = SettingEngineBuilder::new()
@@ -164,7 +164,7 @@ async fn client_peer(
     Ok((pc, grx))
 }
 
-fn local_track(codec: crate::sfu::Codec, ssrc: u32) -> Arc<TrackLocalStaticRTP> {
+fn local_track(codec: signrelay::sfu::Codec, ssrc: u32) -> Arc<TrackLocalStaticRTP> {
     let kind = codec.kind();
     let name = if kind == RtpCodecKind::Audio {
         "audio"
@@ -182,7 +182,7 @@ fn local_track(codec: crate::sfu::Codec, ssrc: u32) -> Arc<TrackLocalStaticRTP> 
                 ..Default::default()
             },
             active: true,
-            codec: crate::sfu::peer::codec_for(codec),
+            codec: signrelay::sfu::codec_for(codec),
             ..Default::default()
         }],
     )))
@@ -196,8 +196,8 @@ impl Participant {
         let counters = Arc::new(Counters::default());
         let (pc, grx) = client_peer(counters.clone()).await?;
         let (assrc, vssrc): (u32, u32) = (rand::random(), rand::random());
-        let audio = (local_track(crate::sfu::Codec::Opus, assrc), assrc);
-        let video = (local_track(crate::sfu::Codec::Vp8, vssrc), vssrc);
+        let audio = (local_track(signrelay::sfu::Codec::Opus, assrc), assrc);
+        let video = (local_track(signrelay::sfu::Codec::Vp8, vssrc), vssrc);
         pc.add_track(audio.0.clone() as Arc<dyn TrackLocal>).await?;
         pc.add_track(video.0.clone() as Arc<dyn TrackLocal>).await?;
 
@@ -273,7 +273,7 @@ impl Participant {
     pub async fn caller(ws_url: &str) -> Result<Self, ClientError> {
         let mut p = Self::connect(ws_url).await?;
         p.send(ClientMsg::Hello {
-            role: crate::signal::Role::Caller,
+            role: signrelay::signal::Role::Caller,
             name: None,
             invite: None,
         });
@@ -324,7 +324,7 @@ impl Participant {
     pub async fn expect_incoming(
         &mut self,
         timeout: Duration,
-    ) -> Result<crate::signal::CallId, ClientError> {
+    ) -> Result<signrelay::signal::CallId, ClientError> {
         match self
             .expect("incoming call", timeout, |m| {
                 matches!(m, ServerMsg::Incoming { .. })
@@ -352,7 +352,7 @@ impl Participant {
                 n += 1;
                 aseq = aseq.wrapping_add(1);
                 let a = packet(
-                    crate::sfu::OPUS_PT,
+                    signrelay::sfu::OPUS_PT,
                     assrc,
                     aseq,
                     (n * 960) as u32,
@@ -366,7 +366,7 @@ impl Participant {
                     for i in 0..3 {
                         vseq = vseq.wrapping_add(1);
                         let v = packet(
-                            crate::sfu::VP8_PT,
+                            signrelay::sfu::VP8_PT,
                             vssrc,
                             vseq,
                             (n * 1800) as u32,

@@ -1,12 +1,13 @@
-//! Publishing and subscribing: a participant's track becomes a fanout, every other member who
-//! receives gets a subscription to it, and spoken audio is captioned.
+//! Publishing and subscribing: a peer's track becomes a fanout, every other peer who
+//! receives gets a subscription to it, and published audio goes to the owner's tap if it
+//! wants one.
 
-use super::{Member, Room, RoomCaptions, Subscription};
-use crate::captions::live::Speaker;
+use super::member::{Member, Subscription};
+use super::Room;
+use crate::sfu::codec::{codec_for, Codec};
+use crate::sfu::error::SfuError;
 use crate::sfu::forward::{self, Fanout, SUBSCRIBER_QUEUE};
-use crate::sfu::peer::{self, Codec};
-use crate::sfu::{participant_id, RoomKind, SfuError};
-use crate::signal::{Role, SessionId};
+use crate::sfu::ids::PeerId;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
@@ -22,7 +23,6 @@ impl Room {
     pub(super) async fn subscribe(
         &self,
         member: &mut Member,
-        session: SessionId,
         fanout: &Arc<Fanout>,
     ) -> Result<(), SfuError> {
         let ssrc: u32 = rand::random();
@@ -31,7 +31,7 @@ impl Room {
             RtpCodecKind::Audio => "audio",
             _ => "video",
         };
-        let stream = participant_id(fanout.publisher);
+        let stream = fanout.publisher.to_string();
         let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
             stream.clone(),
             format!("{stream}-{kind_name}"),
@@ -43,7 +43,7 @@ impl Room {
                     ..Default::default()
                 },
                 active: true,
-                codec: peer::codec_for(fanout.codec),
+                codec: codec_for(fanout.codec),
                 ..Default::default()
             }],
         )));
@@ -67,11 +67,14 @@ impl Room {
             return Ok(());
         };
         let (tx, rx) = mpsc::channel(SUBSCRIBER_QUEUE);
-        fanout.add_subscriber(session, tx);
+        fanout.add_subscriber(member.peer, tx);
         let stats = self.shared.stats.clone();
         let ready = Arc::new(AtomicBool::new(false));
         let payload_type = Arc::new(AtomicU8::new(pt));
+        let id = member.sub_id();
+        member.negotiation.add(id);
         member.subs.push(Subscription {
+            id,
             publisher: fanout.publisher,
             payload_type: payload_type.clone(),
             ready: ready.clone(),
@@ -80,12 +83,11 @@ impl Room {
             writer: forward::spawn_writer(track.clone(), ssrc, payload_type, ready, rx, stats),
             feedback: forward::spawn_feedback(track, fanout.clone()),
         });
-        member.needs_offer = true;
         Ok(())
     }
 
-    pub(super) async fn publish(&mut self, session: SessionId, track: Arc<dyn TrackRemote>) {
-        if !self.members.contains_key(&session) {
+    pub(super) async fn publish(&mut self, peer: PeerId, track: Arc<dyn TrackRemote>) {
+        if !self.members.contains_key(&peer) {
             return;
         }
         let kind = track.kind().await;
@@ -104,56 +106,31 @@ impl Room {
         else {
             return;
         };
-        let fanout = Fanout::start(session, codec, track, ssrc, self.shared.stats.clone());
-        tracing::info!(call = self.call, session, ?kind, "track published");
+        let fanout = Fanout::start(peer, codec, track, ssrc, self.shared.stats.clone());
+        tracing::info!(room = %self.id, %peer, ?kind, "track published");
         if kind == RtpCodecKind::Audio {
-            self.caption(session, &fanout);
+            if let Some(tap) = self.shared.hooks.audio_tap(self.id, peer) {
+                fanout.set_tap(tap);
+            }
         }
-        let others: Vec<SessionId> = self
+        let others: Vec<PeerId> = self
             .members
             .iter()
-            .filter(|(s, m)| **s != session && m.receives())
+            .filter(|(s, m)| **s != peer && m.receives())
             .map(|(s, _)| *s)
             .collect();
         for other in others {
             let Some(mut m) = self.members.remove(&other) else {
                 continue;
             };
-            if let Err(e) = self.subscribe(&mut m, other, &fanout).await {
+            if let Err(e) = self.subscribe(&mut m, &fanout).await {
                 tracing::warn!(error = %e, "could not forward a track to a participant");
             }
             self.members.insert(other, m);
             self.negotiate(other).await;
         }
-        if let Some(m) = self.members.get_mut(&session) {
+        if let Some(m) = self.members.get_mut(&peer) {
             m.published.push(fanout);
         }
-    }
-
-    /// Starts captioning a published audio track: everyone who speaks in a call, the
-    /// broadcaster at an event.
-    fn caption(&self, session: SessionId, fanout: &Arc<Fanout>) {
-        let (Some(live), Some(m)) = (&self.shared.captions, self.members.get(&session)) else {
-            return;
-        };
-        let speaker = Speaker {
-            id: m.pid.clone(),
-            role: m.role,
-            name: m.name.clone(),
-        };
-        let stream = match &self.kind {
-            RoomKind::Call => {
-                live.start(speaker, None, &[], Arc::new(RoomCaptions(self.me.clone())))
-            }
-            RoomKind::Event {
-                sink,
-                lang,
-                hotwords,
-            } if m.role == Role::Broadcaster => {
-                live.start(speaker, Some(*lang), hotwords, sink.clone())
-            }
-            RoomKind::Event { .. } => return,
-        };
-        fanout.set_tap(stream);
     }
 }

@@ -1,0 +1,53 @@
+//! The media plane's own settings: where it binds, what it announces, which STUN/TURN
+//! servers it uses. The server configuration embeds these as its `[media]` table.
+
+use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, Ipv4Addr};
+
+/// WebRTC transport settings.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MediaConfig {
+    /// Local IP the media sockets bind to; `0.0.0.0` binds every non-loopback interface.
+    pub bind_ip: IpAddr,
+    /// Address written into our ICE candidates instead of the bound one (1:1 NAT, cloud VMs).
+    pub public_ip: Option<IpAddr>,
+    /// First UDP port of the media range (inclusive), so a firewall can be opened for it.
+    pub port_min: u16,
+    /// Last UDP port of the media range (inclusive).
+    pub port_max: u16,
+    /// STUN/TURN servers handed to browsers and used by the server.
+    pub ice_servers: Vec<IceServer>,
+    /// Seconds without ICE traffic before a peer counts as disconnected.
+    pub ice_disconnected_secs: u64,
+    /// Seconds after disconnection before a peer counts as failed and leaves its call.
+    pub ice_failed_secs: u64,
+}
+
+/// One STUN or TURN server, as a browser's `RTCIceServer`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct IceServer {
+    /// `stun:` / `turn:` / `turns:` URLs.
+    pub urls: Vec<String>,
+    /// TURN user name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// TURN credential.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self {
+            bind_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            public_ip: None,
+            port_min: 40000,
+            port_max: 40999,
+            ice_servers: Vec::new(),
+            ice_disconnected_secs: 3,
+            ice_failed_secs: 10,
+        }
+    }
+}
