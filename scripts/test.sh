@@ -31,7 +31,7 @@ start_test_postgres
 echo "   $SIGNRELAY_TEST_POSTGRES"
 
 echo "== cargo test (unit, signaling, accounts on SQLite and PostgreSQL, captions on the real model)"
-cargo test --locked
+cargo test --locked --workspace
 
 echo "== browser end-to-end (headless Chromium)"
 SIGNRELAY_BIN="$CARGO_TARGET_DIR/debug/signrelay" node --test tests/e2e/

@@ -1,5 +1,5 @@
 //! The caption engine on the real converted Whisper model and the real speech clips in
-//! `../shared/speech`. Bounds come from measurements (README, `signrelay bench-captions`):
+//! `../shared/speech`. Bounds come from measurements (README, `signrelay-bench captions`):
 //! a broken model or converter, or Traditional output, fails them.
 
 use signrelay::asr::{Engine, EngineConfig, Lang};

@@ -156,11 +156,11 @@ fn main() -> ExitCode {
             }) {
                 Ok(Ok(())) => ExitCode::SUCCESS,
                 Ok(Err(e)) => {
-                    eprintln!("signrelay-bench bench-sse-clients: {e}");
+                    eprintln!("signrelay-bench sse-clients: {e}");
                     ExitCode::FAILURE
                 }
                 Err(e) => {
-                    eprintln!("signrelay-bench bench-sse-clients: {e}");
+                    eprintln!("signrelay-bench sse-clients: {e}");
                     ExitCode::FAILURE
                 }
             }

@@ -1,4 +1,4 @@
-//! `signrelay bench-calls`: runs a server as a child process and drives N two-party calls of
+//! `signrelay-bench calls`: runs a server as a child process and drives N two-party calls of
 //! synthetic RTP through it, printing setup latencies, forwarding rate, delivery ratio and the
 //! server's CPU and memory. The server is a separate process so its figures are its own; the
 //! load generator shares the same cores, which the report states.
@@ -183,7 +183,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         .unwrap_or(1);
     let base_rss = procstat::status_mb(pid, "VmRSS:");
     println!(
-        "# signrelay bench-calls: 2-party calls, each side sending 50 audio + {} video packets/s",
+        "# signrelay-bench calls: 2-party calls, each side sending 50 audio + {} video packets/s",
         args.video_fps * 3
     );
     println!("# server pid {pid}, {cores} cores shared with this load generator; server idle RSS {base_rss:.1} MB");

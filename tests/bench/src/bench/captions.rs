@@ -1,4 +1,4 @@
-//! `signrelay bench-captions`: every manifest clip through the offline recognizer and through
+//! `signrelay-bench captions`: every manifest clip through the offline recognizer and through
 //! the streaming recognizer at real-time pace, then several streams at once.
 
 use super::procstat;
@@ -100,7 +100,7 @@ pub async fn run(a: CaptionBenchArgs) -> Result<(), String> {
     )
     .map_err(|e| e.to_string())?;
     println!(
-        "# signrelay bench-captions: Whisper base ({}), {cores} cores",
+        "# signrelay-bench captions: Whisper base ({}), {cores} cores",
         a.model.display()
     );
     println!(

@@ -1,4 +1,4 @@
-//! `signrelay bench-sse`: how many caption subscribers one node serves. The server runs in this
+//! `signrelay-bench sse`: how many caption subscribers one node serves. The server runs in this
 //! process (so the benchmark can inject caption lines and read the server's own memory and
 //! CPU); the subscribers run in a child process (`bench-sse-clients`), each a real HTTP
 //! connection reading `GET /events/{id}/captions`. Every injected line carries its send time;

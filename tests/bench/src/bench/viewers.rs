@@ -1,4 +1,4 @@
-//! `signrelay bench-viewers`: what browser viewers of a press briefing cost. A server process,
+//! `signrelay-bench viewers`: what browser viewers of a press briefing cost. A server process,
 //! an encoder publishing by WHIP (Opus silence and 16.7 fps of 1 000-byte video packets), and N
 //! scripted viewers joining the event over the signaling protocol, each with its own WebRTC
 //! connection. Prints the server's memory and CPU per viewer and the share of packets each
@@ -63,7 +63,7 @@ pub async fn run(args: ViewerBenchArgs) -> Result<(), String> {
     let cpu0 = procstat::cpu_secs(pid, ticks);
     tokio::time::sleep(Duration::from_secs(3)).await;
     let base_cpu = (procstat::cpu_secs(pid, ticks) - cpu0) / 3.0;
-    println!("# signrelay bench-viewers: one WHIP encoder (50 audio + 16.7 video packets/s), N WebRTC viewers");
+    println!("# signrelay-bench viewers: one WHIP encoder (50 audio + 16.7 video packets/s), N WebRTC viewers");
     println!(
         "# server alone with the encoder: RSS {base_rss:.1} MB, CPU {:.1} % of a core",
         base_cpu * 100.0

@@ -1,6 +1,6 @@
 //! A scripted participant: speaks the signaling protocol over a real WebSocket, answers the
 //! server's offers with a real webrtc-rs peer connection, publishes synthetic RTP and counts
-//! what it receives. Used by the integration tests and the `bench-calls` load benchmark.
+//! what it receives. Used by the integration tests and the `signrelay-bench calls` load benchmark.
 //! Also a WHIP encoder (`whip`) and a minimal HTTP/1.1 client with an SSE reader (`http`).
 
 pub mod http;
