@@ -6,7 +6,9 @@
 use base64::Engine as _;
 use signrelay::config::{Config, InterpreterAccount, OrganizerAccount};
 use signrelay::relay::CallRecord;
-use signrelay::signal::{ClientMsg, EndReason, ErrorCode, Presence, Purpose, Role, ServerMsg};
+use signrelay::signal::{
+    CallId, ClientMsg, EndReason, ErrorCode, Presence, Purpose, Role, ServerMsg,
+};
 use signrelay::store::{AccountRole, LoginError, Store};
 use signrelay_bench::loadgen::http::{request, HttpResponse};
 use signrelay_bench::loadgen::Participant;
@@ -50,7 +52,7 @@ async fn databases(what: &str) -> Vec<(String, Store)> {
 
 fn record(call_id: u64, answered: bool) -> CallRecord {
     CallRecord {
-        call_id,
+        call_id: CallId(call_id),
         purpose: Purpose::DailyLife,
         sign_language: "csl".into(),
         rang: vec!["anna".into()],

@@ -2,7 +2,7 @@
 //! webrtc-rs peers for media: the call flow, bad input, and isolation between calls.
 
 use signrelay::config::{Config, InterpreterAccount};
-use signrelay::signal::{ClientMsg, ErrorCode, Presence, Purpose, Role, ServerMsg};
+use signrelay::signal::{CallId, ClientMsg, ErrorCode, Presence, Purpose, Role, ServerMsg};
 use signrelay_bench::loadgen::Participant;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
@@ -98,7 +98,7 @@ async fn interpreter(addr: std::net::SocketAddr, user: &str) -> Participant {
 }
 
 /// Places a call from `c`, accepts it on `i`, and waits until both receive each other's media.
-async fn connect_call(c: &mut Participant, i: &mut Participant) -> u64 {
+async fn connect_call(c: &mut Participant, i: &mut Participant) -> CallId {
     c.send(ClientMsg::PlaceCall {
         purpose: Purpose::DailyLife,
         sign_language: None,
@@ -193,7 +193,7 @@ async fn every_action_checks_the_role() {
     assert_eq!(error_code(&mut anon).await, ErrorCode::InviteInvalid);
 
     let mut c = caller(srv.addr).await;
-    c.send(ClientMsg::Accept { call_id: 1 });
+    c.send(ClientMsg::Accept { call_id: CallId(1) });
     assert_eq!(error_code(&mut c).await, ErrorCode::Forbidden);
     c.send(ClientMsg::SetPresence {
         status: Presence::Available,
@@ -217,7 +217,9 @@ async fn every_action_checks_the_role() {
         password: "pw-anna".into(),
     });
     assert_eq!(error_code(&mut twin).await, ErrorCode::AlreadySignedIn);
-    i.send(ClientMsg::Accept { call_id: 999 });
+    i.send(ClientMsg::Accept {
+        call_id: CallId(999),
+    });
     assert_eq!(error_code(&mut i).await, ErrorCode::NoSuchCall);
 }
 

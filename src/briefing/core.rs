@@ -310,16 +310,20 @@ impl BriefingCore {
 mod tests {
     use super::*;
 
-    fn page(session: SessionId, seat: Seat) -> Publisher {
+    fn s(n: u64) -> SessionId {
+        SessionId(n)
+    }
+
+    fn page(session: u64, seat: Seat) -> Publisher {
         Publisher {
-            session,
+            session: s(session),
             seat,
             link: Link::Page,
             name: "发言人".into(),
         }
     }
 
-    fn whip(session: SessionId) -> Publisher {
+    fn whip(session: u64) -> Publisher {
         Publisher {
             link: Link::Whip,
             ..page(session, Seat::Speaker)
@@ -333,13 +337,13 @@ mod tests {
         assert_eq!(fx, vec![Effect::Status, Effect::Roster]);
         assert_eq!(b.state(), EventState::Live);
         assert!(
-            b.leave(99).is_empty(),
+            b.leave(s(99)).is_empty(),
             "not in the briefing: nothing changes"
         );
-        let fx = b.leave(7);
+        let fx = b.leave(s(7));
         assert_eq!(
             fx,
-            vec![Effect::LeaveRoom(7), Effect::Status, Effect::Roster]
+            vec![Effect::LeaveRoom(s(7)), Effect::Status, Effect::Roster]
         );
         assert_eq!(b.state(), EventState::Paused);
         b.take_seat(page(8, Seat::Speaker)).unwrap();
@@ -354,27 +358,27 @@ mod tests {
         assert_eq!(
             fx,
             vec![
-                Effect::LeaveRoom(8),
-                Effect::Replaced(8),
+                Effect::LeaveRoom(s(8)),
+                Effect::Replaced(s(8)),
                 Effect::Status,
                 Effect::Roster
             ]
         );
         assert!(
-            b.leave(8).is_empty(),
+            b.leave(s(8)).is_empty(),
             "the replaced connection's late goodbye"
         );
         assert_eq!(b.state(), EventState::Live);
-        assert!(b.is_speaker(9));
+        assert!(b.is_speaker(s(9)));
         // An encoder taking over from a page: the page is told, an encoder is not (it has
         // no page to tell).
         let fx = b.take_seat(whip(10)).unwrap();
-        assert!(fx.contains(&Effect::Replaced(9)));
+        assert!(fx.contains(&Effect::Replaced(s(9))));
         let fx = b.take_seat(page(11, Seat::Speaker)).unwrap();
-        assert!(fx.contains(&Effect::LeaveRoom(10)) && !fx.contains(&Effect::Replaced(10)));
+        assert!(fx.contains(&Effect::LeaveRoom(s(10))) && !fx.contains(&Effect::Replaced(s(10))));
         // The same connection again is not a replacement.
         let fx = b.take_seat(page(11, Seat::Speaker)).unwrap();
-        assert!(!fx.contains(&Effect::LeaveRoom(11)));
+        assert!(!fx.contains(&Effect::LeaveRoom(s(11))));
     }
 
     #[test]
@@ -384,10 +388,10 @@ mod tests {
         b.take_seat(page(2, Seat::Interpreter)).unwrap();
         assert!(b.interpreter_present());
         let names: Vec<_> = b.publishers().map(|p| p.session).collect();
-        assert_eq!(names, vec![1, 2], "speaker first");
+        assert_eq!(names, vec![s(1), s(2)], "speaker first");
         assert_eq!(
-            b.leave(2),
-            vec![Effect::LeaveRoom(2), Effect::Status, Effect::Roster]
+            b.leave(s(2)),
+            vec![Effect::LeaveRoom(s(2)), Effect::Status, Effect::Roster]
         );
         assert!(!b.interpreter_present());
         assert_eq!(b.state(), EventState::Live);
@@ -396,33 +400,36 @@ mod tests {
     #[test]
     fn a_whep_player_needs_a_speaker_and_is_let_go_when_the_speaker_goes() {
         let mut b = BriefingCore::new(EventState::Scheduled, true);
-        assert_eq!(b.watch(5, Watcher::Whep), Err(BriefingRefusal::NotLive));
+        assert_eq!(b.watch(s(5), Watcher::Whep), Err(BriefingRefusal::NotLive));
         // A page viewer may wait for the speaker; it is told who is on (nobody yet).
-        assert_eq!(b.watch(4, Watcher::Page), Ok(vec![Effect::RosterTo(4)]));
+        assert_eq!(
+            b.watch(s(4), Watcher::Page),
+            Ok(vec![Effect::RosterTo(s(4))])
+        );
         b.take_seat(whip(1)).unwrap();
-        assert_eq!(b.watch(5, Watcher::Whep), Ok(vec![]));
+        assert_eq!(b.watch(s(5), Watcher::Whep), Ok(vec![]));
         assert_eq!(b.viewers(), 2);
-        let fx = b.leave(1);
+        let fx = b.leave(s(1));
         assert!(
-            fx.contains(&Effect::LeaveRoom(5)),
+            fx.contains(&Effect::LeaveRoom(s(5))),
             "the player cannot follow"
         );
         assert!(
-            !fx.contains(&Effect::LeaveRoom(4)),
+            !fx.contains(&Effect::LeaveRoom(s(4))),
             "the page viewer is renegotiated"
         );
-        assert_eq!(b.watcher(5), None);
-        assert_eq!(b.watcher(4), Some(Watcher::Page));
-        assert_eq!(b.pages(), vec![4]);
+        assert_eq!(b.watcher(s(5)), None);
+        assert_eq!(b.watcher(s(4)), Some(Watcher::Page));
+        assert_eq!(b.pages(), vec![s(4)]);
     }
 
     #[test]
     fn players_are_let_go_when_the_speaker_is_replaced() {
         let mut b = BriefingCore::new(EventState::Scheduled, true);
         b.take_seat(whip(1)).unwrap();
-        b.watch(5, Watcher::Whep).unwrap();
+        b.watch(s(5), Watcher::Whep).unwrap();
         let fx = b.take_seat(whip(2)).unwrap();
-        assert!(fx.contains(&Effect::LeaveRoom(1)) && fx.contains(&Effect::LeaveRoom(5)));
+        assert!(fx.contains(&Effect::LeaveRoom(s(1))) && fx.contains(&Effect::LeaveRoom(s(5))));
         assert_eq!(b.viewers(), 0);
     }
 
@@ -430,18 +437,18 @@ mod tests {
     fn an_ended_briefing_takes_nobody_and_ends_once() {
         let mut b = BriefingCore::new(EventState::Paused, true);
         b.take_seat(page(1, Seat::Speaker)).unwrap();
-        b.watch(2, Watcher::Page).unwrap();
+        b.watch(s(2), Watcher::Page).unwrap();
         assert_eq!(b.end(), vec![Effect::Status, Effect::CloseRoom]);
         assert!(b.end().is_empty());
         assert_eq!(b.state(), EventState::Ended);
-        assert_eq!(b.pages(), vec![1, 2], "they are told it ended");
+        assert_eq!(b.pages(), vec![s(1), s(2)], "they are told it ended");
         assert_eq!(
             b.take_seat(page(3, Seat::Speaker)),
             Err(BriefingRefusal::Ended)
         );
-        assert_eq!(b.watch(4, Watcher::Page), Err(BriefingRefusal::Ended));
-        assert!(b.leave(2).contains(&Effect::LeaveRoom(2)));
-        assert_eq!(b.pages(), vec![1]);
+        assert_eq!(b.watch(s(4), Watcher::Page), Err(BriefingRefusal::Ended));
+        assert!(b.leave(s(2)).contains(&Effect::LeaveRoom(s(2))));
+        assert_eq!(b.pages(), vec![s(1)]);
     }
 
     #[test]

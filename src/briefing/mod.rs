@@ -474,7 +474,7 @@ mod tests {
         assert_eq!(ev.info().state, EventState::Scheduled);
         let fx = ev.update(|c| {
             c.take_seat(Publisher {
-                session: 7,
+                session: crate::signal::SessionId(7),
                 seat: Seat::Speaker,
                 link: Link::Page,
                 name: "发言人".into(),
@@ -483,7 +483,8 @@ mod tests {
         assert!(fx.is_ok());
         assert!(w.has_changed().unwrap());
         assert_eq!(w.borrow_and_update().state, EventState::Live);
-        ev.update(|c| c.watch(8, Watcher::Page)).unwrap();
+        ev.update(|c| c.watch(crate::signal::SessionId(8), Watcher::Page))
+            .unwrap();
         assert!(
             !w.has_changed().unwrap(),
             "a viewer is not pushed to everyone"

@@ -7,7 +7,7 @@ use super::AppState;
 use crate::briefing::hub::{sse_frame, HubItem};
 use crate::briefing::{Briefing, BriefingError};
 use crate::captions::format;
-use crate::signal::{EventInfo, NewEvent};
+use crate::signal::{EventInfo, NewEvent, SessionId};
 use crate::store::{AccountRole, User};
 use crate::switchboard::WhipError;
 use axum::body::Bytes;
@@ -336,7 +336,7 @@ fn whip_problem(e: WhipError) -> ApiError {
 /// `DELETE /whip/{id}/{session}`: the encoder stops publishing.
 pub async fn whip_delete(
     State(app): State<AppState>,
-    Path((id, session)): Path<(String, u64)>,
+    Path((id, session)): Path<(String, SessionId)>,
     headers: HeaderMap,
 ) -> Response {
     if app.switchboard.whip_end(&id, session, bearer(&headers)) {
@@ -373,7 +373,7 @@ pub async fn whep_post(
 /// `DELETE /whep/{id}/{session}`: the player stops.
 pub async fn whep_delete(
     State(app): State<AppState>,
-    Path((id, session)): Path<(String, u64)>,
+    Path((id, session)): Path<(String, SessionId)>,
 ) -> Response {
     if app.switchboard.whep_end(&id, session) {
         StatusCode::OK.into_response()

@@ -28,7 +28,7 @@ async fn session(socket: WebSocket, app: AppState) {
     let (tx, mut rx) = mpsc::channel::<ServerMsg>(SESSION_QUEUE);
     let sb = app.switchboard.clone();
     let id = sb.open_session(tx.clone());
-    tracing::debug!(session = id, "page connected");
+    tracing::debug!(session = %id, "page connected");
     let writer = tokio::spawn(async move {
         while let Some(msg) = rx.recv().await {
             let text = match serde_json::to_string(&msg) {
@@ -47,13 +47,13 @@ async fn session(socket: WebSocket, app: AppState) {
         let frame = match tokio::time::timeout(IDLE_TIMEOUT, stream.next()).await {
             Ok(Some(Ok(f))) => f,
             Ok(Some(Err(e))) => {
-                tracing::debug!(session = id, error = %e, "socket error");
+                tracing::debug!(session = %id, error = %e, "socket error");
                 break;
             }
             Ok(None) => break,
             Err(_) => {
                 tracing::info!(
-                    session = id,
+                    session = %id,
                     "page silent for {IDLE_TIMEOUT:?}; closing its session"
                 );
                 break;
@@ -75,5 +75,5 @@ async fn session(socket: WebSocket, app: AppState) {
     sb.close_session(id);
     drop(tx);
     writer.abort();
-    tracing::debug!(session = id, "page disconnected");
+    tracing::debug!(session = %id, "page disconnected");
 }

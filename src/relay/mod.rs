@@ -176,7 +176,7 @@ impl Relay {
             guests: HashMap::new(),
             calls: BTreeMap::new(),
             invites: HashMap::new(),
-            next_call: 1,
+            next_call: CallId(1),
             avg_handle_secs: DEFAULT_HANDLE_SECS,
             sent_positions: HashMap::new(),
             sent_snapshot: None,
@@ -372,7 +372,7 @@ impl Relay {
             );
         }
         let id = self.next_call;
-        self.next_call += 1;
+        self.next_call.0 += 1;
         self.calls.insert(
             id,
             Call {
@@ -415,7 +415,7 @@ impl Relay {
             return err(ErrorCode::AlreadyInCall, "you already have a call");
         }
         let id = self.next_call;
-        self.next_call += 1;
+        self.next_call.0 += 1;
         let purpose = Purpose::DailyLife;
         self.calls.insert(
             id,

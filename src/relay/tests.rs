@@ -1,11 +1,11 @@
 use super::*;
 
-const CALLER: SessionId = 1;
-const CALLER2: SessionId = 2;
-const CALLER3: SessionId = 3;
-const ANNA: SessionId = 10;
-const BO: SessionId = 11;
-const GUEST: SessionId = 20;
+const CALLER: SessionId = SessionId(1);
+const CALLER2: SessionId = SessionId(2);
+const CALLER3: SessionId = SessionId(3);
+const ANNA: SessionId = SessionId(10);
+const BO: SessionId = SessionId(11);
+const GUEST: SessionId = SessionId(20);
 
 fn relay() -> Relay {
     Relay::new(RelayConfig {
@@ -310,7 +310,9 @@ fn invitations_are_one_time_expire_and_die_with_the_call() {
     r.create_invite(CALLER, "once".into(), t0).unwrap();
     r.join_invite(GUEST, "once", "clinic", t0).unwrap();
     assert_eq!(
-        r.join_invite(GUEST + 1, "once", "x", t0).unwrap_err().code,
+        r.join_invite(SessionId(GUEST.0 + 1), "once", "x", t0)
+            .unwrap_err()
+            .code,
         ErrorCode::InviteInvalid
     );
     assert_eq!(
@@ -321,7 +323,7 @@ fn invitations_are_one_time_expire_and_die_with_the_call() {
     r.create_invite(ANNA, "late".into(), t0).unwrap();
     let t_exp = t0 + Duration::from_secs(601);
     assert_eq!(
-        r.join_invite(GUEST + 2, "late", "x", t_exp)
+        r.join_invite(SessionId(GUEST.0 + 2), "late", "x", t_exp)
             .unwrap_err()
             .code,
         ErrorCode::InviteInvalid
@@ -330,7 +332,7 @@ fn invitations_are_one_time_expire_and_die_with_the_call() {
     r.create_invite(ANNA, "orphan".into(), t0).unwrap();
     r.hang_up(CALLER, t0 + Duration::from_secs(5)).unwrap();
     assert_eq!(
-        r.join_invite(GUEST + 3, "orphan", "x", t0)
+        r.join_invite(SessionId(GUEST.0 + 3), "orphan", "x", t0)
             .unwrap_err()
             .code,
         ErrorCode::InviteInvalid
@@ -355,7 +357,7 @@ fn wrong_roles_and_wrong_calls_are_refused_without_changing_anything() {
         ErrorCode::NoSuchCall
     );
     assert_eq!(
-        r.accept(ANNA, 999, t0).unwrap_err().code,
+        r.accept(ANNA, CallId(999), t0).unwrap_err().code,
         ErrorCode::NoSuchCall
     );
     assert_eq!(
@@ -375,7 +377,9 @@ fn wrong_roles_and_wrong_calls_are_refused_without_changing_anything() {
         ErrorCode::UnknownSignLanguage
     );
     assert_eq!(
-        r.sign_in(99, "anna", "anna", vec![], t0).unwrap_err().code,
+        r.sign_in(SessionId(99), "anna", "anna", vec![], t0)
+            .unwrap_err()
+            .code,
         ErrorCode::AlreadySignedIn
     );
     assert_eq!(
@@ -394,10 +398,11 @@ fn the_queue_has_a_limit() {
     let mut r = relay();
     let t0 = Instant::now();
     for s in 1..=3 {
-        r.place_call(s, "x", Purpose::DailyLife, None, t0).unwrap();
+        r.place_call(SessionId(s), "x", Purpose::DailyLife, None, t0)
+            .unwrap();
     }
     assert_eq!(
-        r.place_call(4, "x", Purpose::DailyLife, None, t0)
+        r.place_call(SessionId(4), "x", Purpose::DailyLife, None, t0)
             .unwrap_err()
             .code,
         ErrorCode::QueueFull

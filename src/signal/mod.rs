@@ -12,10 +12,39 @@ use serde::{Deserialize, Serialize};
 /// Largest signaling message accepted; SDP offers with many tracks stay far below this.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
-/// Identifies one WebSocket session (one page).
-pub type SessionId = u64;
-/// Identifies one call; also the id of its media room.
-pub type CallId = u64;
+/// Identifies one WebSocket session (one page), or one WHIP/WHEP connection; a number on
+/// the wire.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct SessionId(pub u64);
+
+/// Identifies one call (and names its media room); a number on the wire.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct CallId(pub u64);
+
+impl std::fmt::Display for SessionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::fmt::Display for CallId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::str::FromStr for SessionId {
+    type Err = std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.parse().map(SessionId)
+    }
+}
 
 /// Why a caller is calling; emergencies jump the queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -35,7 +35,7 @@ impl Switchboard {
                 "this account is switched off",
             )),
             Err(LoginError::Wrong) => {
-                tracing::warn!(session, %username, "interpreter sign-in failed");
+                tracing::warn!(%session, %username, "interpreter sign-in failed");
                 self.store
                     .audit(username, "login_failed", "interpreter console")
                     .await;

@@ -2,13 +2,13 @@
 //! publishing by WHIP and players receiving by WHEP, fed to the briefing rules, whose effects
 //! are carried out here.
 
-use super::{clean_name, lock, refuse, RequestError, Switchboard};
+use super::{clean_name, lock, peer_of, refuse, RequestError, Switchboard};
 use crate::briefing::core::{BriefingRefusal, Effect, Link, Publisher, Seat, Watcher};
 use crate::briefing::{Briefing, BriefingError, Briefings};
 use crate::captions::live::CaptionSink;
-use crate::sfu::{PeerId, Presence, RoomId, SfuError};
+use crate::sfu::{Presence, RoomId, SfuError};
 use crate::signal::{
-    CaptionLine, CaptionStatus, ClientMsg, EndReason, ErrorCode, EventCreated, NewEvent,
+    CallId, CaptionLine, CaptionStatus, ClientMsg, EndReason, ErrorCode, EventCreated, NewEvent,
     Participant, Role, ServerMsg, SessionId,
 };
 use std::sync::{Arc, Weak};
@@ -63,6 +63,11 @@ impl From<BriefingRefusal> for RequestError {
     }
 }
 
+/// The number pages know a briefing's room by: their messages name it in `call_id`.
+fn wire_room(b: &Briefing) -> CallId {
+    CallId(b.room)
+}
+
 fn room_of(b: &Briefing) -> RoomId {
     RoomId::Briefing(b.room)
 }
@@ -105,12 +110,12 @@ impl Switchboard {
     pub(super) fn run_briefing(&self, b: &Arc<Briefing>, fx: Vec<Effect>) {
         for e in fx {
             match e {
-                Effect::LeaveRoom(s) => self.sfu.leave(room_of(b), PeerId(s)),
+                Effect::LeaveRoom(s) => self.sfu.leave(room_of(b), peer_of(s)),
                 Effect::Replaced(s) => {
                     self.deliver(
                         s,
                         ServerMsg::CallEnded {
-                            call_id: b.room,
+                            call_id: wire_room(b),
                             reason: EndReason::Taken,
                             by: None,
                         },
@@ -141,7 +146,7 @@ impl Switchboard {
         let participants = b.with_core(|c| {
             c.publishers()
                 .map(|p| Participant {
-                    id: PeerId(p.session).to_string(),
+                    id: peer_of(p.session).to_string(),
                     role: match p.seat {
                         Seat::Speaker => Role::Broadcaster,
                         Seat::Interpreter => Role::Interpreter,
@@ -153,8 +158,8 @@ impl Switchboard {
         self.deliver(
             to,
             ServerMsg::Room {
-                call_id: b.room,
-                you: PeerId(to).to_string(),
+                call_id: wire_room(b),
+                you: peer_of(to).to_string(),
                 participants,
             },
         );
@@ -196,7 +201,7 @@ impl Switchboard {
         let role = match token {
             None => Role::Viewer,
             Some(t) => b.role_for_token(t).ok_or_else(|| {
-                tracing::warn!(session, event = id, "event token refused");
+                tracing::warn!(%session, event = id, "event token refused");
                 refuse(
                     ErrorCode::TokenInvalid,
                     "this link's token is not valid for the event",
@@ -243,10 +248,10 @@ impl Switchboard {
         self.deliver(session, ServerMsg::EventStatus(b.info()));
         self.run_briefing(&b, fx);
         self.sfu.open_room(room_of(&b));
-        if let Err(e) = self.sfu.join(room_of(&b), PeerId(session), presence) {
-            tracing::warn!(session, event = id, error = %e, "could not join the media room");
+        if let Err(e) = self.sfu.join(room_of(&b), peer_of(session), presence) {
+            tracing::warn!(%session, event = id, error = %e, "could not join the media room");
         }
-        tracing::info!(session, event = id, ?role, "joined event");
+        tracing::info!(%session, event = id, ?role, "joined event");
         Ok(())
     }
 
@@ -267,7 +272,7 @@ impl Switchboard {
                 self.deliver(
                     session,
                     ServerMsg::CallEnded {
-                        call_id: b.room,
+                        call_id: wire_room(&b),
                         reason: EndReason::HangUp,
                         by,
                     },
@@ -307,7 +312,7 @@ impl Switchboard {
             .briefing_of(session)
             .is_some_and(|mine| Arc::ptr_eq(&mine, &b));
         if page {
-            tracing::warn!(session, "event media failed");
+            tracing::warn!(%session, "event media failed");
             self.leave_briefing(session);
             // The page reconnects with a new socket; the briefing resumes when it is back.
             self.deliver(
@@ -321,7 +326,7 @@ impl Switchboard {
             return;
         }
         // An encoder or a player: nobody to tell.
-        tracing::warn!(session, event = %b.id(), "WHIP/WHEP media failed");
+        tracing::warn!(%session, event = %b.id(), "WHIP/WHEP media failed");
         let fx = b.update(|c| c.leave(session));
         self.run_briefing(&b, fx);
     }
@@ -342,9 +347,10 @@ impl Switchboard {
             ));
         }
         self.sfu.open_room(room_of(b));
-        Ok(self
-            .next_session
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+        Ok(SessionId(
+            self.next_session
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        ))
     }
 
     /// An encoder publishes by WHIP: returns its session (the resource id) and our answer.
@@ -360,7 +366,7 @@ impl Switchboard {
             return Err(WhipError::Unauthorized);
         }
         let session = self.sdp_session(&b, &offer)?;
-        let answer = self.sfu.whip(room_of(&b), PeerId(session), offer).await?;
+        let answer = self.sfu.whip(room_of(&b), peer_of(session), offer).await?;
         let seated = b.update(|c| {
             c.take_seat(Publisher {
                 session,
@@ -373,12 +379,12 @@ impl Switchboard {
             Ok(fx) => fx,
             Err(e) => {
                 // Ended while the offer was answered.
-                self.sfu.leave(room_of(&b), PeerId(session));
+                self.sfu.leave(room_of(&b), peer_of(session));
                 return Err(e.into());
             }
         };
         self.run_briefing(&b, fx);
-        tracing::info!(session, event = id, "WHIP publishing");
+        tracing::info!(%session, event = id, "WHIP publishing");
         Ok((session, answer))
     }
 
@@ -405,12 +411,12 @@ impl Switchboard {
     ) -> Result<(SessionId, String), WhipError> {
         let b = self.open_briefing(id)?;
         let session = self.sdp_session(&b, &offer)?;
-        let answer = self.sfu.whep(room_of(&b), PeerId(session), offer).await?;
+        let answer = self.sfu.whep(room_of(&b), peer_of(session), offer).await?;
         match b.update(|c| c.watch(session, Watcher::Whep)) {
             Ok(fx) => self.run_briefing(&b, fx),
             Err(e) => {
                 // The speaker went (or the briefing ended) while the offer was answered.
-                self.sfu.leave(room_of(&b), PeerId(session));
+                self.sfu.leave(room_of(&b), peer_of(session));
                 return Err(e.into());
             }
         }

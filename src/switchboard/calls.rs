@@ -3,10 +3,10 @@
 //! Who is in a call is the rules' to say; the media room only follows.
 
 use super::records::RecordCmd;
-use super::{lock, refuse, RequestError, Switchboard};
+use super::{lock, peer_of, refuse, RequestError, Switchboard};
 use crate::captions::live::CaptionSink;
 use crate::relay::Effect;
-use crate::sfu::{PeerId, Presence, RoomId};
+use crate::sfu::{Presence, RoomId};
 use crate::signal::{
     CallId, CaptionLine, CaptionStatus, ErrorCode, Participant, ServerMsg, SessionId,
 };
@@ -49,7 +49,7 @@ impl Switchboard {
                 .filter_map(|m| {
                     let s = sessions.get(m)?;
                     Some(Participant {
-                        id: PeerId(*m).to_string(),
+                        id: peer_of(*m).to_string(),
                         role: s.role?,
                         name: s.name.clone(),
                     })
@@ -58,7 +58,7 @@ impl Switchboard {
         };
         self.send_to_call_with(call, |m| ServerMsg::Room {
             call_id: call,
-            you: PeerId(m).to_string(),
+            you: peer_of(m).to_string(),
             participants: participants.clone(),
         });
     }
@@ -69,22 +69,22 @@ impl Switchboard {
             match e {
                 Effect::Send(s, m) => self.deliver(s, m),
                 Effect::JoinRoom { call, session, .. } => {
-                    let room = RoomId::Call(call);
+                    let room = RoomId::Call(call.0);
                     self.sfu.open_room(room);
                     if let Err(e) = self.sfu.join(
                         room,
-                        PeerId(session),
+                        peer_of(session),
                         Presence::Publisher { featured: false },
                     ) {
-                        tracing::warn!(call, session, error = %e, "could not join the media room");
+                        tracing::warn!(%call, %session, error = %e, "could not join the media room");
                     }
                     self.send_roster(call);
                 }
                 Effect::LeaveRoom { call, session } => {
-                    self.sfu.leave(RoomId::Call(call), PeerId(session));
+                    self.sfu.leave(RoomId::Call(call.0), peer_of(session));
                     self.send_roster(call);
                 }
-                Effect::CloseRoom { call } => self.sfu.close(RoomId::Call(call)),
+                Effect::CloseRoom { call } => self.sfu.close(RoomId::Call(call.0)),
                 Effect::Placed {
                     call,
                     purpose,

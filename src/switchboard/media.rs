@@ -3,11 +3,11 @@
 
 use super::briefings::BriefingCaptions;
 use super::calls::CallCaptions;
-use super::{lock, refuse, RequestError, Switchboard};
+use super::{lock, peer_of, refuse, session_of, RequestError, Switchboard};
 use crate::captions::live::{CaptionStream, Speaker};
 use crate::sfu::text_flow::TextRefusal;
 use crate::sfu::{AudioTap, Failure, PeerId, Refusal, RoomId, SfuHooks, SfuOutput};
-use crate::signal::{ClientMsg, ErrorCode, Role, ServerMsg};
+use crate::signal::{CallId, ClientMsg, ErrorCode, Role, ServerMsg, SessionId};
 use rtc::rtp;
 use std::sync::{Arc, Weak};
 use std::time::Instant;
@@ -38,7 +38,9 @@ impl SfuHooks for Hooks {
             return;
         };
         match out {
-            SfuOutput::Offer { peer, sdp, .. } => sb.deliver(peer.0, ServerMsg::Offer { sdp }),
+            SfuOutput::Offer { peer, sdp, .. } => {
+                sb.deliver(session_of(peer), ServerMsg::Offer { sdp })
+            }
             SfuOutput::Refused { peer, why, .. } => {
                 let (code, message) = match why {
                     Refusal::NoOfferOut => (
@@ -63,12 +65,12 @@ impl SfuHooks for Hooks {
                         },
                     ),
                 };
-                sb.deliver(peer.0, ServerMsg::error(None, code, message));
+                sb.deliver(session_of(peer), ServerMsg::error(None, code, message));
             }
             SfuOutput::Failed { room, peer, why } => {
                 if let Failure::SetUp(e) = &why {
                     sb.deliver(
-                        peer.0,
+                        session_of(peer),
                         ServerMsg::error(
                             None,
                             ErrorCode::MediaFailed,
@@ -89,7 +91,7 @@ impl SfuHooks for Hooks {
             RoomId::Call(call) => {
                 let (role, name) = {
                     let sessions = lock(&sb.sessions);
-                    let s = sessions.get(&peer.0)?;
+                    let s = sessions.get(&session_of(peer))?;
                     (s.role?, s.name.clone())
                 };
                 let speaker = Speaker {
@@ -99,7 +101,7 @@ impl SfuHooks for Hooks {
                 };
                 let sink = Arc::new(CallCaptions {
                     sb: self.sb.clone(),
-                    call,
+                    call: CallId(call),
                 });
                 live.start(speaker, None, &[], sink)
             }
@@ -107,8 +109,8 @@ impl SfuHooks for Hooks {
             RoomId::Briefing(n) => {
                 let b = sb.briefings.by_room(n)?;
                 let name = b.with_core(|c| {
-                    c.seat_of(peer.0)
-                        .filter(|_| c.is_speaker(peer.0))
+                    c.seat_of(session_of(peer))
+                        .filter(|_| c.is_speaker(session_of(peer)))
                         .map(|p| p.name.clone())
                 })?;
                 let speaker = Speaker {
@@ -140,10 +142,10 @@ impl Switchboard {
     pub(super) fn media(
         &self,
         room: RoomId,
-        session: crate::signal::SessionId,
+        session: SessionId,
         msg: ClientMsg,
     ) -> Result<(), RequestError> {
-        let peer = PeerId(session);
+        let peer = peer_of(session);
         let sent = match msg {
             ClientMsg::Answer { sdp } => self.sfu.answer(room, peer, sdp),
             ClientMsg::Candidate {
@@ -179,12 +181,12 @@ impl Switchboard {
     /// A peer's media could not be set up or was lost.
     pub(super) fn media_failed(&self, room: RoomId, peer: PeerId, why: Failure) {
         match room {
-            RoomId::Briefing(n) => self.briefing_media_failed(n, peer.0),
-            RoomId::Call(call) => self.call_media_failed(call, peer.0, why),
+            RoomId::Briefing(n) => self.briefing_media_failed(n, session_of(peer)),
+            RoomId::Call(call) => self.call_media_failed(CallId(call), session_of(peer), why),
         }
     }
 
-    fn call_media_failed(&self, call: u64, session: crate::signal::SessionId, _why: Failure) {
+    fn call_media_failed(&self, call: CallId, session: SessionId, _why: Failure) {
         let now = Instant::now();
         let fx = {
             let mut relay = lock(&self.relay);
@@ -199,7 +201,7 @@ impl Switchboard {
                 // by the socket's idle timeout instead.
                 _ => {
                     drop(relay);
-                    tracing::warn!(session, call, "media failed; the call continues as text");
+                    tracing::warn!(%session, %call, "media failed; the call continues as text");
                     self.deliver(
                         session,
                         ServerMsg::error(

@@ -84,6 +84,16 @@ impl From<RelayError> for RequestError {
     }
 }
 
+/// A session's peer in the media plane (the same number).
+fn peer_of(session: SessionId) -> PeerId {
+    PeerId(session.0)
+}
+
+/// The session a media peer belongs to.
+fn session_of(peer: PeerId) -> SessionId {
+    SessionId(peer.0)
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic elsewhere must not take the whole service down with a poisoned lock.
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -193,6 +203,7 @@ impl Switchboard {
     /// Registers a new page; messages for it go to `tx`.
     pub fn open_session(&self, tx: mpsc::Sender<ServerMsg>) -> SessionId {
         let id = self.next_session.fetch_add(1, Ordering::Relaxed);
+        let id = SessionId(id);
         lock(&self.sessions).insert(
             id,
             SessionInfo {
@@ -219,7 +230,7 @@ impl Switchboard {
         let sessions = lock(&self.sessions);
         if let Some(s) = sessions.get(&session) {
             if let Err(mpsc::error::TrySendError::Full(_)) = s.tx.try_send(msg) {
-                tracing::warn!(session, "page is not reading its messages; one dropped");
+                tracing::warn!(%session, "page is not reading its messages; one dropped");
             }
         }
     }
@@ -272,7 +283,7 @@ impl Switchboard {
     pub async fn handle(&self, session: SessionId, env: ClientEnvelope) {
         let req = env.req;
         if let Err(e) = self.route(session, env.msg).await {
-            tracing::debug!(session, code = ?e.code, "request refused: {}", e.message);
+            tracing::debug!(%session, code = ?e.code, "request refused: {}", e.message);
             self.deliver(session, ServerMsg::error(req, e.code, e.message));
         }
     }
@@ -359,7 +370,7 @@ impl Switchboard {
                     now,
                 )?;
                 self.identify(session, Role::Interpreter, &acct.display_name);
-                tracing::info!(session, username = %acct.username, "interpreter signed in");
+                tracing::info!(%session, username = %acct.username, "interpreter signed in");
                 self.deliver(
                     session,
                     self.welcome(session, Role::Interpreter, &acct.display_name),
@@ -386,14 +397,14 @@ impl Switchboard {
                     preferred_interpreter_gender.as_deref(),
                     now,
                 )?;
-                tracing::info!(session, call, ?purpose, "call placed");
+                tracing::info!(%session, %call, ?purpose, "call placed");
                 self.apply(fx);
             }
             ClientMsg::StartCaptionedCall => {
                 need(Role::Caller)?;
                 let name = self.name(session);
                 let (call, fx) = lock(&self.relay).start_direct(session, &name, now)?;
-                tracing::info!(session, call, "captioned call started");
+                tracing::info!(%session, %call, "captioned call started");
                 self.apply(fx);
             }
             ClientMsg::CancelCall => {
@@ -404,7 +415,7 @@ impl Switchboard {
             ClientMsg::Accept { call_id } => {
                 need(Role::Interpreter)?;
                 let fx = lock(&self.relay).accept(session, call_id, now)?;
-                tracing::info!(session, call = call_id, "call answered");
+                tracing::info!(%session, call = %call_id, "call answered");
                 self.apply(fx);
             }
             ClientMsg::Decline { call_id } => {
@@ -459,7 +470,7 @@ impl Switchboard {
                 self.send_to_call(
                     call,
                     ServerMsg::Chat {
-                        from: PeerId(session).to_string(),
+                        from: peer_of(session).to_string(),
                         name: self.name(session),
                         role: role.unwrap_or(Role::Caller),
                         text: text.to_owned(),
@@ -470,7 +481,7 @@ impl Switchboard {
             | ClientMsg::Candidate { .. }
             | ClientMsg::RequestKeyframe) => {
                 let call = self.connected_call(session)?;
-                self.media(crate::sfu::RoomId::Call(call), session, m)?;
+                self.media(crate::sfu::RoomId::Call(call.0), session, m)?;
             }
         }
         Ok(())

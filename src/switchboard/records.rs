@@ -3,6 +3,7 @@
 
 use super::Switchboard;
 use crate::relay::CallRecord;
+use crate::signal::CallId;
 use crate::store::Store;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -14,14 +15,14 @@ pub(super) static ANSWER_BUCKETS: [f64; 8] = [5.0, 10.0, 20.0, 30.0, 60.0, 120.0
 /// What the record writer is asked to store, in order.
 pub(super) enum RecordCmd {
     Placed {
-        call: u64,
+        call: CallId,
         at_ms: i64,
         purpose: String,
         sign_language: String,
         direct: bool,
     },
     Answered {
-        call: u64,
+        call: CallId,
         at_ms: i64,
         by: String,
     },
@@ -35,7 +36,7 @@ pub(super) enum RecordCmd {
 pub(super) fn spawn_record_writer(store: Store) -> mpsc::UnboundedSender<RecordCmd> {
     let (tx, mut rx) = mpsc::unbounded_channel::<RecordCmd>();
     tokio::spawn(async move {
-        let mut rows: HashMap<u64, i64> = HashMap::new();
+        let mut rows: HashMap<CallId, i64> = HashMap::new();
         while let Some(cmd) = rx.recv().await {
             let res = match cmd {
                 RecordCmd::Placed {
@@ -45,7 +46,7 @@ pub(super) fn spawn_record_writer(store: Store) -> mpsc::UnboundedSender<RecordC
                     sign_language,
                     direct,
                 } => store
-                    .call_placed(call, at_ms, &purpose, &sign_language, direct)
+                    .call_placed(call.0, at_ms, &purpose, &sign_language, direct)
                     .await
                     .map(|row| {
                         rows.insert(call, row);
@@ -90,7 +91,7 @@ impl Switchboard {
     pub(super) fn log_record(&self, r: &CallRecord) {
         tracing::info!(
                     target: "call_record",
-                    call = r.call_id,
+                    call = %r.call_id,
                     purpose = ?r.purpose,
                     sign_language = %r.sign_language,
                     answered_by = ?r.answered_by,
