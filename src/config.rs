@@ -30,6 +30,117 @@ pub struct Config {
     pub organizers: Vec<OrganizerAccount>,
     /// Live captions.
     pub captions: CaptionsConfig,
+    /// What one client address may hold open, and the headroom kept for staff and emergencies.
+    pub admission: AdmissionConfig,
+}
+
+/// Admission limits (README "Security").
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdmissionConfig {
+    /// Reverse proxies whose `X-Forwarded-For` is believed; the client is then the right-most
+    /// address in it that is not one of these.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Most one address may hold open at once.
+    pub per_address: ResourceCaps,
+    /// Most the server holds open at once.
+    pub global: ResourceCaps,
+    /// Percent of each global cap anonymous clients may not use (kept for staff, emergencies).
+    pub reserve_percent: usize,
+    /// New sockets, streams and WHIP/WHEP sessions one address may open in a burst...
+    pub burst: u32,
+    /// ...and per second after it.
+    pub per_second: f64,
+}
+
+/// One cap per kind of thing a client opens.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceCaps {
+    /// Signaling WebSockets.
+    pub socket: usize,
+    /// Calls (waiting, ringing, connected).
+    pub call: usize,
+    /// Captioned calls.
+    pub captioned_call: usize,
+    /// Pages in briefings.
+    pub briefing: usize,
+    /// WHIP encoders.
+    pub whip: usize,
+    /// WHEP players.
+    pub whep: usize,
+    /// Caption streams (SSE).
+    pub sse: usize,
+}
+
+impl ResourceCaps {
+    fn from_array(a: [usize; 7]) -> Self {
+        let [socket, call, captioned_call, briefing, whip, whep, sse] = a;
+        Self {
+            socket,
+            call,
+            captioned_call,
+            briefing,
+            whip,
+            whep,
+            sse,
+        }
+    }
+
+    fn to_array(self) -> [usize; 7] {
+        [
+            self.socket,
+            self.call,
+            self.captioned_call,
+            self.briefing,
+            self.whip,
+            self.whep,
+            self.sse,
+        ]
+    }
+}
+
+impl Default for AdmissionConfig {
+    fn default() -> Self {
+        let l = crate::admission::Limits::default();
+        Self {
+            trusted_proxies: Vec::new(),
+            per_address: ResourceCaps::from_array(l.per_address),
+            global: ResourceCaps::from_array(l.global),
+            reserve_percent: l.reserve_percent,
+            burst: l.burst,
+            per_second: l.per_second,
+        }
+    }
+}
+
+impl AdmissionConfig {
+    /// The limits the admission rule runs with.
+    pub fn limits(&self) -> crate::admission::Limits {
+        crate::admission::Limits {
+            per_address: self.per_address.to_array(),
+            global: self.global.to_array(),
+            reserve_percent: self.reserve_percent,
+            burst: self.burst,
+            per_second: self.per_second,
+        }
+    }
+
+    /// Who is really asking: the peer, or for a trusted proxy the right-most address in
+    /// `X-Forwarded-For` that is not a trusted proxy (the left part is the client's to forge).
+    pub fn client_addr(&self, peer: IpAddr, forwarded_for: Option<&str>) -> IpAddr {
+        if !self.trusted_proxies.contains(&peer) {
+            return peer;
+        }
+        let Some(chain) = forwarded_for else {
+            return peer;
+        };
+        chain
+            .rsplit(',')
+            .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
+            .find(|hop| !self.trusted_proxies.contains(hop))
+            .unwrap_or(peer)
+    }
 }
 
 /// What is kept of calls, and for how long (PIPL: state the retention, keep the minimum).
@@ -98,8 +209,10 @@ pub struct ServiceConfig {
     pub ring_timeout_secs: u64,
     /// Seconds a guest invitation link stays valid (it also dies with its call).
     pub invite_ttl_secs: u64,
-    /// Most calls waiting at once; more get `queue_full`.
+    /// Most calls waiting at once, emergencies not counted; more get `queue_full`.
     pub max_queue: usize,
+    /// Most emergency calls waiting at once (their own lane: other calls never fill it).
+    pub max_emergency_queue: usize,
     /// Sign languages callers may ask for; the first is the default.
     pub sign_languages: Vec<SignLanguage>,
     /// Public base URL used in invitation links (e.g. `https://relay.example.gov.cn`); empty means
@@ -149,6 +262,7 @@ impl Default for Config {
             interpreters: Vec::new(),
             organizers: Vec::new(),
             captions: CaptionsConfig::default(),
+            admission: AdmissionConfig::default(),
         }
     }
 }
@@ -159,6 +273,7 @@ impl Default for ServiceConfig {
             ring_timeout_secs: 20,
             invite_ttl_secs: 600,
             max_queue: 500,
+            max_emergency_queue: 100,
             sign_languages: vec![
                 SignLanguage {
                     code: "csl".into(),
@@ -320,6 +435,30 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_client_is_the_nearest_hop_that_is_not_a_trusted_proxy() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let a = AdmissionConfig {
+            trusted_proxies: vec![proxy, "10.0.0.2".parse().unwrap()],
+            ..AdmissionConfig::default()
+        };
+        let client: IpAddr = "203.0.113.7".parse().unwrap();
+        // Not from a proxy: the header is the client's to forge and is ignored.
+        assert_eq!(a.client_addr(client, Some("1.2.3.4")), client);
+        assert_eq!(a.client_addr(proxy, Some("203.0.113.7")), client);
+        // A forged left part does not matter; trusted hops on the right are skipped.
+        assert_eq!(
+            a.client_addr(proxy, Some("9.9.9.9, 203.0.113.7, 10.0.0.2")),
+            client
+        );
+        assert_eq!(a.client_addr(proxy, Some("garbage")), proxy);
+        assert_eq!(a.client_addr(proxy, None), proxy);
+        let toml = "[admission]\nreserve_percent = 20\n[admission.per_address]\nsocket = 5\ncall = 1\ncaptioned_call = 1\nbriefing = 2\nwhip = 1\nwhep = 2\nsse = 3\n";
+        let c: Config = toml::from_str(toml).unwrap();
+        assert_eq!(c.admission.limits().per_address, [5, 1, 1, 2, 1, 2, 3]);
+        assert_eq!(c.admission.limits().reserve_percent, 20);
+    }
 
     #[test]
     fn file_overrides_defaults_and_rejects_unknown_keys() {

@@ -1,6 +1,7 @@
 //! signrelay: remote sign-language interpreting, captions and interpreted press briefings over
 //! WebRTC, in one self-hosted binary.
 
+pub mod admission;
 pub mod asr;
 pub mod audio;
 pub mod briefing;

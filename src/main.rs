@@ -300,7 +300,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         }
     };
     rt.block_on(async move {
-        let running = match signrelay::server::start(cfg).await {
+        let mut running = match signrelay::server::start(cfg).await {
             Ok(r) => r,
             Err(e) => {
                 eprintln!("signrelay: {e}");
@@ -311,17 +311,36 @@ fn serve(args: ServeArgs) -> ExitCode {
             "signrelay listening on http://{} (caller page /, interpreter console /interpreter)",
             running.addr
         );
+        let stop = async {
+            #[cfg(unix)]
+            {
+                use tokio::signal::unix::{signal, SignalKind};
+                match signal(SignalKind::terminate()) {
+                    Ok(mut term) => {
+                        tokio::select! {
+                            _ = tokio::signal::ctrl_c() => {}
+                            _ = term.recv() => {}
+                        }
+                    }
+                    Err(_) => {
+                        let _ = tokio::signal::ctrl_c().await;
+                    }
+                }
+            }
+            #[cfg(not(unix))]
+            let _ = tokio::signal::ctrl_c().await;
+        };
         tokio::select! {
-            r = running.task => match r {
+            r = &mut running.task => return match r {
                 Ok(Ok(())) => ExitCode::SUCCESS,
                 Ok(Err(e)) => { eprintln!("signrelay: {e}"); ExitCode::FAILURE }
                 Err(e) => { eprintln!("signrelay: {e}"); ExitCode::FAILURE }
             },
-            _ = tokio::signal::ctrl_c() => {
-                tracing::info!("shutting down");
-                ExitCode::SUCCESS
-            }
+            _ = stop => {}
         }
+        tracing::info!("shutting down: telling pages, ending calls, writing records");
+        running.shutdown(std::time::Duration::from_secs(10)).await;
+        ExitCode::SUCCESS
     })
 }
 

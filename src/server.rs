@@ -48,6 +48,15 @@ pub struct Running {
     pub task: tokio::task::JoinHandle<Result<(), std::io::Error>>,
 }
 
+impl Running {
+    /// Stops accepting, tells connected pages, ends their calls and drains the record and
+    /// transcript writers (at most `limit`), then stops the listener.
+    pub async fn shutdown(self, limit: std::time::Duration) {
+        self.switchboard.shutdown(limit).await;
+        self.task.abort();
+    }
+}
+
 /// Loads the speech model for live captions; without it the server runs with captions off.
 async fn load_captions(cfg: &CaptionsConfig) -> Option<LiveCaptions> {
     if !cfg.enabled {
@@ -172,6 +181,8 @@ pub async fn start(cfg: Config) -> Result<Running, ServeError> {
             tracing::debug!(error = %e, "TCP_NODELAY not set");
         }
     });
+    // Admission control counts per client address, so handlers need the peer's.
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let task = tokio::spawn(async move { axum::serve(listener, app).await });
     Ok(Running {
         addr,

@@ -10,7 +10,7 @@ use signrelay::signal::{
     CallId, ClientMsg, EndReason, ErrorCode, Presence, Purpose, Role, ServerMsg,
 };
 use signrelay::store::{AccountRole, LoginError, Store};
-use signrelay_bench::loadgen::http::{request, HttpResponse};
+use signrelay_bench::loadgen::http::{request, request_from, HttpResponse};
 use signrelay_bench::loadgen::Participant;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -100,22 +100,16 @@ async fn accounts_lockout_sessions_records_and_retention_on_every_database() {
             store.login("nobody", "x").await.unwrap(),
             Err(LoginError::Wrong)
         );
-        for _ in 0..4 {
-            assert_eq!(
-                store.login("anna", "wrong").await.unwrap(),
-                Err(LoginError::Wrong)
-            );
+        // Parallel guesses each count (one UPDATE each), and none of them locks the
+        // account: anyone could lock the real user out that way. The sign-in throttle slows
+        // the guesser's address instead.
+        let guesses = (0..6).map(|_| store.login("anna", "wrong"));
+        for r in futures::future::join_all(guesses).await {
+            assert_eq!(r.unwrap(), Err(LoginError::Wrong));
         }
-        assert!(matches!(
-            store.login("anna", "wrong").await.unwrap(),
-            Err(LoginError::Locked(_))
-        ));
         assert!(
-            matches!(
-                store.login("anna", "long-enough").await.unwrap(),
-                Err(LoginError::Locked(_))
-            ),
-            "locked even with the right password"
+            store.login("anna", "long-enough").await.unwrap().is_ok(),
+            "not locked by wrong passwords"
         );
         store
             .update_user("anna", None, Some("a-new-password"), None)
@@ -190,12 +184,6 @@ async fn accounts_lockout_sessions_records_and_retention_on_every_database() {
         let again = Store::open(&url).await.unwrap();
         let rows = again.calls(now - 60_000, now + 1, None).await.unwrap();
         assert_eq!(rows.last().unwrap().outcome, "interrupted");
-        assert!(again
-            .audit_log(10)
-            .await
-            .unwrap()
-            .iter()
-            .any(|(_, who, what, _)| who == "anna" && what == "account_locked"));
     }
 }
 
@@ -428,14 +416,68 @@ async fn every_route_checks_the_role() {
     )
     .await;
     assert_eq!(r.status, 400);
-    // Lock-out over HTTP Basic too, and it is audit-logged.
+    // A guesser over HTTP Basic slows only themself: after five wrong passwords their
+    // address waits (429 with Retry-After, even with the right password), while the real
+    // organizer, from another address, gets in at once. Failures are audit-logged.
+    let guesser: std::net::IpAddr = "127.0.0.9".parse().unwrap();
+    let wrong = basic("org", "nope");
     for _ in 0..5 {
-        call(addr, "GET", "/api/me", Some(&basic("org", "nope")), "").await;
+        let r = request_from(
+            guesser,
+            addr,
+            "GET",
+            "/api/me",
+            &[("Authorization", &wrong)],
+            b"",
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status, 401, "{}", r.body);
+        assert!(r.header("www-authenticate").is_none(), "no Basic challenge");
     }
-    let r = call(addr, "GET", "/api/me", Some(&org), "").await;
-    assert_eq!(r.status, 423, "locked: {}", r.body);
+    let right = basic("org", "pw-org-long");
+    let r = request_from(
+        guesser,
+        addr,
+        "GET",
+        "/api/me",
+        &[("Authorization", &right)],
+        b"",
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert!(r.header("retry-after").is_some());
+    let elsewhere: std::net::IpAddr = "127.0.0.10".parse().unwrap();
+    let r = request_from(
+        elsewhere,
+        addr,
+        "GET",
+        "/api/me",
+        &[("Authorization", &right)],
+        b"",
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 200, "the real user gets in: {}", r.body);
+    // An absurd name is refused before it is stored or logged.
+    let huge = basic(&"x".repeat(100_000), "nope");
+    let r = request_from(
+        elsewhere,
+        addr,
+        "GET",
+        "/api/me",
+        &[("Authorization", &huge)],
+        b"",
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 401);
     let audit = call(addr, "GET", "/api/admin/audit", Some(&admin), "").await;
-    assert!(audit.body.contains("account_locked"), "{}", audit.body);
+    assert!(audit.body.contains("login_failed"), "{}", audit.body);
+    assert!(!audit
+        .body
+        .contains("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"));
 }
 
 /// Places a call from a caller, answered by `interp`, and hangs up.

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 /// Top-level module -> the top-level modules it may import (README "What may import what").
 const ALLOWED: &[(&str, &[&str])] = &[
+    ("admission", &[]),
     ("clock", &[]),
     ("token", &[]),
     ("metrics", &[]),
@@ -17,7 +18,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("relay", &["signal"]),
     ("captions", &["asr", "audio", "clock", "metrics", "signal"]),
     ("store", &["clock", "relay", "signal", "token"]),
-    ("config", &["asr", "sfu", "signal", "store"]),
+    ("config", &["admission", "asr", "sfu", "signal", "store"]),
     (
         "briefing",
         &["asr", "captions", "clock", "signal", "store", "token"],
@@ -25,12 +26,22 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "switchboard",
         &[
-            "briefing", "captions", "config", "metrics", "relay", "sfu", "signal", "store", "token",
+            "admission",
+            "briefing",
+            "captions",
+            "config",
+            "metrics",
+            "relay",
+            "sfu",
+            "signal",
+            "store",
+            "token",
         ],
     ),
     (
         "http",
         &[
+            "admission",
             "briefing",
             "captions",
             "config",
@@ -45,6 +56,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "server",
         &[
+            "admission",
             "asr",
             "briefing",
             "captions",

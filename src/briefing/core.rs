@@ -272,13 +272,22 @@ impl BriefingCore {
     }
 
     /// The organizer ends it: everyone's media goes, and pages learn why from the status.
-    /// Who was there stays listed until they leave, so the status reaches them.
+    /// Pages stay listed until they leave, so the status reaches them; encoders and players,
+    /// which have no page, are let go.
     pub fn end(&mut self) -> Vec<Effect> {
         if self.ended() {
             return Vec::new();
         }
         self.state = EventState::Ended;
-        vec![Effect::Status, Effect::CloseRoom]
+        let mut fx = Vec::new();
+        if self.speaker.as_ref().is_some_and(|p| p.link == Link::Whip) {
+            if let Some(p) = self.speaker.take() {
+                fx.push(Effect::LeaveRoom(p.session));
+            }
+        }
+        self.release_players(&mut fx);
+        fx.extend([Effect::Status, Effect::CloseRoom]);
+        fx
     }
 
     /// The speaker's caption stream says how far behind it runs.
@@ -449,6 +458,25 @@ mod tests {
         assert_eq!(b.watch(s(4), Watcher::Page), Err(BriefingRefusal::Ended));
         assert!(b.leave(s(2)).contains(&Effect::LeaveRoom(s(2))));
         assert_eq!(b.pages(), vec![s(1)]);
+    }
+
+    #[test]
+    fn ending_lets_encoders_and_players_go() {
+        let mut b = BriefingCore::new(EventState::Scheduled, true);
+        b.take_seat(whip(1)).unwrap();
+        b.watch(s(2), Watcher::Whep).unwrap();
+        b.watch(s(3), Watcher::Page).unwrap();
+        let fx = b.end();
+        assert_eq!(
+            fx,
+            vec![
+                Effect::LeaveRoom(s(1)),
+                Effect::LeaveRoom(s(2)),
+                Effect::Status,
+                Effect::CloseRoom
+            ]
+        );
+        assert_eq!(b.pages(), vec![s(3)]);
     }
 
     #[test]

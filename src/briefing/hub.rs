@@ -26,6 +26,15 @@ pub struct HubItem {
     pub sse: bytes::Bytes,
 }
 
+/// What the transcript writer is handed.
+#[derive(Debug)]
+pub enum Keep {
+    /// A final line: its number and JSON.
+    Line(u64, Arc<str>),
+    /// Answered once every line before it is stored.
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
 /// One Server-Sent Events frame. Only stable lines get an `id`, so a reconnecting client
 /// resumes after the last final line it has.
 pub fn sse_frame(event: &str, id: Option<u64>, data: &str) -> bytes::Bytes {
@@ -55,18 +64,15 @@ pub struct CaptionHub {
     tx: broadcast::Sender<Arc<HubItem>>,
     clock: Mutex<Clock>,
     lines: RwLock<Vec<CaptionLine>>,
-    /// Where final lines go to be stored: (line number, JSON).
-    keep: Option<mpsc::UnboundedSender<(u64, Arc<str>)>>,
+    /// Where final lines go to be stored.
+    keep: Option<mpsc::UnboundedSender<Keep>>,
     degraded: AtomicBool,
 }
 
 impl CaptionHub {
     /// A hub that continues the transcript `lines` (loaded from the store after a restart) and
     /// hands each new final line to `keep`.
-    pub fn open(
-        lines: Vec<CaptionLine>,
-        keep: Option<mpsc::UnboundedSender<(u64, Arc<str>)>>,
-    ) -> Self {
+    pub fn open(lines: Vec<CaptionLine>, keep: Option<mpsc::UnboundedSender<Keep>>) -> Self {
         let next_seq = lines.last().map_or(0, |l| l.seq + 1);
         let t0 = lines
             .first()
@@ -81,6 +87,17 @@ impl CaptionHub {
             lines: RwLock::new(lines),
             keep,
             degraded: AtomicBool::new(false),
+        }
+    }
+
+    /// Waits until every final line so far is stored (at shutdown).
+    pub async fn flush(&self) {
+        let Some(keep) = &self.keep else {
+            return;
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if keep.send(Keep::Flush(tx)).is_ok() {
+            let _ = rx.await;
         }
     }
 
@@ -101,8 +118,15 @@ impl CaptionHub {
 
     /// Stable lines from number `from` on.
     pub fn lines_from(&self, from: u64) -> Vec<CaptionLine> {
+        self.lines_from_at_most(from, usize::MAX)
+    }
+
+    /// At most the last `max` stable lines from line number `from` on.
+    pub fn lines_from_at_most(&self, from: u64, max: usize) -> Vec<CaptionLine> {
         let lines = self.lines.read().unwrap_or_else(|p| p.into_inner());
-        let start = lines.partition_point(|l| l.seq < from);
+        let start = lines
+            .partition_point(|l| l.seq < from)
+            .max(lines.len().saturating_sub(max));
         lines[start..].to_vec()
     }
 
@@ -145,7 +169,7 @@ impl CaptionHub {
         let json: Arc<str> = serde_json::to_string(&line).ok()?.into();
         if line.stable {
             if let Some(keep) = &self.keep {
-                if keep.send((line.seq, json.clone())).is_err() {
+                if keep.send(Keep::Line(line.seq, json.clone())).is_err() {
                     tracing::error!("transcript writer is gone; a line is kept in memory only");
                 }
             }
@@ -211,7 +235,12 @@ mod tests {
         hub.publish(line(0, "第一句。", true, 0, 1000, 5_000));
         hub.publish(line(1, "未完", false, 1000, 1500, 5_000));
         hub.publish(line(1, "第二句。", true, 1000, 2000, 5_000));
-        let kept: Vec<(u64, Arc<str>)> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+        let kept: Vec<(u64, Arc<str>)> = std::iter::from_fn(|| rx.try_recv().ok())
+            .filter_map(|k| match k {
+                Keep::Line(seq, json) => Some((seq, json)),
+                Keep::Flush(_) => None,
+            })
+            .collect();
         assert_eq!(kept.len(), 2, "only final lines are stored");
         let reloaded: Vec<CaptionLine> = kept
             .iter()

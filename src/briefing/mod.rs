@@ -16,7 +16,7 @@ use crate::signal::{
 use crate::store::events::EventRow as Stored;
 use crate::store::{Store, StoreError};
 use crate::token::{constant_time_eq, new_token};
-use hub::CaptionHub;
+use hub::{CaptionHub, Keep};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -68,12 +68,19 @@ impl Briefing {
         let lang = Lang::parse(&stored.language).unwrap_or(Lang::Zh);
         // Final lines are written by one task per briefing, in order, off the caption path.
         let keep = store.clone().map(|st| {
-            let (tx, mut rx) = mpsc::unbounded_channel::<(u64, Arc<str>)>();
+            let (tx, mut rx) = mpsc::unbounded_channel::<Keep>();
             let id = stored.id.clone();
             tokio::spawn(async move {
-                while let Some((seq, json)) = rx.recv().await {
-                    if let Err(e) = st.append_line(&id, seq, &json).await {
-                        tracing::error!(event = %id, seq, error = %e, "transcript line not stored");
+                while let Some(item) = rx.recv().await {
+                    match item {
+                        Keep::Line(seq, json) => {
+                            if let Err(e) = st.append_line(&id, seq, &json).await {
+                                tracing::error!(event = %id, seq, error = %e, "transcript line not stored");
+                            }
+                        }
+                        Keep::Flush(done) => {
+                            let _ = done.send(());
+                        }
                     }
                 }
             });

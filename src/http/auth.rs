@@ -1,9 +1,12 @@
 //! Who is asking: a session cookie (HttpOnly, SameSite=Strict) from `POST /api/login`, or HTTP
-//! Basic for scripts. Both go through the same password check and lock-out.
+//! Basic for scripts. Both go through the same password check and sign-in throttle.
 
 use super::error::{internal, problem, store_error, ApiError};
+use super::guard::client_addr;
 use super::AppState;
+use crate::admission::signin::MAX_USERNAME_CHARS;
 use crate::store::{AccountRole, LoginError, User};
+use crate::switchboard::SignInRefused;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -50,14 +53,14 @@ fn login_refused(e: LoginError) -> ApiError {
             let mins = ((until - crate::store::now_ms()) / 60_000).max(1);
             problem(
                 StatusCode::LOCKED,
-                format!("too many wrong passwords: locked for {mins} more minutes"),
+                format!("locked by an administrator for {mins} more minutes"),
             )
         }
     }
 }
 
 /// The signed-in account, if any. A forged or expired cookie is simply no account; wrong
-/// Basic credentials are a refusal (and count towards the lock-out).
+/// Basic credentials are a refusal and slow the next try from that address.
 pub async fn current_user(app: &AppState, headers: &HeaderMap) -> Result<Option<User>, ApiError> {
     let store = &app.store;
     if let Some(token) = cookie_token(headers) {
@@ -66,22 +69,50 @@ pub async fn current_user(app: &AppState, headers: &HeaderMap) -> Result<Option<
         }
     }
     if let Some((user, pass)) = basic(headers) {
-        return match store.login(&user, &pass).await.map_err(internal)? {
+        return match checked_login(app, headers, &user, &pass).await? {
             Ok(u) => Ok(Some(u)),
             Err(e) => {
-                store.audit(&user, "login_failed", "http basic").await;
-                Err(challenge(login_refused(e)))
+                audit_failure(app, &user, "http basic").await;
+                Err(login_refused(e))
             }
         };
     }
     Ok(None)
 }
 
-fn challenge(mut e: ApiError) -> ApiError {
-    if e.status == StatusCode::UNAUTHORIZED {
-        e.challenge = Some("Basic realm=\"signrelay\", charset=\"UTF-8\"");
+/// A password check through the sign-in throttle of the client's address.
+async fn checked_login(
+    app: &AppState,
+    headers: &HeaderMap,
+    user: &str,
+    pass: &str,
+) -> Result<Result<User, LoginError>, ApiError> {
+    match app
+        .switchboard
+        .check_password(client_addr(headers), user, pass)
+        .await
+    {
+        Ok(r) => Ok(r),
+        Err(SignInRefused::Throttled(secs)) => {
+            let mut e = problem(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("too many wrong passwords from here; try again in {secs} s"),
+            );
+            e.retry_after = Some(secs);
+            Err(e)
+        }
+        Err(SignInRefused::Unavailable) => Err(problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "sign-in is unavailable; try again",
+        )),
     }
-    e
+}
+
+/// Keeps a failed sign-in in the audit log, if the name is short enough to be a name.
+async fn audit_failure(app: &AppState, user: &str, via: &str) {
+    if user.chars().count() <= MAX_USERNAME_CHARS {
+        app.store.audit(user, "login_failed", via).await;
+    }
 }
 
 /// The signed-in account if it has one of `roles`: 401 without an account, 403 with another.
@@ -91,10 +122,7 @@ pub async fn require(
     roles: &[AccountRole],
 ) -> Result<User, ApiError> {
     match current_user(app, headers).await? {
-        None => Err(challenge(problem(
-            StatusCode::UNAUTHORIZED,
-            "sign in first",
-        ))),
+        None => Err(problem(StatusCode::UNAUTHORIZED, "sign in first")),
         Some(u) if roles.contains(&u.role) => Ok(u),
         Some(u) => {
             tracing::warn!(user = %u.username, role = ?u.role, "request beyond the account's role");
@@ -131,18 +159,18 @@ fn set_cookie(app: &AppState, value: &str, max_age: i64) -> HeaderValue {
 }
 
 /// `POST /api/login` `{username, password}`: starts a session (cookie) and returns the account.
-pub async fn login(State(app): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+pub async fn login(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let b: LoginBody = serde_json::from_slice(&body)
         .map_err(|e| problem(StatusCode::BAD_REQUEST, format!("unreadable sign-in: {e}")))?;
     let store = &app.store;
-    let user = match store
-        .login(&b.username, &b.password)
-        .await
-        .map_err(internal)?
-    {
+    let user = match checked_login(&app, &headers, &b.username, &b.password).await? {
         Ok(u) => u,
         Err(e) => {
-            store.audit(&b.username, "login_failed", "web").await;
+            audit_failure(&app, &b.username, "web").await;
             return Err(login_refused(e));
         }
     };

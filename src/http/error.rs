@@ -4,11 +4,15 @@ use axum::http::{header, HeaderValue, StatusCode};
 
 use axum::response::{IntoResponse, Response};
 
-/// A refused request: status, a sentence saying why, and the auth scheme to ask for on 401.
+/// A refused request: status, a sentence saying why, and when to try again (429). No 401
+/// asks for HTTP Basic: a browser would cache the credentials and send them with another
+/// site's forms (scripts send Basic without being asked).
 #[derive(Debug)]
 pub struct ApiError {
     pub(crate) status: StatusCode,
     pub(crate) why: String,
+    pub(crate) retry_after: Option<u64>,
+    /// A `WWW-Authenticate` to send (only Bearer, for WHIP clients).
     pub(crate) challenge: Option<&'static str>,
 }
 
@@ -16,6 +20,7 @@ pub fn problem(status: StatusCode, why: impl Into<String>) -> ApiError {
     ApiError {
         status,
         why: why.into(),
+        retry_after: None,
         challenge: None,
     }
 }
@@ -34,6 +39,11 @@ impl IntoResponse for ApiError {
         if let Some(c) = self.challenge {
             res.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(c));
+        }
+        if let Some(secs) = self.retry_after {
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
         }
         res
     }

@@ -3,14 +3,17 @@
 
 use super::auth::{bearer, require};
 use super::error::{problem, ApiError};
+use super::guard::{client_addr, too_many};
 use super::AppState;
+use crate::admission::{Pass, Resource, Who};
 use crate::briefing::hub::{sse_frame, HubItem};
 use crate::briefing::{Briefing, BriefingError};
 use crate::captions::format;
-use crate::signal::{EventInfo, NewEvent, SessionId};
+use crate::signal::{EventInfo, NewEvent};
 use crate::store::{AccountRole, User};
 use crate::switchboard::WhipError;
 use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -131,6 +134,8 @@ pub struct Since {
 }
 
 struct Follow {
+    /// This stream's place under admission control, given back when it ends.
+    _pass: Pass,
     ev: Arc<Briefing>,
     rx: broadcast::Receiver<Arc<HubItem>>,
     status: watch::Receiver<EventInfo>,
@@ -155,14 +160,18 @@ fn status_frame(info: &EventInfo) -> Bytes {
     )
 }
 
+/// Stable lines one subscriber is replayed at most (older ones are in transcript.json), so a
+/// reconnecting or lagging subscriber of a long briefing cannot make the server copy all of it.
+const MAX_REPLAY: usize = 500;
+
 impl Follow {
     fn replay(&mut self) {
-        for l in self.ev.hub.lines_from(self.next_seq) {
+        for l in self.ev.hub.lines_from_at_most(self.next_seq, MAX_REPLAY) {
             if let Ok(json) = serde_json::to_string(&l) {
                 self.backlog
                     .push_back(sse_frame("caption", Some(l.seq), &json));
             }
-            self.next_seq = l.seq + 1;
+            self.next_seq = l.seq.saturating_add(1);
         }
     }
 
@@ -182,7 +191,7 @@ impl Follow {
                             continue; // already sent in the replay
                         }
                         if it.stable {
-                            self.next_seq = it.seq + 1;
+                            self.next_seq = it.seq.saturating_add(1);
                         }
                         // The same bytes for every subscriber: a reference count, no copy.
                         return Some(it.sse.clone());
@@ -215,16 +224,40 @@ impl Follow {
 pub async fn captions(
     State(app): State<AppState>,
     Path(id): Path<String>,
-    Query(q): Query<Since>,
+    query: Result<Query<Since>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    // A bad query gets the JSON refusal every other refusal gets.
+    let Query(q) = query.map_err(|e| {
+        problem(
+            StatusCode::BAD_REQUEST,
+            format!("unreadable query: {}", e.body_text()),
+        )
+    })?;
     let ev = find(&app, &id)?;
-    let last_id = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    let since = last_id.map(|l| l + 1).or(q.since);
+    let last_id = match headers.get("last-event-id") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .and_then(|l| l.checked_add(1))
+                .ok_or_else(|| {
+                    problem(
+                        StatusCode::BAD_REQUEST,
+                        "Last-Event-ID must be a caption line number",
+                    )
+                })?,
+        ),
+    };
+    let since = last_id.or(q.since);
+    let pass = app
+        .switchboard
+        .admission()
+        .admit(client_addr(&headers), Resource::Sse, Who::Anonymous)
+        .map_err(too_many)?;
     let mut follow = Follow {
+        _pass: pass,
         rx: ev.hub.subscribe(),
         status: ev.watch(),
         ev,
@@ -278,12 +311,17 @@ pub async fn whip_post(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let offer = sdp_body(&headers, &body)?;
+    let pass = app
+        .switchboard
+        .admission()
+        .admit(client_addr(&headers), Resource::Whip, Who::Anonymous)
+        .map_err(too_many)?;
     match app
         .switchboard
-        .whip_publish(&id, bearer(&headers), offer)
+        .whip_publish(&id, bearer(&headers), offer, pass)
         .await
     {
-        Ok((session, answer)) => Ok(created_sdp(format!("/whip/{id}/{session}"), answer)),
+        Ok((resource, answer)) => Ok(created_sdp(format!("/whip/{id}/{resource}"), answer)),
         Err(e) => Err(whip_problem(e)),
     }
 }
@@ -336,10 +374,10 @@ fn whip_problem(e: WhipError) -> ApiError {
 /// `DELETE /whip/{id}/{session}`: the encoder stops publishing.
 pub async fn whip_delete(
     State(app): State<AppState>,
-    Path((id, session)): Path<(String, SessionId)>,
+    Path((id, resource)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if app.switchboard.whip_end(&id, session, bearer(&headers)) {
+    if app.switchboard.whip_end(&id, &resource, bearer(&headers)) {
         StatusCode::OK.into_response()
     } else {
         problem(StatusCode::NOT_FOUND, "no such WHIP session for this token").into_response()
@@ -364,8 +402,13 @@ pub async fn whep_post(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let offer = sdp_body(&headers, &body)?;
-    match app.switchboard.whep_play(&id, offer).await {
-        Ok((session, answer)) => Ok(created_sdp(format!("/whep/{id}/{session}"), answer)),
+    let pass = app
+        .switchboard
+        .admission()
+        .admit(client_addr(&headers), Resource::Whep, Who::Anonymous)
+        .map_err(too_many)?;
+    match app.switchboard.whep_play(&id, offer, pass).await {
+        Ok((resource, answer)) => Ok(created_sdp(format!("/whep/{id}/{resource}"), answer)),
         Err(e) => Err(whip_problem(e)),
     }
 }
@@ -373,9 +416,9 @@ pub async fn whep_post(
 /// `DELETE /whep/{id}/{session}`: the player stops.
 pub async fn whep_delete(
     State(app): State<AppState>,
-    Path((id, session)): Path<(String, SessionId)>,
+    Path((id, resource)): Path<(String, String)>,
 ) -> Response {
-    if app.switchboard.whep_end(&id, session) {
+    if app.switchboard.whep_end(&id, &resource) {
         StatusCode::OK.into_response()
     } else {
         problem(StatusCode::NOT_FOUND, "no such WHEP session").into_response()

@@ -5,6 +5,7 @@ mod assets;
 mod auth;
 mod error;
 mod events;
+mod guard;
 mod ws;
 
 use crate::briefing::Briefings;
@@ -95,6 +96,10 @@ pub fn router(state: AppState) -> Router {
             delete(events::whep_delete).patch(events::whip_patch),
         )
         .route("/static/{*path}", get(assets::file))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::guard,
+        ))
         .with_state(state)
         .layer(axum::middleware::from_fn(security_headers))
 }
@@ -243,6 +248,38 @@ async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
             &mut out,
             "signrelay_caption_lag_seconds",
             "Delay from the end of a final line's audio to its caption going out.",
+        );
+    }
+    {
+        let (open, refused) = app.switchboard.admission().with(|a| {
+            let mut open = Vec::new();
+            let mut refused = Vec::new();
+            for r in crate::admission::Resource::ALL {
+                open.push((format!("{{resource=\"{}\"}}", r.name()), a.open(r) as u64));
+                for (scope, n) in ["address", "rate", "server"].iter().zip(a.refused(r)) {
+                    refused.push((
+                        format!("{{resource=\"{}\",scope=\"{scope}\"}}", r.name()),
+                        n,
+                    ));
+                }
+            }
+            (open, refused)
+        });
+        let open: Vec<(&str, u64)> = open.iter().map(|(l, n)| (l.as_str(), *n)).collect();
+        let refused: Vec<(&str, u64)> = refused.iter().map(|(l, n)| (l.as_str(), *n)).collect();
+        crate::metrics::family(
+            &mut out,
+            "signrelay_admission_open",
+            "gauge",
+            "Held under admission control now (sockets, caption streams, WHIP/WHEP sessions).",
+            &open,
+        );
+        crate::metrics::family(
+            &mut out,
+            "signrelay_admission_refused_total",
+            "counter",
+            "Refused by admission control, by what was asked and which limit said no.",
+            &refused,
         );
     }
     app.switchboard.answer_wait().render(

@@ -34,8 +34,11 @@ pub struct RelayConfig {
     pub ring_timeout: Duration,
     /// How long an invitation stays valid.
     pub invite_ttl: Duration,
-    /// Most calls waiting at once.
+    /// Most calls waiting at once, emergencies not counted.
     pub max_queue: usize,
+    /// Most emergency calls waiting at once: their own lane, so a queue full of other calls
+    /// never turns an emergency away.
+    pub max_emergency_queue: usize,
     /// Sign-language codes on offer; the first is the default.
     pub sign_languages: Vec<String>,
     /// How long an interpreter who declined a call is not rung for it again.
@@ -216,6 +219,22 @@ impl Relay {
         self.calls.len()
     }
 
+    /// Calls placed by these callers, and how many of them are captioned calls.
+    pub fn calls_by(&self, callers: &[SessionId]) -> (usize, usize) {
+        let mine = self.calls.values().filter(|c| callers.contains(&c.caller));
+        mine.fold((0, 0), |(all, direct), c| {
+            (all + 1, direct + usize::from(c.state == CallState::Direct))
+        })
+    }
+
+    /// Captioned calls open now.
+    pub fn direct_calls(&self) -> usize {
+        self.calls
+            .values()
+            .filter(|c| c.state == CallState::Direct)
+            .count()
+    }
+
     /// Calls waiting, ringing and connected.
     pub fn call_counts(&self) -> (usize, usize, usize) {
         self.calls
@@ -364,8 +383,18 @@ impl Relay {
                 )
             }
         };
-        let waiting = self.calls.values().filter(|c| c.state.in_queue()).count();
-        if waiting >= self.cfg.max_queue {
+        let emergency = purpose == Purpose::Emergency;
+        let waiting = self
+            .calls
+            .values()
+            .filter(|c| c.state.in_queue() && (c.purpose == Purpose::Emergency) == emergency)
+            .count();
+        let limit = if emergency {
+            self.cfg.max_emergency_queue
+        } else {
+            self.cfg.max_queue
+        };
+        if waiting >= limit {
             return err(
                 ErrorCode::QueueFull,
                 "too many callers are waiting; please try again shortly",

@@ -12,6 +12,7 @@ fn relay() -> Relay {
         ring_timeout: Duration::from_secs(20),
         invite_ttl: Duration::from_secs(600),
         max_queue: 3,
+        max_emergency_queue: 2,
         sign_languages: vec!["csl".into(), "csl-local".into()],
         decline_cooldown: Duration::from_secs(60),
     })
@@ -403,6 +404,18 @@ fn the_queue_has_a_limit() {
     }
     assert_eq!(
         r.place_call(SessionId(4), "x", Purpose::DailyLife, None, t0)
+            .unwrap_err()
+            .code,
+        ErrorCode::QueueFull
+    );
+    // Emergencies have their own lane: a full queue never turns one away...
+    for s in 5..=6 {
+        r.place_call(SessionId(s), "x", Purpose::Emergency, None, t0)
+            .unwrap();
+    }
+    // ...but the lane has a bound of its own.
+    assert_eq!(
+        r.place_call(SessionId(7), "x", Purpose::Emergency, None, t0)
             .unwrap_err()
             .code,
         ErrorCode::QueueFull

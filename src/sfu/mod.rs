@@ -7,6 +7,7 @@
 //! collides and the server is always the DTLS server (one round trip less than as client).
 //! Encoders (WHIP) and players (WHEP) offer once themselves and are answered.
 
+pub mod candidates;
 mod codec;
 mod error;
 mod forward;

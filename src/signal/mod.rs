@@ -252,6 +252,8 @@ pub enum ErrorCode {
     RateLimited,
     /// A bug or resource limit on the server.
     Internal,
+    /// The server is stopping (a restart); reconnect in a moment.
+    ShuttingDown,
 }
 
 /// A configured sign language as the pages see it.

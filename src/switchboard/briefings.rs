@@ -3,6 +3,7 @@
 //! are carried out here.
 
 use super::{clean_name, lock, peer_of, refuse, RequestError, Switchboard};
+use crate::admission::Pass;
 use crate::briefing::core::{BriefingRefusal, Effect, Link, Publisher, Seat, Watcher};
 use crate::briefing::{Briefing, BriefingError, Briefings};
 use crate::captions::live::CaptionSink;
@@ -11,6 +12,7 @@ use crate::signal::{
     CallId, CaptionLine, CaptionStatus, ClientMsg, EndReason, ErrorCode, EventCreated, NewEvent,
     Participant, Role, ServerMsg, SessionId,
 };
+use crate::token::{constant_time_eq, new_token};
 use std::sync::{Arc, Weak};
 use thiserror::Error;
 
@@ -110,7 +112,11 @@ impl Switchboard {
     pub(super) fn run_briefing(&self, b: &Arc<Briefing>, fx: Vec<Effect>) {
         for e in fx {
             match e {
-                Effect::LeaveRoom(s) => self.sfu.leave(room_of(b), peer_of(s)),
+                Effect::LeaveRoom(s) => {
+                    self.sfu.leave(room_of(b), peer_of(s));
+                    // A WHIP/WHEP session's resource and admission place go with it.
+                    lock(&self.media_sessions).remove(&s);
+                }
                 Effect::Replaced(s) => {
                     self.deliver(
                         s,
@@ -353,13 +359,32 @@ impl Switchboard {
         ))
     }
 
-    /// An encoder publishes by WHIP: returns its session (the resource id) and our answer.
+    /// Names a WHIP/WHEP session's resource with a secret only its client learns, so no one
+    /// else can end it; the pass holds its place under admission control until it ends.
+    fn keep_resource(&self, session: SessionId, pass: Pass) -> String {
+        let secret = new_token();
+        let resource = format!("{session}-{secret}");
+        lock(&self.media_sessions).insert(session, (secret, pass));
+        resource
+    }
+
+    /// The session a resource name stands for, if its secret is right.
+    fn resource_session(&self, resource: &str) -> Option<SessionId> {
+        let (session, secret) = resource.split_once('-')?;
+        let session: SessionId = session.parse().ok()?;
+        let sessions = lock(&self.media_sessions);
+        let (kept, _) = sessions.get(&session)?;
+        constant_time_eq(kept.as_bytes(), secret.as_bytes()).then_some(session)
+    }
+
+    /// An encoder publishes by WHIP: returns its resource name and our answer.
     pub async fn whip_publish(
         &self,
         id: &str,
         bearer: Option<&str>,
         offer: String,
-    ) -> Result<(SessionId, String), WhipError> {
+        pass: Pass,
+    ) -> Result<(String, String), WhipError> {
         let b = self.open_briefing(id)?;
         if bearer.and_then(|t| b.role_for_token(t)) != Some(Role::Broadcaster) {
             tracing::warn!(event = id, "WHIP request with a wrong token");
@@ -383,14 +408,16 @@ impl Switchboard {
                 return Err(e.into());
             }
         };
+        let resource = self.keep_resource(session, pass);
         self.run_briefing(&b, fx);
         tracing::info!(%session, event = id, "WHIP publishing");
-        Ok((session, answer))
+        Ok((resource, answer))
     }
 
     /// An encoder stops (HTTP DELETE of its resource); false if there is no such resource.
-    pub fn whip_end(&self, id: &str, session: SessionId, bearer: Option<&str>) -> bool {
-        let Some(b) = self.briefings.get(id) else {
+    pub fn whip_end(&self, id: &str, resource: &str, bearer: Option<&str>) -> bool {
+        let (Some(b), Some(session)) = (self.briefings.get(id), self.resource_session(resource))
+        else {
             return false;
         };
         let ours = bearer.and_then(|t| b.role_for_token(t)) == Some(Role::Broadcaster)
@@ -403,29 +430,33 @@ impl Switchboard {
         true
     }
 
-    /// A player asks for the speaker by WHEP: returns its session and our answer.
+    /// A player asks for the speaker by WHEP: returns its resource name and our answer.
     pub async fn whep_play(
         &self,
         id: &str,
         offer: String,
-    ) -> Result<(SessionId, String), WhipError> {
+        pass: Pass,
+    ) -> Result<(String, String), WhipError> {
         let b = self.open_briefing(id)?;
         let session = self.sdp_session(&b, &offer)?;
         let answer = self.sfu.whep(room_of(&b), peer_of(session), offer).await?;
-        match b.update(|c| c.watch(session, Watcher::Whep)) {
-            Ok(fx) => self.run_briefing(&b, fx),
+        let fx = match b.update(|c| c.watch(session, Watcher::Whep)) {
+            Ok(fx) => fx,
             Err(e) => {
                 // The speaker went (or the briefing ended) while the offer was answered.
                 self.sfu.leave(room_of(&b), peer_of(session));
                 return Err(e.into());
             }
-        }
-        Ok((session, answer))
+        };
+        let resource = self.keep_resource(session, pass);
+        self.run_briefing(&b, fx);
+        Ok((resource, answer))
     }
 
     /// A player stops (HTTP DELETE of its resource); false if there is no such resource.
-    pub fn whep_end(&self, id: &str, session: SessionId) -> bool {
-        let Some(b) = self.briefings.get(id) else {
+    pub fn whep_end(&self, id: &str, resource: &str) -> bool {
+        let (Some(b), Some(session)) = (self.briefings.get(id), self.resource_session(resource))
+        else {
             return false;
         };
         if b.with_core(|c| c.watcher(session)) != Some(Watcher::Whep) {

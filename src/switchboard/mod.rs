@@ -9,8 +9,11 @@ mod calls;
 mod media;
 mod records;
 
+pub use accounts::SignInRefused;
 pub use briefings::{WhipError, MAX_WHIP_OFFER_BYTES};
 
+use crate::admission::signin::SignInThrottle;
+use crate::admission::{Gate, Resource, Who};
 use crate::briefing::{Briefing, Briefings};
 use crate::captions::live::LiveCaptions;
 use crate::config::Config;
@@ -26,6 +29,7 @@ use crate::store::Store;
 use crate::token::new_token;
 use records::{spawn_record_writer, spawn_retention, RecordCmd, ANSWER_BUCKETS};
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -42,6 +46,8 @@ const TICK: Duration = Duration::from_millis(250);
 
 struct SessionInfo {
     tx: mpsc::Sender<ServerMsg>,
+    /// The client's address (admission control counts per address).
+    addr: IpAddr,
     role: Option<Role>,
     name: String,
     /// The briefing this page is in.
@@ -60,6 +66,14 @@ pub struct Switchboard {
     /// Time from placing a call to its answer, for `/metrics`.
     answer_wait: Histogram,
     sfu: Sfu,
+    /// What each client address may hold open.
+    gate: Gate,
+    /// Set when the service stops.
+    closing: tokio::sync::watch::Sender<bool>,
+    /// WHIP/WHEP sessions: their resource secret and admission place.
+    media_sessions: Mutex<HashMap<SessionId, (String, crate::admission::Pass)>>,
+    /// Wrong passwords slow the next try from the same address.
+    throttle: Mutex<SignInThrottle>,
     /// Live captions, when a speech model is installed.
     captions: Option<LiveCaptions>,
     next_session: AtomicU64,
@@ -112,6 +126,7 @@ impl Switchboard {
             ring_timeout: Duration::from_secs(cfg.service.ring_timeout_secs),
             invite_ttl: Duration::from_secs(cfg.service.invite_ttl_secs),
             max_queue: cfg.service.max_queue,
+            max_emergency_queue: cfg.service.max_emergency_queue,
             sign_languages: cfg
                 .service
                 .sign_languages
@@ -130,6 +145,10 @@ impl Switchboard {
                 cfg.media.clone(),
                 Arc::new(media::Hooks::new(me.clone(), failed_tx)),
             ),
+            gate: Gate::new(cfg.admission.limits()),
+            closing: tokio::sync::watch::channel(false).0,
+            media_sessions: Mutex::new(HashMap::new()),
+            throttle: Mutex::new(SignInThrottle::new()),
             cfg,
             relay: Mutex::new(relay),
             sessions: Mutex::new(HashMap::new()),
@@ -155,6 +174,11 @@ impl Switchboard {
             }
         });
         sb
+    }
+
+    /// Admission control (for the HTTP side and metrics).
+    pub fn admission(&self) -> &Gate {
+        &self.gate
     }
 
     /// The media unit (for metrics).
@@ -200,14 +224,50 @@ impl Switchboard {
         (relay.call_counts(), relay.staffing(), sessions)
     }
 
+    /// Stops the service in order: every page is told and its session closed (calls end and
+    /// are recorded), then the record and transcript writers are drained. Returns once what
+    /// happened is durable, or after `limit`.
+    pub async fn shutdown(&self, limit: Duration) {
+        let _ = self.closing.send(true);
+        let deadline = tokio::time::Instant::now() + limit;
+        let sessions: Vec<SessionId> = lock(&self.sessions).keys().copied().collect();
+        for s in &sessions {
+            self.deliver(
+                *s,
+                ServerMsg::error(
+                    None,
+                    ErrorCode::ShuttingDown,
+                    "the service is restarting; this page reconnects by itself",
+                ),
+            );
+        }
+        for s in sessions {
+            self.close_session(s);
+        }
+        let (done, flushed) = tokio::sync::oneshot::channel();
+        if self.records.send(RecordCmd::Flush(done)).is_ok() {
+            let _ = tokio::time::timeout_at(deadline, flushed).await;
+        }
+        for b in self.briefings.list() {
+            let _ = tokio::time::timeout_at(deadline, b.hub.flush()).await;
+        }
+        tracing::info!("records and transcripts written; stopping");
+    }
+
+    /// Becomes true when the service is stopping (sockets close on it).
+    pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.closing.subscribe()
+    }
+
     /// Registers a new page; messages for it go to `tx`.
-    pub fn open_session(&self, tx: mpsc::Sender<ServerMsg>) -> SessionId {
+    pub fn open_session(&self, tx: mpsc::Sender<ServerMsg>, addr: IpAddr) -> SessionId {
         let id = self.next_session.fetch_add(1, Ordering::Relaxed);
         let id = SessionId(id);
         lock(&self.sessions).insert(
             id,
             SessionInfo {
                 tx,
+                addr,
                 role: None,
                 name: String::new(),
                 briefing: None,
@@ -388,6 +448,12 @@ impl Switchboard {
                 preferred_interpreter_gender,
             } => {
                 need(Role::Caller)?;
+                let who = if purpose == crate::signal::Purpose::Emergency {
+                    Who::Emergency
+                } else {
+                    Who::Anonymous
+                };
+                self.admit_call(session, who, false)?;
                 let name = self.name(session);
                 let (call, fx) = lock(&self.relay).place_call_with(
                     session,
@@ -402,6 +468,7 @@ impl Switchboard {
             }
             ClientMsg::StartCaptionedCall => {
                 need(Role::Caller)?;
+                self.admit_call(session, Who::Anonymous, true)?;
                 let name = self.name(session);
                 let (call, fx) = lock(&self.relay).start_direct(session, &name, now)?;
                 tracing::info!(%session, %call, "captioned call started");
@@ -485,6 +552,53 @@ impl Switchboard {
             }
         }
         Ok(())
+    }
+
+    /// The client address of a session.
+    fn addr(&self, session: SessionId) -> Option<IpAddr> {
+        lock(&self.sessions).get(&session).map(|s| s.addr)
+    }
+
+    /// The sessions connected from an address.
+    fn sessions_from(&self, addr: IpAddr) -> Vec<SessionId> {
+        lock(&self.sessions)
+            .iter()
+            .filter(|(_, s)| s.addr == addr)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// May this session's address open another call (a captioned one: `captioned`)? The
+    /// call rules count the calls; admission sets the caps.
+    fn admit_call(
+        &self,
+        session: SessionId,
+        who: Who,
+        captioned: bool,
+    ) -> Result<(), RequestError> {
+        let Some(addr) = self.addr(session) else {
+            return Ok(());
+        };
+        let neighbours = self.sessions_from(addr);
+        let ((mine, mine_direct), total, direct) = {
+            let relay = lock(&self.relay);
+            (
+                relay.calls_by(&neighbours),
+                relay.active_calls(),
+                relay.direct_calls(),
+            )
+        };
+        self.gate
+            .admit_counted(Resource::Call, who, mine, total)
+            .and_then(|()| {
+                if captioned {
+                    self.gate
+                        .admit_counted(Resource::CaptionedCall, who, mine_direct, direct)
+                } else {
+                    Ok(())
+                }
+            })
+            .map_err(|r| refuse(ErrorCode::RateLimited, r.message()))
     }
 
     fn name(&self, session: SessionId) -> String {

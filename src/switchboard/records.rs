@@ -30,6 +30,8 @@ pub(super) enum RecordCmd {
         at_ms: i64,
         rec: CallRecord,
     },
+    /// Answered once everything sent before it is written (shutdown waits for it).
+    Flush(tokio::sync::oneshot::Sender<()>),
 }
 
 /// One task writes records in the order things happened, off the signaling path.
@@ -59,6 +61,10 @@ pub(super) fn spawn_record_writer(store: Store) -> mpsc::UnboundedSender<RecordC
                     Some(row) => store.call_ended(row, at_ms, &rec).await,
                     None => Ok(()),
                 },
+                RecordCmd::Flush(done) => {
+                    let _ = done.send(());
+                    Ok(())
+                }
             };
             if let Err(e) = res {
                 tracing::error!(error = %e, "call record not written");

@@ -6,6 +6,7 @@ mod member;
 mod text;
 mod whip;
 
+use crate::sfu::candidates::CandidatePolicy;
 use crate::sfu::error::SfuError;
 use crate::sfu::forward::SfuStats;
 use crate::sfu::ids::{PeerId, Presence, RoomId};
@@ -120,6 +121,13 @@ impl Room {
         });
     }
 
+    pub(crate) fn candidate_policy(&self) -> CandidatePolicy {
+        CandidatePolicy::for_bind(
+            self.shared.media.bind_ip,
+            self.shared.media.allow_private_candidates,
+        )
+    }
+
     fn emit(&self, out: SfuOutput) {
         self.shared.hooks.emit(out);
     }
@@ -154,6 +162,13 @@ impl Room {
                 let Some(m) = self.members.get(&peer) else {
                     return;
                 };
+                // An empty candidate only says gathering is over.
+                if !init.candidate.is_empty() {
+                    if let Err(why) = self.candidate_policy().check_line(&init.candidate) {
+                        self.refuse(peer, Refusal::BadCandidate(why));
+                        return;
+                    }
+                }
                 if let Err(e) = m.pc.add_ice_candidate(init).await {
                     self.refuse(peer, Refusal::BadCandidate(e.to_string()));
                 }
@@ -318,6 +333,7 @@ impl Room {
     }
 
     async fn answer(&mut self, peer: PeerId, text: String) {
+        let text = self.candidate_policy().filter_sdp(&text);
         let Some(m) = self.members.get_mut(&peer) else {
             return;
         };

@@ -15,6 +15,7 @@ impl Room {
         if self.members.contains_key(&peer) {
             return Err(SfuError::BadOffer("this session already publishes".into()));
         }
+        let offer = self.candidate_policy().filter_sdp(&offer);
         let desc =
             RTCSessionDescription::offer(offer).map_err(|e| SfuError::BadOffer(e.to_string()))?;
         let mut member = self
@@ -47,6 +48,7 @@ impl Room {
         if fanouts.is_empty() {
             return Err(SfuError::NotLive);
         }
+        let offer = self.candidate_policy().filter_sdp(&offer);
         let desc =
             RTCSessionDescription::offer(offer).map_err(|e| SfuError::BadOffer(e.to_string()))?;
         let mut member = self.new_member(peer, Presence::Viewer, false).await?;

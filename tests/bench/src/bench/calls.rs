@@ -60,7 +60,7 @@ pub(super) fn spawn_server(
         .map_err(|e| e.to_string())?
         .port();
     let mut cfg = format!(
-        "listen = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\n[media]\nport_min = 50000\nport_max = {}\n[service]\nmax_queue = {}\n[captions]\nenabled = false\n",
+        "listen = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\n[media]\nport_min = 50000\nport_max = {}\n[service]\nmax_queue = {}\n[captions]\nenabled = false\n{BENCH_ADMISSION}",
         dir.join("data").display(),
         50000 + ports,
         max_queue
@@ -252,6 +252,9 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// Every load of a benchmark comes from one address: its limits are lifted.
+pub(crate) const BENCH_ADMISSION: &str = "[admission]\nburst = 100000\nper_second = 100000.0\n[admission.per_address]\nsocket = 100000\ncall = 100000\ncaptioned_call = 100000\nbriefing = 100000\nwhip = 100000\nwhep = 100000\nsse = 100000\n[admission.global]\nsocket = 100000\ncall = 100000\ncaptioned_call = 100000\nbriefing = 100000\nwhip = 100000\nwhep = 100000\nsse = 100000\n";
 
 /// The server binary the benchmarks run: `$SIGNRELAY_BIN`, or `signrelay` beside this
 /// command (both are built by `cargo build --release --workspace`).

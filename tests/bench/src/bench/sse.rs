@@ -56,6 +56,9 @@ pub async fn run(args: SseBenchArgs) -> Result<(), String> {
         ..Config::default()
     };
     cfg.captions.enabled = false;
+    cfg.admission = toml::from_str::<signrelay::config::Config>(super::calls::BENCH_ADMISSION)
+        .map_err(|e| e.to_string())?
+        .admission;
     let srv = signrelay::server::start(cfg)
         .await
         .map_err(|e| e.to_string())?;

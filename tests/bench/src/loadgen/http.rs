@@ -73,7 +73,35 @@ pub async fn request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Result<HttpResponse, ClientError> {
-    let mut s = TcpStream::connect(addr).await?;
+    let s = TcpStream::connect(addr).await?;
+    exchange(s, method, path, headers, body).await
+}
+
+/// The same request from another local address (`127.0.0.x` stands for another client).
+pub async fn request_from(
+    from: std::net::IpAddr,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<HttpResponse, ClientError> {
+    let sock = match from {
+        std::net::IpAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        std::net::IpAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    sock.bind(SocketAddr::new(from, 0))?;
+    let s = sock.connect(addr).await?;
+    exchange(s, method, path, headers, body).await
+}
+
+async fn exchange(
+    mut s: TcpStream,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<HttpResponse, ClientError> {
     s.write_all(head(method, path, headers, body.len()).as_bytes())
         .await?;
     s.write_all(body).await?;

@@ -191,7 +191,36 @@ fn local_track(codec: signrelay::sfu::Codec, ssrc: u32) -> Arc<TrackLocalStaticR
 impl Participant {
     /// Opens the signaling socket at `ws_url` (e.g. `ws://127.0.0.1:8080/ws`).
     pub async fn connect(ws_url: &str) -> Result<Self, ClientError> {
-        let (ws, _) = tokio_tungstenite::connect_async(ws_url).await?;
+        Self::connect_from(None, ws_url).await
+    }
+
+    /// Connects from a given local address (`127.0.0.x` stands for another client's network).
+    pub async fn connect_from(
+        from: Option<std::net::IpAddr>,
+        ws_url: &str,
+    ) -> Result<Self, ClientError> {
+        let ws = match from {
+            None => tokio_tungstenite::connect_async(ws_url).await?.0,
+            Some(ip) => {
+                let host = ws_url
+                    .trim_start_matches("ws://")
+                    .split('/')
+                    .next()
+                    .unwrap_or_default();
+                let server: std::net::SocketAddr = host
+                    .parse()
+                    .map_err(|_| ClientError::Http(format!("not an address: {host}")))?;
+                let sock = tokio::net::TcpSocket::new_v4()?;
+                sock.bind(std::net::SocketAddr::new(ip, 0))?;
+                let tcp = sock.connect(server).await?;
+                tokio_tungstenite::client_async(
+                    ws_url,
+                    tokio_tungstenite::MaybeTlsStream::Plain(tcp),
+                )
+                .await?
+                .0
+            }
+        };
         let (mut sink, mut stream) = ws.split();
         let counters = Arc::new(Counters::default());
         let (pc, grx) = client_peer(counters.clone()).await?;
@@ -271,7 +300,15 @@ impl Participant {
 
     /// Opens a socket as an anonymous caller, waiting for the welcome.
     pub async fn caller(ws_url: &str) -> Result<Self, ClientError> {
-        let mut p = Self::connect(ws_url).await?;
+        Self::caller_from(None, ws_url).await
+    }
+
+    /// A caller connecting from a given local address.
+    pub async fn caller_from(
+        from: Option<std::net::IpAddr>,
+        ws_url: &str,
+    ) -> Result<Self, ClientError> {
+        let mut p = Self::connect_from(from, ws_url).await?;
         p.send(ClientMsg::Hello {
             role: signrelay::signal::Role::Caller,
             name: None,
@@ -385,6 +422,12 @@ impl Participant {
     /// Closes the peer connection.
     pub async fn close(&self) {
         let _ = self.pc.close().await;
+    }
+
+    /// Leaves altogether: media and the signaling socket both close (as a page that is shut).
+    pub async fn disconnect(self) {
+        let _ = self.pc.close().await;
+        let _ = self.out.send(Message::Close(None));
     }
 }
 
