@@ -149,12 +149,21 @@ impl AdmissionConfig {
 pub struct RecordsConfig {
     /// Days a call record is kept; older ones are deleted every hour.
     pub retention_days: u32,
+    /// Days an audit-log entry is kept.
+    pub audit_retention_days: u32,
+    /// Days a caller profile is kept after it was last saved.
+    pub profile_retention_days: u32,
+    /// Days an ended briefing (with its transcript) is kept after it was created.
+    pub transcript_retention_days: u32,
 }
 
 impl Default for RecordsConfig {
     fn default() -> Self {
         Self {
             retention_days: 180,
+            audit_retention_days: 365,
+            profile_retention_days: 365,
+            transcript_retention_days: 365,
         }
     }
 }
@@ -218,6 +227,8 @@ pub struct ServiceConfig {
     /// Public base URL used in invitation links (e.g. `https://relay.example.gov.cn`); empty means
     /// "the address the browser used".
     pub public_url: String,
+    /// When set, `/metrics` answers only with `Authorization: Bearer <this>`.
+    pub metrics_token: String,
     /// Other ways to reach the emergency services, shown to emergency callers at once; set
     /// them to what the city really offers.
     pub emergency_contacts: Vec<crate::signal::EmergencyContact>,
@@ -287,6 +298,7 @@ impl Default for ServiceConfig {
                 },
             ],
             public_url: String::new(),
+            metrics_token: String::new(),
             emergency_contacts: default_emergency_contacts(),
         }
     }

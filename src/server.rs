@@ -123,7 +123,12 @@ async fn seed_accounts(store: &Store, cfg: &Config) -> Result<(), StoreError> {
     }
     if store.user_count().await? == 0 {
         // A first run must be usable without writing a config: one account per role with a
-        // fresh password, shown once in the log (change them on the dashboard).
+        // fresh password, written to a file only the server's user may read (never to the
+        // log, which is collected and kept); change them on the dashboard, then delete it.
+        let mut note = String::from(
+            "# signrelay first start: one account per role. Change these passwords on the\n\
+             # dashboard (/admin), then delete this file.\n",
+        );
         for (name, role, display) in [
             ("admin", AccountRole::Admin, "管理员 Admin"),
             (
@@ -141,13 +146,38 @@ async fn seed_accounts(store: &Store, cfg: &Config) -> Result<(), StoreError> {
             store
                 .create_user(name, display, role, &password, &[])
                 .await?;
-            tracing::warn!(
-                "first start: {} account \"{name}\" with password \"{password}\" (shown once)",
-                role.as_str()
-            );
+            note.push_str(&format!("{} {name} {password}\n", role.as_str()));
+        }
+        let path = cfg.data_dir.join("first-start-passwords.txt");
+        match write_private(&path, &note) {
+            Ok(()) => tracing::warn!(
+                file = %path.display(),
+                "first start: one account per role created; their passwords are in this file (owner-only)"
+            ),
+            Err(e) => {
+                tracing::error!(file = %path.display(), error = %e, "first-start passwords could not be written");
+                eprintln!(
+                    "signrelay: first start; could not write {}: {e}\n{note}",
+                    path.display()
+                );
+            }
         }
     }
     Ok(())
+}
+
+/// Writes a file only its owner may read or write.
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(text.as_bytes())
 }
 
 /// Binds and starts serving in the background.

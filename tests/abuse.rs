@@ -20,6 +20,13 @@ fn host(n: u8) -> IpAddr {
 
 /// A server of its own for test `n` (its own data and media ports).
 async fn server(n: u16) -> (signrelay::server::Running, SocketAddr) {
+    server_with(n, |_| {}).await
+}
+
+async fn server_with(
+    n: u16,
+    tune: impl FnOnce(&mut Config),
+) -> (signrelay::server::Running, SocketAddr) {
     let mut cfg = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: std::env::temp_dir().join(format!("signrelay-abuse-{}-{n}", std::process::id())),
@@ -32,6 +39,8 @@ async fn server(n: u16) -> (signrelay::server::Running, SocketAddr) {
     cfg.media.port_max = base + 19;
     // A small queue makes "the queue is full of other calls" reachable.
     cfg.service.max_queue = 4;
+    // A peer that never connects loses its port after this long.
+    cfg.media.ice_connect_timeout_secs = 2;
     cfg.service.max_emergency_queue = 4;
     cfg.interpreters.push(InterpreterAccount {
         username: "anna".into(),
@@ -39,6 +48,7 @@ async fn server(n: u16) -> (signrelay::server::Running, SocketAddr) {
         display_name: "安娜".into(),
         sign_languages: vec![],
     });
+    tune(&mut cfg);
     let running = signrelay::server::start(cfg).await.expect("server starts");
     running
         .store
@@ -210,6 +220,8 @@ async fn one_address_cannot_take_the_service_down() {
         p.expect("welcome", T, |m| matches!(m, ServerMsg::Welcome { .. }))
             .await
             .unwrap();
+        // Its WebRTC side is gone: it will never answer an offer (a script that only talks).
+        p.close().await;
         p.send(ClientMsg::StartCaptionedCall);
         if n < 2 {
             p.expect("started", T, |m| {
@@ -221,6 +233,23 @@ async fn one_address_cannot_take_the_service_down() {
             assert_eq!(error_code(p).await, ErrorCode::RateLimited);
         }
     }
+    // They never answer their offers: after the connect deadline their ports are free again
+    // (no peer left), and they keep their calls: text still goes through.
+    for p in held.iter_mut().take(2) {
+        assert_eq!(error_code(p).await, ErrorCode::MediaFailed);
+    }
+    let deadline = tokio::time::Instant::now() + T;
+    while metric(addr, "signrelay_peers ").await > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "ports still held");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    held[0].send(ClientMsg::Chat {
+        text: "还在吗".into(),
+    });
+    held[0]
+        .expect("own chat back", T, |m| matches!(m, ServerMsg::Chat { .. }))
+        .await
+        .unwrap();
     real_call_works(addr, Purpose::DailyLife).await;
     close_all(held).await;
 
@@ -431,4 +460,22 @@ async fn shutdown_tells_pages_and_writes_the_records_first() {
     let last = rows.last().expect("the call is recorded");
     assert_ne!(last.outcome, "interrupted", "{}", last.outcome);
     assert!(last.ended_at_ms.is_some());
+}
+
+#[tokio::test]
+async fn metrics_can_be_kept_behind_a_token() {
+    let (_srv, addr) = server_with(2, |c| c.service.metrics_token = "s3cret-metrics".into()).await;
+    let r = http(host(30), addr, "GET", "/metrics", &[], b"").await;
+    assert_eq!(r.status, 401);
+    let r = http(
+        host(30),
+        addr,
+        "GET",
+        "/metrics",
+        &[("Authorization", "Bearer s3cret-metrics")],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("signrelay_admission_open"));
 }

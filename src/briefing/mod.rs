@@ -402,6 +402,30 @@ impl Briefings {
             .cloned()
     }
 
+    /// Forgets ended briefings created before `before_ms`, with their transcripts, in the
+    /// store and here (retention). Returns how many.
+    pub async fn purge_ended(&self, before_ms: u64) -> Result<usize, BriefingError> {
+        let old: Vec<Arc<Briefing>> = self
+            .list()
+            .into_iter()
+            .filter(|b| b.ended() && b.stored().created_at_unix_ms < before_ms)
+            .collect();
+        for b in &old {
+            if let Some(store) = &self.store {
+                store.delete_event(&b.id()).await?;
+            }
+            self.map
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&b.id());
+            self.by_room
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&b.room);
+        }
+        Ok(old.len())
+    }
+
     /// A briefing by public id.
     pub fn get(&self, id: &str) -> Option<Arc<Briefing>> {
         self.map
@@ -521,6 +545,19 @@ mod tests {
         );
         assert_eq!(w.borrow_and_update().state, EventState::Ended);
         assert!(events.by_room(ev.room).is_some_and(|b| b.ended()));
+    }
+
+    #[tokio::test]
+    async fn ended_briefings_past_retention_are_forgotten_and_live_ones_kept() {
+        let events = Briefings::open(None, true).await.unwrap();
+        let old = events.create(new_event("旧的"), "org").await.unwrap();
+        let live = events.create(new_event("进行中"), "org").await.unwrap();
+        old.end().await.unwrap();
+        assert_eq!(events.purge_ended(0).await.unwrap(), 0, "none old enough");
+        assert_eq!(events.purge_ended(unix_ms() + 1).await.unwrap(), 1);
+        assert!(events.get(&old.id()).is_none());
+        assert!(events.by_room(old.room).is_none());
+        assert!(events.get(&live.id()).is_some(), "not ended: kept");
     }
 
     #[tokio::test]

@@ -47,7 +47,11 @@ impl Agreement {
     /// Feeds a new hypothesis (absolute times). Returns the newly committed units and the
     /// uncommitted tail (which the next hypothesis may still change).
     pub fn push(&mut self, hyp: Vec<Unit>) -> (Vec<Unit>, Vec<Unit>) {
-        tracing::trace!(hyp = %hyp.iter().map(|u| format!("{}@{}", u.text, u.start_ms)).collect::<String>(), tail = ?self.committed_tail, "agreement input");
+        tracing::trace!(
+            hyp_units = hyp.len(),
+            tail_units = self.committed_tail.len(),
+            "agreement input"
+        );
         let mut new = hyp;
         // Words first: find where the committed text ends in the new hypothesis. Times are
         // only a fallback, since Whisper's are rough.

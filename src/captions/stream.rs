@@ -232,7 +232,7 @@ impl StreamRecognizer {
             buf_ms = self.buf.len() / SAMPLES_PER_MS,
             fed_ms = self.fed_ms,
             pause,
-            hyp = %join_units(&hyp),
+            hyp_units = hyp.len(),
             "caption decode"
         );
         let (mut committed, mut tail) = self.agreement.push(hyp);
@@ -297,7 +297,8 @@ impl StreamRecognizer {
         // The previous line again, whole: Whisper repeating its prompt over silence.
         let echo = key.chars().count() >= super::MIN_DOUBLED_UNITS && key == self.last_key;
         if echo {
-            tracing::debug!(%text, "repeated line dropped");
+            // Never what was said: caption text stays out of the log at every level.
+            tracing::debug!(chars = text.chars().count(), "repeated line dropped");
         }
         if !committed.is_empty() && !echo {
             self.last_key = key;

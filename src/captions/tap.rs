@@ -13,6 +13,11 @@ const RTP_CLOCK: u32 = 48_000;
 const REORDER_DEPTH: usize = 4;
 /// Longest silence inserted for a timestamp gap; longer pauses need no more to end an utterance.
 const MAX_GAP_MS: u32 = 2000;
+/// Most packets concealed one by one in a hole (100 ms). A bigger jump in sequence numbers is
+/// not loss the listener would hear filled in, it is a sender that skipped ahead (or a hostile
+/// one): the timeline resyncs on the next packet, and its timestamp gap becomes silence
+/// bounded by [`MAX_GAP_MS`]. Concealment is bounded by time, never by packet count.
+const MAX_CONCEALED: u64 = 5;
 /// Largest frame Opus produces: 120 ms.
 const MAX_FRAME: usize = RATE as usize * 120 / 1000;
 
@@ -145,6 +150,13 @@ impl OpusTap {
             }
             if self.held.is_empty() || (!all && self.held.len() < REORDER_DEPTH) {
                 break;
+            }
+            if let Some(&first) = self.held.keys().next() {
+                if first - next > MAX_CONCEALED {
+                    self.stats.lost += MAX_CONCEALED;
+                    self.next = Some(first);
+                    continue;
+                }
             }
             // `next` is lost. The packet after it may carry it as in-band FEC.
             self.stats.lost += 1;
@@ -309,6 +321,25 @@ mod tests {
         assert_eq!(tap.stats().late, 1);
         assert_eq!(tap.stats().corrupt, 1);
         assert_eq!(out.len(), 11 * 320);
+    }
+
+    #[test]
+    fn a_jump_in_sequence_numbers_costs_bounded_time_not_a_packet_each() {
+        let pk = packets(8);
+        let mut tap = OpusTap::new().unwrap();
+        let mut out = Vec::new();
+        for (i, p) in pk.iter().take(2).enumerate() {
+            out.extend(tap.push(i as u16, (i as u32) * 960, p));
+        }
+        // A sender (or an attacker) jumps 32 767 numbers ahead with the timestamps going on.
+        for (k, p) in pk.iter().skip(2).enumerate() {
+            let seq = 1u16.wrapping_add(32_767).wrapping_add(k as u16);
+            out.extend(tap.push(seq, (2 + k as u32) * 960, p));
+        }
+        out.extend(tap.flush());
+        // Eight packets of audio, not 32 000 concealed ones.
+        assert!(out.len() <= 8 * 320 + 2 * 16_000, "{} samples", out.len());
+        assert!(out.len() >= 8 * 320, "{} samples", out.len());
     }
 
     #[test]

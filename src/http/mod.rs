@@ -139,7 +139,20 @@ async fn healthz(State(app): State<AppState>) -> impl IntoResponse {
 }
 
 /// Prometheus text exposition of the service's gauges and the forwarding counters.
-async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
+async fn metrics(State(app): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    let token = &app.switchboard.config().service.metrics_token;
+    if !token.is_empty() {
+        let given = auth::bearer(&headers).unwrap_or("");
+        if !crate::token::constant_time_eq(given.as_bytes(), token.as_bytes()) {
+            return error::problem(StatusCode::UNAUTHORIZED, "metrics need their bearer token")
+                .into_response();
+        }
+    }
+    metrics_text(&app).into_response()
+}
+
+/// The exposition itself.
+fn metrics_text(app: &AppState) -> impl IntoResponse {
     let ((waiting, ringing, connected), staff, sessions) = app.switchboard.gauges();
     let st = app.sfu.stats();
     let n = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);

@@ -64,6 +64,8 @@ pub enum Failure {
     SetUp(String),
     /// Its connection was lost (ICE timeout, DTLS failure, the far end closed).
     Lost,
+    /// It did not connect in time; its connection and port are gone already.
+    NotConnected,
 }
 
 /// Receives a copy of every packet of one published audio track; dropping it ends the tap.

@@ -22,6 +22,9 @@ pub struct MediaConfig {
     pub ice_disconnected_secs: u64,
     /// Seconds after disconnection before a peer counts as failed and leaves its call.
     pub ice_failed_secs: u64,
+    /// Seconds a peer has, from our first offer or answer, to connect; one that has not
+    /// loses its connection and its port (a caller keeps the call and its place in line).
+    pub ice_connect_timeout_secs: u64,
     /// Accept ICE candidates on private networks (an intranet deployment). Loopback, link-local
     /// and multicast ones are never accepted, except on a server bound to loopback.
     pub allow_private_candidates: bool,
@@ -51,6 +54,7 @@ impl Default for MediaConfig {
             ice_servers: Vec::new(),
             ice_disconnected_secs: 3,
             ice_failed_secs: 10,
+            ice_connect_timeout_secs: 10,
             allow_private_candidates: false,
         }
     }

@@ -80,6 +80,20 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes an event and its transcript.
+    pub async fn delete_event(&self, id: &str) -> Result<(), StoreError> {
+        // Lines first: SQLite enforces the cascade only with foreign keys switched on.
+        sqlx::query("DELETE FROM transcript_lines WHERE event_id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("DELETE FROM events WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Every event.
     pub async fn events(&self) -> Result<Vec<EventRow>, StoreError> {
         let rows = sqlx::query("SELECT * FROM events ORDER BY created_at_ms")

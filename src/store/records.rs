@@ -184,6 +184,26 @@ impl Store {
         )
     }
 
+    /// Deletes audit-log entries older than `before_ms`.
+    pub async fn purge_audit(&self, before_ms: i64) -> Result<u64, StoreError> {
+        Ok(sqlx::query("DELETE FROM audit_log WHERE at_ms < $1")
+            .bind(before_ms)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
+    /// Deletes caller profiles not saved since `before_ms`.
+    pub async fn purge_profiles(&self, before_ms: i64) -> Result<u64, StoreError> {
+        Ok(
+            sqlx::query("DELETE FROM caller_profiles WHERE updated_at_ms < $1")
+                .bind(before_ms)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
+    }
+
     /// Calls still in progress when the server stopped did not end normally: say so.
     pub(super) async fn close_interrupted(&self, now: i64) -> Result<u64, StoreError> {
         Ok(sqlx::query(

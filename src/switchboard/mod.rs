@@ -136,7 +136,7 @@ impl Switchboard {
             decline_cooldown: Duration::from_secs(60),
         });
         let records = spawn_record_writer(store.clone());
-        spawn_retention(store.clone(), cfg.records.retention_days);
+        spawn_retention(store.clone(), cfg.records.clone(), briefings.clone());
         let sb = Arc::new_cyclic(|me| Self {
             store,
             records,

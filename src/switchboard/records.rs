@@ -75,16 +75,44 @@ pub(super) fn spawn_record_writer(store: Store) -> mpsc::UnboundedSender<RecordC
 }
 
 /// Deletes call records past the retention period, and expired sessions, every hour.
-pub(super) fn spawn_retention(store: Store, days: u32) {
+pub(super) fn spawn_retention(
+    store: Store,
+    cfg: crate::config::RecordsConfig,
+    briefings: std::sync::Arc<crate::briefing::Briefings>,
+) {
     tokio::spawn(async move {
         let mut iv = tokio::time::interval(Duration::from_secs(3600));
+        let before = |days: u32| crate::store::now_ms() - i64::from(days) * 86_400_000;
         loop {
             iv.tick().await;
-            let before = crate::store::now_ms() - i64::from(days) * 86_400_000;
-            match store.purge_calls(before).await {
+            let purged = [
+                (
+                    "call records",
+                    store.purge_calls(before(cfg.retention_days)).await,
+                ),
+                (
+                    "audit entries",
+                    store.purge_audit(before(cfg.audit_retention_days)).await,
+                ),
+                (
+                    "caller profiles",
+                    store
+                        .purge_profiles(before(cfg.profile_retention_days))
+                        .await,
+                ),
+            ];
+            for (what, res) in purged {
+                match res {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(deleted = n, what, "past retention; deleted"),
+                    Err(e) => tracing::error!(error = %e, what, "retention purge failed"),
+                }
+            }
+            let cut = before(cfg.transcript_retention_days).max(0) as u64;
+            match briefings.purge_ended(cut).await {
                 Ok(0) => {}
-                Ok(n) => tracing::info!(deleted = n, days, "call records past retention deleted"),
-                Err(e) => tracing::error!(error = %e, "retention purge failed"),
+                Ok(n) => tracing::info!(deleted = n, "ended briefings past retention deleted"),
+                Err(e) => tracing::error!(error = %e, "briefing retention purge failed"),
             }
             if let Err(e) = store.purge_sessions().await {
                 tracing::error!(error = %e, "session purge failed");

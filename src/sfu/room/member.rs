@@ -51,6 +51,10 @@ pub(crate) struct Member {
     /// Other participants' typing, one ordered writer each.
     pub(crate) text_down: HashMap<PeerId, TextDown>,
     pub(crate) tasks: Vec<JoinHandle<()>>,
+    /// ICE and DTLS are up.
+    pub(crate) connected: bool,
+    /// The deadline to connect is running.
+    pub(crate) deadline_set: bool,
 }
 
 impl Member {
@@ -75,6 +79,8 @@ impl Member {
             subs: Vec::new(),
             text_down: HashMap::new(),
             tasks: Vec::new(),
+            connected: false,
+            deadline_set: false,
         }
     }
 

@@ -16,9 +16,11 @@ use crate::sfu::ports::PortPool;
 use crate::sfu::sdp;
 use crate::sfu::settings::MediaConfig;
 use crate::sfu::text_flow::TextRefusal;
+use futures::FutureExt;
 use member::Member;
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use std::collections::{BTreeMap, HashMap};
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -55,6 +57,8 @@ pub(crate) enum RoomCmd {
     },
     /// A page asks for keyframes.
     Keyframe { peer: PeerId },
+    /// A peer's time to connect is up.
+    ConnectDeadline { peer: PeerId },
     /// A peer's connection started receiving a track.
     Track {
         peer: PeerId,
@@ -114,7 +118,23 @@ impl Room {
                 if matches!(cmd, RoomCmd::Close) {
                     break;
                 }
-                room.handle(cmd).await;
+                // A bug in one room must not take other calls down or keep its ports: the
+                // room closes, its peers are reported failed and their ports come back.
+                if AssertUnwindSafe(room.handle(cmd))
+                    .catch_unwind()
+                    .await
+                    .is_err()
+                {
+                    tracing::error!(room = %id, "media room failed; closing it");
+                    for peer in room.members.keys().copied().collect::<Vec<_>>() {
+                        room.emit(SfuOutput::Failed {
+                            room: id,
+                            peer,
+                            why: Failure::Lost,
+                        });
+                    }
+                    break;
+                }
             }
             room.shutdown().await;
             tracing::info!(room = %id, "media room closed");
@@ -179,6 +199,17 @@ impl Room {
                 }
             }
             RoomCmd::Track { peer, track } => self.publish(peer, track).await,
+            RoomCmd::ConnectDeadline { peer } => {
+                if self.members.get(&peer).is_some_and(|m| !m.connected) {
+                    tracing::warn!(room = %self.id, %peer, "peer did not connect in time; its port is freed");
+                    self.leave(peer).await;
+                    self.emit(SfuOutput::Failed {
+                        room: self.id,
+                        peer,
+                        why: Failure::NotConnected,
+                    });
+                }
+            }
             RoomCmd::PcState { peer, state } => self.pc_state(peer, state),
             RoomCmd::Rtt { peer, text } => self.relay_text(peer, text),
             RoomCmd::RttRefused {
@@ -325,11 +356,29 @@ impl Room {
             None => local.sdp,
         };
         m.negotiation.offer_sent();
+        self.start_deadline(peer);
         self.emit(SfuOutput::Offer {
             room: self.id,
             peer,
             sdp: text,
         });
+    }
+
+    /// From a peer's first offer or answer on, it has a while to connect.
+    pub(crate) fn start_deadline(&mut self, peer: PeerId) {
+        let secs = self.shared.media.ice_connect_timeout_secs;
+        let me = self.me.clone();
+        let Some(m) = self.members.get_mut(&peer) else {
+            return;
+        };
+        if m.deadline_set || m.connected {
+            return;
+        }
+        m.deadline_set = true;
+        m.tasks.push(tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(secs)).await;
+            let _ = me.send(RoomCmd::ConnectDeadline { peer });
+        }));
     }
 
     async fn answer(&mut self, peer: PeerId, text: String) {
@@ -364,7 +413,8 @@ impl Room {
         tracing::debug!(room = %self.id, %peer, %state, "peer connection state");
         match state {
             RTCPeerConnectionState::Connected => {
-                if let Some(m) = self.members.get(&peer) {
+                if let Some(m) = self.members.get_mut(&peer) {
+                    m.connected = true;
                     m.request_keyframes();
                 }
             }

@@ -26,6 +26,7 @@ impl Room {
                 member.negotiation.client_offer_answered();
                 tracing::info!(room = %self.id, %peer, "WHIP encoder connected");
                 self.members.insert(peer, member);
+                self.start_deadline(peer);
                 Ok(answer)
             }
             Err(e) => {
@@ -85,6 +86,7 @@ impl Room {
                 }
                 tracing::info!(room = %self.id, %peer, "WHEP player connected");
                 self.members.insert(peer, member);
+                self.start_deadline(peer);
                 Ok(answer)
             }
             Err(e) => {
