@@ -234,9 +234,11 @@ fn admin(args: ServeArgs, cmd: AdminCmd) -> ExitCode {
 
 fn init_logging(json: bool) {
     let filter =
+        // whisper.cpp's own log says "failed to decode" for every decode we cancel on purpose;
+        // real failures reach our log as decode errors.
         tracing_subscriber::EnvFilter::try_from_env("SIGNRELAY_LOG").unwrap_or_else(|_| {
             tracing_subscriber::EnvFilter::new(
-            "info,webrtc=warn,rtc=error,rtc_dtls=error,rtc_ice=error,rtc_srtp=error,rtc_sctp=error",
+            "info,webrtc=warn,rtc=error,rtc_dtls=error,rtc_ice=error,rtc_srtp=error,rtc_sctp=error,whisper_rs=off",
         )
         });
     let b = tracing_subscriber::fmt()

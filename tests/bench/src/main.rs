@@ -77,6 +77,20 @@ enum Cmd {
         seconds: u64,
     },
     /// The subscriber side of bench-sse (started by it).
+    /// Soak: churns calls, briefing viewers and caption subscribers for N minutes and prints
+    /// the server's memory, open files, threads and gauges over time.
+    #[command(name = "soak")]
+    Soak {
+        /// Minutes of churn.
+        #[arg(long, default_value_t = 30.0)]
+        minutes: f64,
+        /// Seconds between samples.
+        #[arg(long, default_value_t = 60)]
+        every_secs: u64,
+        /// Live captions on (the speech model must be installed).
+        #[arg(long)]
+        captions: bool,
+    },
     #[command(name = "sse-clients", hide = true)]
     SseClients {
         #[arg(long)]
@@ -135,6 +149,18 @@ fn main() -> ExitCode {
                 signrelay_bench::bench::viewers::ViewerBenchArgs { viewers, seconds },
             ),
         ),
+        Cmd::Soak {
+            minutes,
+            every_secs,
+            captions,
+        } => run_async(
+            "soak",
+            signrelay_bench::bench::soak::run(signrelay_bench::bench::soak::SoakArgs {
+                minutes,
+                every_secs,
+                captions,
+            }),
+        ),
         Cmd::SseClients {
             addr,
             event,
@@ -174,7 +200,11 @@ where
     F: std::future::Future<Output = Result<(), String>>,
 {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SIGNRELAY_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(
+                "warn,webrtc=error,rtc=error,rtc_ice=error,rtc_dtls=error,rtc_srtp=error,rtc_sctp=error,whisper_rs=off",
+            )
+        });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

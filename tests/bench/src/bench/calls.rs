@@ -53,6 +53,16 @@ pub(super) fn spawn_server(
     ports: usize,
     max_queue: usize,
 ) -> Result<ServerProc, String> {
+    spawn_server_with(extra, ports, max_queue, false)
+}
+
+/// The same, with live captions on when `captions` (the model must be installed).
+pub(super) fn spawn_server_with(
+    extra: &str,
+    ports: usize,
+    max_queue: usize,
+    captions: bool,
+) -> Result<ServerProc, String> {
     let dir = std::env::temp_dir().join(format!("signrelay-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -60,7 +70,7 @@ pub(super) fn spawn_server(
         .map_err(|e| e.to_string())?
         .port();
     let mut cfg = format!(
-        "listen = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\n[media]\nport_min = 50000\nport_max = {}\n[service]\nmax_queue = {}\n[captions]\nenabled = false\n{BENCH_ADMISSION}",
+        "listen = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\n[media]\nport_min = 50000\nport_max = {}\n[service]\nmax_queue = {}\n[captions]\nenabled = {captions}\n{BENCH_ADMISSION}",
         dir.join("data").display(),
         50000 + ports,
         max_queue
@@ -74,7 +84,7 @@ pub(super) fn spawn_server(
         .arg(&path)
         .env(
             "SIGNRELAY_LOG",
-            "warn,webrtc=error,rtc=error,rtc_dtls=error,rtc_ice=error,rtc_srtp=error,rtc_sctp=error",
+            "warn,webrtc=error,rtc=error,rtc_dtls=error,rtc_ice=error,rtc_srtp=error,rtc_sctp=error,whisper_rs=off",
         )
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())

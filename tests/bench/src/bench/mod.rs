@@ -3,6 +3,7 @@
 pub mod calls;
 pub mod captions;
 mod procstat;
+pub mod soak;
 pub mod sse;
 pub mod viewers;
 
