@@ -374,6 +374,29 @@ async fn one_address_cannot_take_the_service_down() {
         .await
         .unwrap();
     let id = created.event.id;
+    // A crowd waiting for the briefing to start holds no media ports.
+    let mut crowd = Vec::new();
+    for _ in 0..5 {
+        let mut v = Participant::connect_from(Some(host(9)), &ws(addr))
+            .await
+            .unwrap();
+        v.send(ClientMsg::JoinEvent {
+            event: id.clone(),
+            token: None,
+            name: None,
+        });
+        v.expect("welcome", T, |m| matches!(m, ServerMsg::Welcome { .. }))
+            .await
+            .unwrap();
+        crowd.push(v);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        metric(addr, "signrelay_peers ").await,
+        0,
+        "waiting viewers hold ports"
+    );
+    close_all(crowd).await;
     let path = format!("/events/{id}/captions");
     let r = http(
         host(6),

@@ -132,5 +132,6 @@ impl Room {
         if let Some(m) = self.members.get_mut(&peer) {
             m.published.push(fanout);
         }
+        self.admit_waiting().await;
     }
 }

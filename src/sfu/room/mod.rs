@@ -19,7 +19,7 @@ use crate::sfu::text_flow::TextRefusal;
 use futures::FutureExt;
 use member::Member;
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -97,6 +97,9 @@ pub(crate) struct Room {
     shared: Arc<Shared>,
     me: mpsc::UnboundedSender<RoomCmd>,
     members: BTreeMap<PeerId, Member>,
+    /// Viewers with nothing to watch yet: they get a connection (and a port) only once
+    /// something is published, so a crowd waiting for a briefing holds no media ports.
+    waiting: BTreeSet<PeerId>,
 }
 
 impl Room {
@@ -111,6 +114,7 @@ impl Room {
             shared,
             me,
             members: BTreeMap::new(),
+            waiting: BTreeSet::new(),
         };
         tokio::spawn(async move {
             tracing::info!(room = %id, "media room open");
@@ -163,7 +167,12 @@ impl Room {
     async fn handle(&mut self, cmd: RoomCmd) {
         match cmd {
             RoomCmd::Join { peer, presence } => {
-                if self.members.contains_key(&peer) {
+                if self.members.contains_key(&peer) || self.waiting.contains(&peer) {
+                    return;
+                }
+                let nothing_to_watch = self.members.values().all(|m| m.published.is_empty());
+                if !presence.publishes() && nothing_to_watch {
+                    self.waiting.insert(peer);
                     return;
                 }
                 if let Err(e) = self.join(peer, presence).await {
@@ -434,7 +443,24 @@ impl Room {
         }
     }
 
+    /// Gives the viewers who waited for something to watch their connections.
+    pub(crate) async fn admit_waiting(&mut self) {
+        for peer in std::mem::take(&mut self.waiting) {
+            if let Err(e) = self.join(peer, Presence::Viewer).await {
+                tracing::error!(room = %self.id, %peer, error = %e, "could not add a waiting viewer");
+                self.emit(SfuOutput::Failed {
+                    room: self.id,
+                    peer,
+                    why: Failure::SetUp(e.to_string()),
+                });
+            }
+        }
+    }
+
     async fn leave(&mut self, peer: PeerId) {
+        if self.waiting.remove(&peer) {
+            return;
+        }
         let Some(m) = self.members.remove(&peer) else {
             return;
         };
