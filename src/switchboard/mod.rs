@@ -237,7 +237,7 @@ impl Switchboard {
                 ServerMsg::error(
                     None,
                     ErrorCode::ShuttingDown,
-                    "the service is restarting; this page reconnects by itself",
+                    "the service is restarting; try again in a moment",
                 ),
             );
         }

@@ -210,7 +210,10 @@ sig.on('call_ended', (m) => {
   show('ended', 'ended-h');
   flash(t('ended'));
 });
-sig.on('error', (m) => status(t('error', { e: m.message })));
+sig.on('error', (m) => {
+  if (m.code === 'shutting_down') status(t('restarting'));
+  else status(t('error', { e: m.message }));
+});
 sig.on('pong', () => {});
 
 sig.send({ type: 'hello', role: 'caller', name: localStorage.getItem('signrelay.name') || undefined });

@@ -49,7 +49,10 @@ $('join').addEventListener('submit', async (e) => {
     $('incall').hidden = true; $('ended').hidden = false; status('');
     $('ended-h').focus();
   });
-  sig.on('error', (m) => status(t('error', { e: m.message })));
+  sig.on('error', (m) => {
+  if (m.code === 'shutting_down') status(t('restarting'));
+  else status(t('error', { e: m.message }));
+});
   sig.on('pong', () => {});
   sig.send({ type: 'hello', role: 'guest', name: $('guest-name').value || undefined, invite: token });
 });

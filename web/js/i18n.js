@@ -70,6 +70,7 @@ const dict = {
   no_token: ['邀请链接不完整。', 'This invitation link is incomplete.'],
   media_denied: ['无法使用摄像头或麦克风：{e}', 'Camera or microphone unavailable: {e}'],
   disconnected: ['与服务器的连接已断开，请刷新页面', 'Lost connection to the server; please reload'],
+  restarting: ['服务正在重启，请稍等片刻再刷新页面', 'The service is restarting; reload the page in a moment'],
   error: ['出错：{e}', 'Error: {e}'],
   captions: ['实时字幕', 'Live captions'],
   cap_smaller: ['A− 字幕：缩小字幕', 'A− captions: smaller captions'],

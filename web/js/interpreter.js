@@ -181,5 +181,8 @@ sig.on('call_ended', () => {
   // The record is written just after the call ends.
   setTimeout(() => loadMyCalls().catch(() => {}), 500);
 });
-sig.on('error', (m) => status(t('error', { e: m.message })));
+sig.on('error', (m) => {
+  if (m.code === 'shutting_down') status(t('restarting'));
+  else status(t('error', { e: m.message }));
+});
 sig.on('pong', () => {});
