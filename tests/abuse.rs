@@ -374,9 +374,11 @@ async fn one_address_cannot_take_the_service_down() {
         .await
         .unwrap();
     let id = created.event.id;
-    // A crowd waiting for the briefing to start holds no media ports.
+    // A crowd waiting for the briefing to start holds no media ports, and one address may
+    // open ten viewer pages.
     let mut crowd = Vec::new();
-    for _ in 0..5 {
+    let mut turned_away = 0;
+    for _ in 0..12 {
         let mut v = Participant::connect_from(Some(host(9)), &ws(addr))
             .await
             .unwrap();
@@ -385,11 +387,19 @@ async fn one_address_cannot_take_the_service_down() {
             token: None,
             name: None,
         });
-        v.expect("welcome", T, |m| matches!(m, ServerMsg::Welcome { .. }))
+        let reply = v
+            .expect("welcome or refusal", T, |m| {
+                matches!(m, ServerMsg::Welcome { .. } | ServerMsg::Error { .. })
+            })
             .await
             .unwrap();
+        if let ServerMsg::Error { code, .. } = reply {
+            assert_eq!(code, ErrorCode::RateLimited);
+            turned_away += 1;
+        }
         crowd.push(v);
     }
+    assert_eq!(turned_away, 2);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         metric(addr, "signrelay_peers ").await,

@@ -3,7 +3,7 @@
 //! are carried out here.
 
 use super::{clean_name, lock, peer_of, refuse, RequestError, Switchboard};
-use crate::admission::Pass;
+use crate::admission::{Pass, Resource, Who};
 use crate::briefing::core::{BriefingRefusal, Effect, Link, Publisher, Seat, Watcher};
 use crate::briefing::{Briefing, BriefingError, Briefings};
 use crate::captions::live::CaptionSink;
@@ -215,9 +215,30 @@ impl Switchboard {
             })?,
         };
         let name = clean_name(name, role);
-        if !lock(&self.sessions).contains_key(&session) {
-            return Ok(()); // the page went while this was checked
-        }
+        let (addr, mine, total) = {
+            let sessions = lock(&self.sessions);
+            let Some(me) = sessions.get(&session) else {
+                return Ok(()); // the page went while this was checked
+            };
+            let mine = sessions
+                .values()
+                .filter(|s| s.addr == me.addr && s.briefing.is_some())
+                .count();
+            let total = sessions.values().filter(|s| s.briefing.is_some()).count();
+            (me.addr, mine, total)
+        };
+        // Publishing links are staff's: only viewers count against the address.
+        let who = if role == Role::Viewer {
+            Who::Anonymous
+        } else {
+            Who::Staff
+        };
+        self.gate
+            .admit_counted(Resource::Briefing, who, mine, total)
+            .map_err(|r| {
+                tracing::warn!(session = %session, "briefing join refused by admission control");
+                refuse(ErrorCode::RateLimited, r.message())
+            })?;
         let (fx, presence) = match role {
             Role::Viewer => (
                 b.update(|c| c.watch(session, Watcher::Page))?,

@@ -130,12 +130,19 @@ async function loadMyCalls() {
 
 $('login').addEventListener('submit', (e) => {
   e.preventDefault();
-  const creds = { username: $('username').value, password: $('password').value };
-  sig.send({ type: 'login', ...creds });
-  // A web session too, for the records of one's own calls.
-  fetch('/api/login', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(creds) })
-    .then((r) => { if (r.ok) loadMyCalls(); }).catch(() => {});
+  pendingCreds = { username: $('username').value, password: $('password').value };
+  sig.send({ type: 'login', ...pendingCreds });
 });
+// One password check per submit: the web session (for the records of one's own calls) is
+// asked for only once the console's sign-in succeeded, so a typo counts once.
+let pendingCreds = null;
+function webSession() {
+  if (!pendingCreds) return;
+  const body = JSON.stringify(pendingCreds);
+  pendingCreds = null;
+  fetch('/api/login', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body })
+    .then((r) => { if (r.ok) loadMyCalls(); }).catch(() => {});
+}
 $('btn-presence').onclick = () => sig.send({ type: 'set_presence', status: myStatus === 'available' ? 'away' : 'available' });
 $('btn-accept').onclick = async () => {
   if (!ringing) return;
@@ -146,7 +153,7 @@ $('btn-accept').onclick = async () => {
 };
 $('btn-decline').onclick = () => { if (ringing) sig.send({ type: 'decline', call_id: ringing.call_id }); };
 
-sig.on('welcome', (m) => { welcome = m; $('login').hidden = true; $('console').hidden = false; renderStatus(); });
+sig.on('welcome', (m) => { welcome = m; $('login').hidden = true; $('console').hidden = false; renderStatus(); webSession(); });
 sig.on('status', (m) => { myStatus = m.status; renderStatus(); });
 sig.on('queue_snapshot', (m) => { snapshot = m; snapshotAt = Date.now(); renderQueue(); });
 sig.on('incoming', (m) => {
