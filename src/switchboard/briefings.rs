@@ -215,7 +215,7 @@ impl Switchboard {
             })?,
         };
         let name = clean_name(name, role);
-        let (addr, mine, total) = {
+        let (mine, total) = {
             let sessions = lock(&self.sessions);
             let Some(me) = sessions.get(&session) else {
                 return Ok(()); // the page went while this was checked
@@ -225,7 +225,7 @@ impl Switchboard {
                 .filter(|s| s.addr == me.addr && s.briefing.is_some())
                 .count();
             let total = sessions.values().filter(|s| s.briefing.is_some()).count();
-            (me.addr, mine, total)
+            (mine, total)
         };
         // Publishing links are staff's: only viewers count against the address.
         let who = if role == Role::Viewer {
