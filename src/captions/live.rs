@@ -152,7 +152,17 @@ impl LiveCaptions {
         sink: Arc<dyn CaptionSink>,
     ) -> CaptionStream {
         let (tx, rx) = mpsc::channel(TAP_QUEUE);
+        let (pcm_tx, pcm_rx) = mpsc::channel(TAP_QUEUE);
         let (stop_tx, stop_rx) = oneshot::channel();
+        // Opus decoding and concealment run on a thread of their own, off the runtime's:
+        // whatever a sender puts in its packets, it cannot hold up other tasks.
+        let id = speaker.id.clone();
+        if let Err(e) = std::thread::Builder::new()
+            .name("caption-tap".into())
+            .spawn(move || decode_audio(id, rx, pcm_tx))
+        {
+            tracing::error!(error = %e, "no caption decoder thread; this speaker is not captioned");
+        }
         let mut cfg = StreamConfig::new(lang.unwrap_or(self.lang));
         cfg.hotwords = self
             .hotwords
@@ -167,7 +177,7 @@ impl LiveCaptions {
         let lost_seen = lost.clone();
         tokio::spawn(async move {
             let _counted = counted;
-            run(speaker, rx, stop_rx, lost_seen, rec, sink, stats).await;
+            run(speaker, pcm_rx, stop_rx, lost_seen, rec, sink, stats).await;
         });
         CaptionStream {
             audio: tx,
@@ -244,22 +254,56 @@ impl Lag {
     }
 }
 
+/// A speaker's audio, decoded: what arrived, and at the end what was still held.
+enum Decoded {
+    Audio(Vec<f32>),
+    End(Vec<f32>),
+}
+
+/// The decoder thread of one caption stream: RTP in, 16 kHz samples out, until the stream's
+/// sender is dropped (the speaker left) or its reader is gone.
+fn decode_audio(speaker: String, mut rx: mpsc::Receiver<rtp::Packet>, out: mpsc::Sender<Decoded>) {
+    let mut tap = match OpusTap::new() {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(error = %e, %speaker, "no captions for this speaker");
+            return;
+        }
+    };
+    while let Some(first) = rx.blocking_recv() {
+        let mut pcm = tap.push(
+            first.header.sequence_number,
+            first.header.timestamp,
+            &first.payload,
+        );
+        // A decode may have taken a while: take everything that queued up meanwhile at once.
+        while let Ok(p) = rx.try_recv() {
+            pcm.extend(tap.push(p.header.sequence_number, p.header.timestamp, &p.payload));
+        }
+        if out.blocking_send(Decoded::Audio(pcm)).is_err() {
+            break;
+        }
+    }
+    let _ = out.blocking_send(Decoded::End(tap.flush()));
+    let t = tap.stats();
+    tracing::info!(
+        %speaker,
+        decoded = t.decoded,
+        lost = t.lost,
+        recovered = t.recovered,
+        "caption audio ended"
+    );
+}
+
 async fn run(
     speaker: Speaker,
-    mut rx: mpsc::Receiver<rtp::Packet>,
+    mut rx: mpsc::Receiver<Decoded>,
     mut stop: oneshot::Receiver<()>,
     lost: Arc<AtomicU64>,
     mut rec: StreamRecognizer,
     sink: Arc<dyn CaptionSink>,
     stats: Arc<LiveStats>,
 ) {
-    let mut tap = match OpusTap::new() {
-        Ok(t) => t,
-        Err(e) => {
-            tracing::error!(error = %e, speaker = %speaker.id, "no captions for this speaker");
-            return;
-        }
-    };
     tracing::info!(speaker = %speaker.id, role = ?speaker.role, "captioning speaker");
     let mut out = Emitter {
         speaker,
@@ -278,34 +322,43 @@ async fn run(
         last_report: now,
     };
     // A decode that is running when the stream is told to stop is abandoned (and cancelled).
-    let mut stopped = false;
     loop {
         let next = tokio::select! {
             biased;
-            _ = &mut stop => { stopped = true; break; }
+            _ = &mut stop => { break; }
             r = tokio::time::timeout(IDLE_COMMIT.min(HEALTH_EVERY), rx.recv()) => r,
         };
         let first = match next {
-            Ok(Some(p)) => Some(p),
+            Ok(Some(Decoded::Audio(pcm))) => Some(pcm),
+            Ok(Some(Decoded::End(rest))) => {
+                rec.push_audio(&rest);
+                break;
+            }
             Ok(None) => break,
             Err(_) => None,
         };
         let mut lost_audio = false;
-        if let Some(first) = first {
+        if let Some(mut pcm) = first {
             if started.is_none() {
                 started = Some(Instant::now());
                 out.t0_unix_ms = unix_ms();
             }
-            let mut pcm = tap.push(
-                first.header.sequence_number,
-                first.header.timestamp,
-                &first.payload,
-            );
             // A decode may have taken a while: take everything that queued up meanwhile at once.
-            while let Ok(p) = rx.try_recv() {
-                pcm.extend(tap.push(p.header.sequence_number, p.header.timestamp, &p.payload));
+            let mut ended = false;
+            while let Ok(d) = rx.try_recv() {
+                match d {
+                    Decoded::Audio(more) => pcm.extend(more),
+                    Decoded::End(rest) => {
+                        pcm.extend(rest);
+                        ended = true;
+                        break;
+                    }
+                }
             }
             rec.push_audio(&pcm);
+            if ended {
+                break;
+            }
             let now_lost = lost.load(Ordering::Relaxed);
             lost_audio = now_lost > lost_seen;
             lost_seen = now_lost;
@@ -313,7 +366,7 @@ async fn run(
             // The sender went quiet without silence packets: end the utterance now.
             let evs = tokio::select! {
                 biased;
-                _ = &mut stop => { stopped = true; break; }
+                _ = &mut stop => { break; }
                 evs = rec.finish() => evs,
             };
             out.send(evs, rec.stats().degraded);
@@ -336,7 +389,6 @@ async fn run(
                 }
             };
             let Some(evs) = evs else {
-                stopped = true;
                 break;
             };
             let st = rec.stats();
@@ -361,9 +413,6 @@ async fn run(
             rec.stats().degraded || lost_audio,
         );
     }
-    if !stopped {
-        rec.push_audio(&tap.flush());
-    }
     // The last words, unless the recognizer is too busy to say them soon.
     if let Ok(evs) = tokio::time::timeout(FINAL_DECODE_LIMIT, rec.finish()).await {
         out.send(evs, rec.stats().degraded);
@@ -373,14 +422,7 @@ async fn run(
         behind_ms: 0,
         degraded: false,
     });
-    let t = tap.stats();
-    tracing::info!(
-        speaker = %out.speaker.id,
-        decoded = t.decoded,
-        lost = t.lost,
-        recovered = t.recovered,
-        "captioning ended"
-    );
+    tracing::info!(speaker = %out.speaker.id, "captioning ended");
 }
 
 /// Tells the sink how far behind the captions are: every [`HEALTH_EVERY`] while behind, and
