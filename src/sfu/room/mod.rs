@@ -89,6 +89,9 @@ pub(crate) enum RoomCmd {
         offer: String,
         reply: oneshot::Sender<Result<String, SfuError>>,
     },
+    /// A bug, simulated: the room panics (the containment test).
+    #[cfg(test)]
+    Panic,
 }
 
 /// The actor.
@@ -234,6 +237,8 @@ impl Room {
                 let res = self.whep(peer, offer).await;
                 let _ = reply.send(res);
             }
+            #[cfg(test)]
+            RoomCmd::Panic => panic!("simulated bug in a room"),
         }
     }
 
@@ -525,5 +530,109 @@ impl Room {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&self.id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sfu::{AudioTap, Sfu};
+
+    #[derive(Default)]
+    struct Seen(Mutex<Vec<SfuOutput>>);
+
+    impl SfuHooks for Seen {
+        fn emit(&self, out: SfuOutput) {
+            self.0.lock().unwrap_or_else(|p| p.into_inner()).push(out);
+        }
+        fn audio_tap(&self, _: RoomId, _: PeerId) -> Option<Box<dyn AudioTap>> {
+            None
+        }
+    }
+
+    impl Seen {
+        fn has(&self, f: impl Fn(&SfuOutput) -> bool) -> bool {
+            self.0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .any(f)
+        }
+    }
+
+    async fn until(what: &str, f: impl Fn() -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !f() {
+            assert!(tokio::time::Instant::now() < deadline, "{what}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panicking_room_closes_alone_reports_its_peers_and_frees_their_ports() {
+        let seen = Arc::new(Seen::default());
+        let media = MediaConfig {
+            port_min: 47900,
+            port_max: 47909,
+            ..MediaConfig::default()
+        };
+        let sfu = Sfu::new(media, seen.clone());
+        let (sick, well) = (RoomId::Call(1), RoomId::Call(2));
+        sfu.open_room(sick);
+        sfu.open_room(well);
+        let publisher = Presence::Publisher { featured: false };
+        sfu.join(sick, PeerId(1), publisher).unwrap();
+        sfu.join(well, PeerId(2), publisher).unwrap();
+        until("both peers are offered", || {
+            seen.has(|o| {
+                matches!(
+                    o,
+                    SfuOutput::Offer {
+                        peer: PeerId(1),
+                        ..
+                    }
+                )
+            }) && seen.has(|o| {
+                matches!(
+                    o,
+                    SfuOutput::Offer {
+                        peer: PeerId(2),
+                        ..
+                    }
+                )
+            })
+        })
+        .await;
+        assert_eq!(sfu.shared.ports.in_use(), 2);
+        sfu.send(sick, RoomCmd::Panic).unwrap();
+        until("the sick room's peer is reported failed", || {
+            seen.has(|o| {
+                matches!(
+                    o,
+                    SfuOutput::Failed {
+                        peer: PeerId(1),
+                        why: Failure::Lost,
+                        ..
+                    }
+                )
+            })
+        })
+        .await;
+        until("its port comes back and the room is gone", || {
+            sfu.shared.ports.in_use() == 1 && sfu.rooms() == 1
+        })
+        .await;
+        // The other room goes on.
+        sfu.request_keyframe(well, PeerId(2)).unwrap();
+        assert!(!seen.has(|o| matches!(
+            o,
+            SfuOutput::Failed {
+                peer: PeerId(2),
+                ..
+            }
+        )));
+        sfu.close(well);
+        until("closed", || sfu.rooms() == 0).await;
+        assert_eq!(sfu.shared.ports.in_use(), 0);
     }
 }
