@@ -512,3 +512,33 @@ async fn metrics_can_be_kept_behind_a_token() {
     assert_eq!(r.status, 200);
     assert!(r.body.contains("signrelay_admission_open"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_console_checks_its_password_once_per_sign_in() {
+    let (_srv, addr) = server(3).await;
+    let mut i = Participant::connect_from(Some(host(40)), &ws(addr))
+        .await
+        .unwrap();
+    i.send(ClientMsg::Login {
+        username: "anna".into(),
+        password: "pw-anna-long".into(),
+    });
+    let ticket = match i
+        .expect("welcome", T, |m| matches!(m, ServerMsg::Welcome { .. }))
+        .await
+        .unwrap()
+    {
+        ServerMsg::Welcome { web_ticket, .. } => web_ticket.expect("a web-session ticket"),
+        _ => unreachable!(),
+    };
+    let body = format!(r#"{{"ticket":"{ticket}"}}"#);
+    let json = [("Content-Type", "application/json")];
+    let r = http(host(40), addr, "POST", "/api/login", &json, body.as_bytes()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r
+        .header("set-cookie")
+        .is_some_and(|c| c.contains("HttpOnly")));
+    let again = http(host(40), addr, "POST", "/api/login", &json, body.as_bytes()).await;
+    assert_eq!(again.status, 401, "a ticket works once");
+    i.disconnect().await;
+}

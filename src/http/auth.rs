@@ -136,8 +136,13 @@ pub async fn require(
 
 #[derive(Deserialize)]
 struct LoginBody {
+    #[serde(default)]
     username: String,
+    #[serde(default)]
     password: String,
+    /// A console's ticket from its socket's sign-in (instead of the password again).
+    #[serde(default)]
+    ticket: Option<String>,
 }
 
 fn set_cookie(app: &AppState, value: &str, max_age: i64) -> HeaderValue {
@@ -167,11 +172,24 @@ pub async fn login(
     let b: LoginBody = serde_json::from_slice(&body)
         .map_err(|e| problem(StatusCode::BAD_REQUEST, format!("unreadable sign-in: {e}")))?;
     let store = &app.store;
-    let user = match checked_login(&app, &headers, &b.username, &b.password).await? {
-        Ok(u) => u,
-        Err(e) => {
-            audit_failure(&app, &b.username, "web").await;
-            return Err(login_refused(e));
+    let user = if let Some(ticket) = &b.ticket {
+        let Some(name) = app.switchboard.redeem_ticket(ticket) else {
+            return Err(problem(
+                StatusCode::UNAUTHORIZED,
+                "this sign-in ticket is not valid (used, or older than a minute)",
+            ));
+        };
+        match store.user(&name).await.map_err(internal)? {
+            Some(u) if !u.disabled => u,
+            _ => return Err(login_refused(LoginError::Disabled)),
+        }
+    } else {
+        match checked_login(&app, &headers, &b.username, &b.password).await? {
+            Ok(u) => u,
+            Err(e) => {
+                audit_failure(&app, &b.username, "web").await;
+                return Err(login_refused(e));
+            }
         }
     };
     let token = store.create_session(&user).await.map_err(internal)?;

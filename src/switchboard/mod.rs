@@ -41,6 +41,8 @@ pub const SESSION_QUEUE: usize = 256;
 const MAX_CHAT_CHARS: usize = 2000;
 /// Longest display name.
 const MAX_NAME_CHARS: usize = 40;
+/// How long a console's web-session ticket may be exchanged.
+const TICKET_TTL: Duration = Duration::from_secs(60);
 /// How often ring timeouts and invitation expiry are checked.
 const TICK: Duration = Duration::from_millis(250);
 
@@ -70,6 +72,8 @@ pub struct Switchboard {
     gate: Gate,
     /// Set when the service stops.
     closing: tokio::sync::watch::Sender<bool>,
+    /// Web-session tickets of consoles that just signed in: ticket -> (account, issued).
+    tickets: Mutex<HashMap<String, (String, Instant)>>,
     /// WHIP/WHEP sessions: their resource secret and admission place.
     media_sessions: Mutex<HashMap<SessionId, (String, crate::admission::Pass)>>,
     /// Wrong passwords slow the next try from the same address.
@@ -148,6 +152,7 @@ impl Switchboard {
             gate: Gate::new(cfg.admission.limits()),
             closing: tokio::sync::watch::channel(false).0,
             media_sessions: Mutex::new(HashMap::new()),
+            tickets: Mutex::new(HashMap::new()),
             throttle: Mutex::new(SignInThrottle::new()),
             cfg,
             relay: Mutex::new(relay),
@@ -254,6 +259,21 @@ impl Switchboard {
         tracing::info!("records and transcripts written; stopping");
     }
 
+    /// A one-time ticket for the web session of an account that just signed in.
+    fn issue_ticket(&self, username: &str) -> String {
+        let ticket = new_token();
+        let mut tickets = lock(&self.tickets);
+        tickets.retain(|_, (_, at)| at.elapsed() < TICKET_TTL);
+        tickets.insert(ticket.clone(), (username.to_owned(), Instant::now()));
+        ticket
+    }
+
+    /// The account a ticket was issued to, once, within its minute.
+    pub fn redeem_ticket(&self, ticket: &str) -> Option<String> {
+        let (user, at) = lock(&self.tickets).remove(ticket)?;
+        (at.elapsed() < TICKET_TTL).then_some(user)
+    }
+
     /// Becomes true when the service is stopping (sockets close on it).
     pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
         self.closing.subscribe()
@@ -335,6 +355,7 @@ impl Switchboard {
                 .collect(),
             captions: self.captions.is_some(),
             emergency_contacts: self.cfg.service.emergency_contacts.clone(),
+            web_ticket: None,
         }
     }
 
@@ -431,10 +452,11 @@ impl Switchboard {
                 )?;
                 self.identify(session, Role::Interpreter, &acct.display_name);
                 tracing::info!(%session, username = %acct.username, "interpreter signed in");
-                self.deliver(
-                    session,
-                    self.welcome(session, Role::Interpreter, &acct.display_name),
-                );
+                let mut welcome = self.welcome(session, Role::Interpreter, &acct.display_name);
+                if let ServerMsg::Welcome { web_ticket, .. } = &mut welcome {
+                    *web_ticket = Some(self.issue_ticket(&acct.username));
+                }
+                self.deliver(session, welcome);
                 self.apply(fx);
             }
             ClientMsg::SetPresence { status } => {

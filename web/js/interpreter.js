@@ -130,17 +130,13 @@ async function loadMyCalls() {
 
 $('login').addEventListener('submit', (e) => {
   e.preventDefault();
-  pendingCreds = { username: $('username').value, password: $('password').value };
-  sig.send({ type: 'login', ...pendingCreds });
+  sig.send({ type: 'login', username: $('username').value, password: $('password').value });
 });
-// One password check per submit: the web session (for the records of one's own calls) is
-// asked for only once the console's sign-in succeeded, so a typo counts once.
-let pendingCreds = null;
-function webSession() {
-  if (!pendingCreds) return;
-  const body = JSON.stringify(pendingCreds);
-  pendingCreds = null;
-  fetch('/api/login', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body })
+// One password check per submit: the web session (for the records of one's own calls) comes
+// from the ticket the socket's sign-in returned, not from sending the password again.
+function webSession(ticket) {
+  if (!ticket) return;
+  fetch('/api/login', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ticket }) })
     .then((r) => { if (r.ok) loadMyCalls(); }).catch(() => {});
 }
 $('btn-presence').onclick = () => sig.send({ type: 'set_presence', status: myStatus === 'available' ? 'away' : 'available' });
@@ -153,7 +149,7 @@ $('btn-accept').onclick = async () => {
 };
 $('btn-decline').onclick = () => { if (ringing) sig.send({ type: 'decline', call_id: ringing.call_id }); };
 
-sig.on('welcome', (m) => { welcome = m; $('login').hidden = true; $('console').hidden = false; renderStatus(); webSession(); });
+sig.on('welcome', (m) => { welcome = m; $('login').hidden = true; $('console').hidden = false; renderStatus(); webSession(m.web_ticket); });
 sig.on('status', (m) => { myStatus = m.status; renderStatus(); });
 sig.on('queue_snapshot', (m) => { snapshot = m; snapshotAt = Date.now(); renderQueue(); });
 sig.on('incoming', (m) => {
