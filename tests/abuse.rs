@@ -524,11 +524,11 @@ async fn a_console_checks_its_password_once_per_sign_in() {
         password: "pw-anna-long".into(),
     });
     let ticket = match i
-        .expect("welcome", T, |m| matches!(m, ServerMsg::Welcome { .. }))
+        .expect("ticket", T, |m| matches!(m, ServerMsg::WebTicket { .. }))
         .await
         .unwrap()
     {
-        ServerMsg::Welcome { web_ticket, .. } => web_ticket.expect("a web-session ticket"),
+        ServerMsg::WebTicket { ticket } => ticket,
         _ => unreachable!(),
     };
     let body = format!(r#"{{"ticket":"{ticket}"}}"#);

@@ -380,11 +380,13 @@ pub enum ServerMsg {
         /// Other ways to reach the emergency services (shown with every emergency call).
         #[serde(default)]
         emergency_contacts: Vec<EmergencyContact>,
-        /// For a console that just signed in: exchanged once, within a minute, at
-        /// `POST /api/login {"ticket": ...}` for its web session, so one submit checks the
-        /// password once.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        web_ticket: Option<String>,
+    },
+    /// To a console that just signed in: exchanged once, within a minute, at
+    /// `POST /api/login {"ticket": ...}` for its web session, so one submit checks the password
+    /// once.
+    WebTicket {
+        /// The one-time ticket.
+        ticket: String,
     },
     /// A request failed; nothing else changed.
     Error {

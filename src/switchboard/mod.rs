@@ -355,7 +355,6 @@ impl Switchboard {
                 .collect(),
             captions: self.captions.is_some(),
             emergency_contacts: self.cfg.service.emergency_contacts.clone(),
-            web_ticket: None,
         }
     }
 
@@ -452,11 +451,16 @@ impl Switchboard {
                 )?;
                 self.identify(session, Role::Interpreter, &acct.display_name);
                 tracing::info!(%session, username = %acct.username, "interpreter signed in");
-                let mut welcome = self.welcome(session, Role::Interpreter, &acct.display_name);
-                if let ServerMsg::Welcome { web_ticket, .. } = &mut welcome {
-                    *web_ticket = Some(self.issue_ticket(&acct.username));
-                }
-                self.deliver(session, welcome);
+                self.deliver(
+                    session,
+                    self.welcome(session, Role::Interpreter, &acct.display_name),
+                );
+                self.deliver(
+                    session,
+                    ServerMsg::WebTicket {
+                        ticket: self.issue_ticket(&acct.username),
+                    },
+                );
                 self.apply(fx);
             }
             ClientMsg::SetPresence { status } => {

@@ -149,7 +149,8 @@ $('btn-accept').onclick = async () => {
 };
 $('btn-decline').onclick = () => { if (ringing) sig.send({ type: 'decline', call_id: ringing.call_id }); };
 
-sig.on('welcome', (m) => { welcome = m; $('login').hidden = true; $('console').hidden = false; renderStatus(); webSession(m.web_ticket); });
+sig.on('welcome', (m) => { welcome = m; $('login').hidden = true; $('console').hidden = false; renderStatus(); });
+sig.on('web_ticket', (m) => webSession(m.ticket));
 sig.on('status', (m) => { myStatus = m.status; renderStatus(); });
 sig.on('queue_snapshot', (m) => { snapshot = m; snapshotAt = Date.now(); renderQueue(); });
 sig.on('incoming', (m) => {
