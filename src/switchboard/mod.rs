@@ -6,6 +6,8 @@
 mod accounts;
 mod briefings;
 mod calls;
+mod lifecycle;
+mod limits;
 mod media;
 mod records;
 
@@ -13,7 +15,7 @@ pub use accounts::SignInRefused;
 pub use briefings::{WhipError, MAX_WHIP_OFFER_BYTES};
 
 use crate::admission::signin::SignInThrottle;
-use crate::admission::{Gate, Resource, Who};
+use crate::admission::{Gate, Who};
 use crate::briefing::{Briefing, Briefings};
 use crate::captions::live::LiveCaptions;
 use crate::config::Config;
@@ -42,7 +44,7 @@ const MAX_CHAT_CHARS: usize = 2000;
 /// Longest display name.
 const MAX_NAME_CHARS: usize = 40;
 /// How long a console's web-session ticket may be exchanged.
-const TICKET_TTL: Duration = Duration::from_secs(60);
+pub(super) const TICKET_TTL: Duration = Duration::from_secs(60);
 /// How often ring timeouts and invitation expiry are checked.
 const TICK: Duration = Duration::from_millis(250);
 
@@ -227,56 +229,6 @@ impl Switchboard {
         let relay = lock(&self.relay);
         let sessions = lock(&self.sessions).len();
         (relay.call_counts(), relay.staffing(), sessions)
-    }
-
-    /// Stops the service in order: every page is told and its session closed (calls end and
-    /// are recorded), then the record and transcript writers are drained. Returns once what
-    /// happened is durable, or after `limit`.
-    pub async fn shutdown(&self, limit: Duration) {
-        let _ = self.closing.send(true);
-        let deadline = tokio::time::Instant::now() + limit;
-        let sessions: Vec<SessionId> = lock(&self.sessions).keys().copied().collect();
-        for s in &sessions {
-            self.deliver(
-                *s,
-                ServerMsg::error(
-                    None,
-                    ErrorCode::ShuttingDown,
-                    "the service is restarting; try again in a moment",
-                ),
-            );
-        }
-        for s in sessions {
-            self.close_session(s);
-        }
-        let (done, flushed) = tokio::sync::oneshot::channel();
-        if self.records.send(RecordCmd::Flush(done)).is_ok() {
-            let _ = tokio::time::timeout_at(deadline, flushed).await;
-        }
-        for b in self.briefings.list() {
-            let _ = tokio::time::timeout_at(deadline, b.hub.flush()).await;
-        }
-        tracing::info!("records and transcripts written; stopping");
-    }
-
-    /// A one-time ticket for the web session of an account that just signed in.
-    fn issue_ticket(&self, username: &str) -> String {
-        let ticket = new_token();
-        let mut tickets = lock(&self.tickets);
-        tickets.retain(|_, (_, at)| at.elapsed() < TICKET_TTL);
-        tickets.insert(ticket.clone(), (username.to_owned(), Instant::now()));
-        ticket
-    }
-
-    /// The account a ticket was issued to, once, within its minute.
-    pub fn redeem_ticket(&self, ticket: &str) -> Option<String> {
-        let (user, at) = lock(&self.tickets).remove(ticket)?;
-        (at.elapsed() < TICKET_TTL).then_some(user)
-    }
-
-    /// Becomes true when the service is stopping (sockets close on it).
-    pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
-        self.closing.subscribe()
     }
 
     /// Registers a new page; messages for it go to `tx`.
@@ -578,53 +530,6 @@ impl Switchboard {
             }
         }
         Ok(())
-    }
-
-    /// The client address of a session.
-    fn addr(&self, session: SessionId) -> Option<IpAddr> {
-        lock(&self.sessions).get(&session).map(|s| s.addr)
-    }
-
-    /// The sessions connected from an address.
-    fn sessions_from(&self, addr: IpAddr) -> Vec<SessionId> {
-        lock(&self.sessions)
-            .iter()
-            .filter(|(_, s)| s.addr == addr)
-            .map(|(id, _)| *id)
-            .collect()
-    }
-
-    /// May this session's address open another call (a captioned one: `captioned`)? The
-    /// call rules count the calls; admission sets the caps.
-    fn admit_call(
-        &self,
-        session: SessionId,
-        who: Who,
-        captioned: bool,
-    ) -> Result<(), RequestError> {
-        let Some(addr) = self.addr(session) else {
-            return Ok(());
-        };
-        let neighbours = self.sessions_from(addr);
-        let ((mine, mine_direct), total, direct) = {
-            let relay = lock(&self.relay);
-            (
-                relay.calls_by(&neighbours),
-                relay.active_calls(),
-                relay.direct_calls(),
-            )
-        };
-        self.gate
-            .admit_counted(Resource::Call, who, mine, total)
-            .and_then(|()| {
-                if captioned {
-                    self.gate
-                        .admit_counted(Resource::CaptionedCall, who, mine_direct, direct)
-                } else {
-                    Ok(())
-                }
-            })
-            .map_err(|r| refuse(ErrorCode::RateLimited, r.message()))
     }
 
     fn name(&self, session: SessionId) -> String {
