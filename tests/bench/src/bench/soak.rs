@@ -210,6 +210,7 @@ pub async fn run(args: SoakArgs) -> Result<(), String> {
     let warm_at = total / 5;
     let mut warm_rss: Option<f64> = None;
     let mut max_rss: f64 = 0.0;
+    let mut last_loaded = 0.0;
     let sample = |t: Duration| {
         let done = done.clone();
         async move {
@@ -238,6 +239,7 @@ pub async fn run(args: SoakArgs) -> Result<(), String> {
         tokio::time::sleep(Duration::from_secs(args.every_secs)).await;
         let (rss, line) = sample(start.elapsed()).await;
         println!("{line}");
+        last_loaded = rss;
         if warm_rss.is_none() && start.elapsed() >= warm_at {
             warm_rss = Some(rss);
         }
@@ -288,9 +290,11 @@ pub async fn run(args: SoakArgs) -> Result<(), String> {
         ("calls", gauge(addr, "signrelay_calls").await),
     ];
     let warm = warm_rss.unwrap_or(rss);
+    let growth = |to: f64| (to - warm) / warm.max(1.0) * 100.0;
     println!(
-        "# RSS after warm-up {warm:.1} MB, highest since {max_rss:.1} MB, at the end {rss:.1} MB: growth {:+.1} %",
-        (rss - warm) / warm.max(1.0) * 100.0
+        "# RSS after warm-up {warm:.1} MB, highest since {max_rss:.1} MB, last under load {last_loaded:.1} MB ({:+.1} %), with the load gone {rss:.1} MB ({:+.1} %)",
+        growth(last_loaded),
+        growth(rss)
     );
     println!(
         "# open files at start {base_fds}, at the end {}; left over: {}",
