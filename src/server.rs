@@ -154,13 +154,12 @@ async fn seed_accounts(store: &Store, cfg: &Config) -> Result<(), StoreError> {
                 file = %path.display(),
                 "first start: one account per role created; their passwords are in this file (owner-only)"
             ),
-            Err(e) => {
-                tracing::error!(file = %path.display(), error = %e, "first-start passwords could not be written");
-                eprintln!(
-                    "signrelay: first start; could not write {}: {e}\n{note}",
-                    path.display()
-                );
-            }
+            // Never to the log instead: set new ones with `signrelay admin set-password`.
+            Err(e) => tracing::error!(
+                file = %path.display(),
+                error = %e,
+                "first-start passwords could not be written; set them with `signrelay admin set-password`"
+            ),
         }
     }
     Ok(())
