@@ -94,6 +94,24 @@ async fn error_code(p: &mut Participant) -> ErrorCode {
     }
 }
 
+/// Waits for the reply `ok` matches or for a refusal, which must be `rate_limited`; true if
+/// it was refused.
+async fn rate_limited(p: &mut Participant, ok: impl Fn(&ServerMsg) -> bool) -> bool {
+    let reply = p
+        .expect("reply or refusal", T, |m| {
+            ok(m) || matches!(m, ServerMsg::Error { .. })
+        })
+        .await
+        .unwrap();
+    match reply {
+        ServerMsg::Error { code, .. } => {
+            assert_eq!(code, ErrorCode::RateLimited);
+            true
+        }
+        _ => false,
+    }
+}
+
 async fn metric(addr: SocketAddr, line_start: &str) -> u64 {
     let r = http(host(1), addr, "GET", "/metrics", &[], b"").await;
     r.body
@@ -288,14 +306,7 @@ async fn one_address_cannot_take_the_service_down() {
             sign_language: None,
             preferred_interpreter_gender: None,
         });
-        let reply = c
-            .expect("queued or refused", T, |m| {
-                matches!(m, ServerMsg::Queued { .. } | ServerMsg::Error { .. })
-            })
-            .await
-            .unwrap();
-        if let ServerMsg::Error { code, .. } = reply {
-            assert_eq!(code, ErrorCode::RateLimited);
+        if rate_limited(&mut c, |m| matches!(m, ServerMsg::Queued { .. })).await {
             flood_refused += 1;
         }
         flood.push(c);
@@ -387,14 +398,7 @@ async fn one_address_cannot_take_the_service_down() {
             token: None,
             name: None,
         });
-        let reply = v
-            .expect("welcome or refusal", T, |m| {
-                matches!(m, ServerMsg::Welcome { .. } | ServerMsg::Error { .. })
-            })
-            .await
-            .unwrap();
-        if let ServerMsg::Error { code, .. } = reply {
-            assert_eq!(code, ErrorCode::RateLimited);
+        if rate_limited(&mut v, |m| matches!(m, ServerMsg::Welcome { .. })).await {
             turned_away += 1;
         }
         crowd.push(v);

@@ -421,34 +421,52 @@ impl Switchboard {
                 name: format!("{} (WHIP)", clean_name(None, Role::Broadcaster)),
             })
         });
-        let fx = match seated {
-            Ok(fx) => fx,
-            Err(e) => {
-                // Ended while the offer was answered.
-                self.sfu.leave(room_of(&b), peer_of(session));
-                return Err(e.into());
-            }
-        };
-        let resource = self.keep_resource(session, pass);
-        self.run_briefing(&b, fx);
+        let resource = self.admitted(&b, session, pass, seated)?;
         tracing::info!(%session, event = id, "WHIP publishing");
         Ok((resource, answer))
     }
 
-    /// An encoder stops (HTTP DELETE of its resource); false if there is no such resource.
-    pub fn whip_end(&self, id: &str, resource: &str, bearer: Option<&str>) -> bool {
+    /// A WHIP/WHEP session's media is up: the rules take it in (or, if the briefing ended or
+    /// the speaker went while its offer was answered, it is let go), and it gets its resource.
+    fn admitted(
+        &self,
+        b: &Arc<Briefing>,
+        session: SessionId,
+        pass: Pass,
+        taken: Result<Vec<Effect>, BriefingRefusal>,
+    ) -> Result<String, WhipError> {
+        let fx = taken.inspect_err(|_| self.sfu.leave(room_of(b), peer_of(session)))?;
+        let resource = self.keep_resource(session, pass);
+        self.run_briefing(b, fx);
+        Ok(resource)
+    }
+
+    /// Ends the WHIP/WHEP session a resource names, if `mine` says it is that kind of session
+    /// of this briefing; false if there is no such resource.
+    fn end_resource(
+        &self,
+        id: &str,
+        resource: &str,
+        mine: impl FnOnce(&Briefing, SessionId) -> bool,
+    ) -> bool {
         let (Some(b), Some(session)) = (self.briefings.get(id), self.resource_session(resource))
         else {
             return false;
         };
-        let ours = bearer.and_then(|t| b.role_for_token(t)) == Some(Role::Broadcaster)
-            && b.with_core(|c| c.seat_of(session).is_some_and(|p| p.link == Link::Whip));
-        if !ours {
+        if !mine(&b, session) {
             return false;
         }
         let fx = b.update(|c| c.leave(session));
         self.run_briefing(&b, fx);
         true
+    }
+
+    /// An encoder stops (HTTP DELETE of its resource); false if there is no such resource.
+    pub fn whip_end(&self, id: &str, resource: &str, bearer: Option<&str>) -> bool {
+        self.end_resource(id, resource, |b, session| {
+            bearer.and_then(|t| b.role_for_token(t)) == Some(Role::Broadcaster)
+                && b.with_core(|c| c.seat_of(session).is_some_and(|p| p.link == Link::Whip))
+        })
     }
 
     /// A player asks for the speaker by WHEP: returns its resource name and our answer.
@@ -461,30 +479,15 @@ impl Switchboard {
         let b = self.open_briefing(id)?;
         let session = self.sdp_session(&b, &offer)?;
         let answer = self.sfu.whep(room_of(&b), peer_of(session), offer).await?;
-        let fx = match b.update(|c| c.watch(session, Watcher::Whep)) {
-            Ok(fx) => fx,
-            Err(e) => {
-                // The speaker went (or the briefing ended) while the offer was answered.
-                self.sfu.leave(room_of(&b), peer_of(session));
-                return Err(e.into());
-            }
-        };
-        let resource = self.keep_resource(session, pass);
-        self.run_briefing(&b, fx);
+        let watching = b.update(|c| c.watch(session, Watcher::Whep));
+        let resource = self.admitted(&b, session, pass, watching)?;
         Ok((resource, answer))
     }
 
     /// A player stops (HTTP DELETE of its resource); false if there is no such resource.
     pub fn whep_end(&self, id: &str, resource: &str) -> bool {
-        let (Some(b), Some(session)) = (self.briefings.get(id), self.resource_session(resource))
-        else {
-            return false;
-        };
-        if b.with_core(|c| c.watcher(session)) != Some(Watcher::Whep) {
-            return false;
-        }
-        let fx = b.update(|c| c.leave(session));
-        self.run_briefing(&b, fx);
-        true
+        self.end_resource(id, resource, |b, session| {
+            b.with_core(|c| c.watcher(session)) == Some(Watcher::Whep)
+        })
     }
 }

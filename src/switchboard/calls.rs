@@ -65,6 +65,8 @@ impl Switchboard {
 
     /// Carries out what the call rules decided.
     pub(super) fn apply(&self, fx: Vec<Effect>) {
+        // A call that connects moves two people into its room at once: one roster after both.
+        let mut rosters = std::collections::BTreeSet::new();
         for e in fx {
             match e {
                 Effect::Send(s, m) => self.deliver(s, m),
@@ -78,11 +80,11 @@ impl Switchboard {
                     ) {
                         tracing::warn!(%call, %session, error = %e, "could not join the media room");
                     }
-                    self.send_roster(call);
+                    rosters.insert(call);
                 }
                 Effect::LeaveRoom { call, session } => {
                     self.sfu.leave(RoomId::Call(call.0), peer_of(session));
-                    self.send_roster(call);
+                    rosters.insert(call);
                 }
                 Effect::CloseRoom { call } => self.sfu.close(RoomId::Call(call.0)),
                 Effect::Placed {
@@ -117,6 +119,9 @@ impl Switchboard {
                     });
                 }
             }
+        }
+        for call in rosters {
+            self.send_roster(call);
         }
     }
 }

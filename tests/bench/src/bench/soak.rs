@@ -5,11 +5,10 @@
 
 use super::calls::{spawn_server_with, wait_healthy};
 use super::procstat;
+use super::viewers::briefing_with_encoder;
 use crate::loadgen::http::request;
-use crate::loadgen::whip::WhipPublisher;
 use crate::loadgen::Participant;
-use signrelay::sfu::Codec;
-use signrelay::signal::{ClientMsg, EventCreated, Presence, Purpose, ServerMsg};
+use signrelay::signal::{ClientMsg, Presence, Purpose, ServerMsg};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -117,23 +116,7 @@ pub async fn run(args: SoakArgs) -> Result<(), String> {
         "Basic {}",
         base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "soak:soak-pass")
     );
-    let res = request(
-        addr,
-        "POST",
-        "/api/events",
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/json"),
-        ],
-        br#"{"title":"soak"}"#,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    let ev: EventCreated = serde_json::from_str(&res.body)
-        .map_err(|e| format!("event not created ({}): {e}", res.status))?;
-    let encoder = WhipPublisher::publish(addr, &ev.event.id, &ev.broadcaster_token, Codec::Vp8)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (ev, encoder) = briefing_with_encoder(addr, "soak", "soak-pass").await?;
     let encoder_media = encoder.stream(Vec::new());
 
     let stop = Arc::new(AtomicBool::new(false));

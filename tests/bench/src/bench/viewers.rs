@@ -34,27 +34,7 @@ pub async fn run(args: ViewerBenchArgs) -> Result<(), String> {
     )?;
     wait_healthy(&srv.addr).await?;
     let addr: std::net::SocketAddr = srv.addr.parse().map_err(|e| format!("{e}"))?;
-    let auth = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode("bench:bench-pass")
-    );
-    let res = request(
-        addr,
-        "POST",
-        "/api/events",
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/json"),
-        ],
-        br#"{"title":"bench"}"#,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    let ev: EventCreated = serde_json::from_str(&res.body)
-        .map_err(|e| format!("event not created ({}): {e}", res.status))?;
-    let encoder = WhipPublisher::publish(addr, &ev.event.id, &ev.broadcaster_token, Codec::Vp8)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (ev, encoder) = briefing_with_encoder(addr, "bench", "bench-pass").await?;
     let _media = encoder.stream(Vec::new());
     let pid = srv.child.id();
     let ticks = procstat::clock_ticks();
@@ -121,4 +101,34 @@ pub async fn run(args: ViewerBenchArgs) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+/// Creates a briefing as organizer `user` and starts a WHIP encoder publishing to it.
+pub(super) async fn briefing_with_encoder(
+    addr: std::net::SocketAddr,
+    user: &str,
+    pass: &str,
+) -> Result<(EventCreated, WhipPublisher), String> {
+    let auth = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
+    );
+    let res = request(
+        addr,
+        "POST",
+        "/api/events",
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        br#"{"title":"bench"}"#,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let ev: EventCreated = serde_json::from_str(&res.body)
+        .map_err(|e| format!("event not created ({}): {e}", res.status))?;
+    let encoder = WhipPublisher::publish(addr, &ev.event.id, &ev.broadcaster_token, Codec::Vp8)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((ev, encoder))
 }
