@@ -211,6 +211,9 @@ sig.on('call_ended', (m) => {
   flash(t('ended'));
 });
 sig.on('error', (m) => {
+  // A browser offers candidates the server will not check (link-local, mDNS names): the call
+  // goes on over the others, and there is nothing for the person to do.
+  if (m.code === 'bad_candidate') return;
   if (m.code === 'shutting_down') status(t('restarting'));
   else status(t('error', { e: m.message }));
 });

@@ -65,6 +65,7 @@ function connect() {
     stop();
   });
   sig.on('error', (m) => {
+    if (m.code === 'bad_candidate') return;
     if (m.code === 'media_failed') { sig.close(); return; }
     $('status').textContent = t('error', { e: m.message });
     if (m.code === 'token_invalid' || m.code === 'no_such_event') stop();

@@ -132,6 +132,7 @@ function joinMedia() {
   sig.on('offer', (m) => media?.handleOffer(m.sdp));
   sig.on('event_status', (m) => { info = { ...m, receivedAt: Date.now() }; renderInfo(); });
   sig.on('error', (m) => {
+    if (m.code === 'bad_candidate') return;
     if (m.code === 'media_failed') sig.close();
     else $('status').textContent = t('error', { e: m.message });
   });
