@@ -379,6 +379,7 @@ async fn one_address_cannot_take_the_service_down() {
                 language: None,
                 hotwords: vec![],
                 starts_at_unix_ms: None,
+                ..Default::default()
             },
             "admin",
         )

@@ -193,6 +193,7 @@ mod live {
                             language: None,
                             hotwords: vec![],
                             starts_at_unix_ms: None,
+                            ..Default::default()
                         },
                         "fuzz",
                     )

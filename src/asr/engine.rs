@@ -69,6 +69,12 @@ pub struct Segment {
     pub text: String,
     /// Whisper's probability that there was no speech.
     pub no_speech: f32,
+    /// The decoder's probability of each character of `text` (the lowest of the tokens that
+    /// spell it); empty when the tokens do not line up with the text.
+    pub char_p: Vec<f32>,
+    /// Mean log probability of the segment's text tokens (Whisper's own "is this made up"
+    /// signal; below -1 the text is usually invented).
+    pub avg_logprob: f32,
 }
 
 /// The result of a decode.
@@ -259,6 +265,48 @@ fn worker(
     }
 }
 
+/// Per-character probability and mean token log probability of one segment. Special tokens
+/// (timestamps, end of text) are skipped; a character split over several tokens gets the
+/// lowest of their probabilities.
+fn token_confidence(
+    seg: &whisper_rs::WhisperSegment<'_>,
+    eot: i32,
+    text: &str,
+) -> (Vec<f32>, f32) {
+    let mut bytes: Vec<u8> = Vec::new();
+    let mut byte_p: Vec<f32> = Vec::new();
+    let (mut sum, mut n) = (0.0f32, 0u32);
+    for i in 0..seg.n_tokens() {
+        let Some(tok) = seg.get_token(i) else { continue };
+        if tok.token_id() >= eot {
+            continue;
+        }
+        let Ok(b) = tok.to_bytes() else { continue };
+        let p = tok.token_probability().clamp(1e-6, 1.0);
+        sum += p.ln();
+        n += 1;
+        bytes.extend_from_slice(b);
+        byte_p.extend(std::iter::repeat_n(p, b.len()));
+    }
+    let avg = if n == 0 { 0.0 } else { sum / n as f32 };
+    let Ok(joined) = std::str::from_utf8(&bytes) else {
+        return (Vec::new(), avg);
+    };
+    if joined != text {
+        return (Vec::new(), avg);
+    }
+    let char_p = joined
+        .char_indices()
+        .map(|(at, c)| {
+            byte_p[at..at + c.len_utf8()]
+                .iter()
+                .copied()
+                .fold(1.0f32, f32::min)
+        })
+        .collect();
+    (char_p, avg)
+}
+
 fn run(
     state: &mut whisper_rs::WhisperState,
     req: &DecodeRequest,
@@ -333,11 +381,14 @@ fn run(
             Ok(b) => String::from_utf8_lossy(b).into_owned(),
             Err(_) => continue,
         };
+        let (char_p, avg_logprob) = token_confidence(&seg, ctx.token_eot(), &text);
         segments.push(Segment {
             start_ms: (seg.start_timestamp().max(0) as u64) * 10,
             end_ms: (seg.end_timestamp().max(0) as u64) * 10,
             text,
             no_speech: seg.no_speech_probability(),
+            char_p,
+            avg_logprob,
         });
     }
     Ok(Decoded {

@@ -5,10 +5,13 @@
 //! store, so links and transcripts outlive a restart.
 
 pub mod core;
+pub mod captioning;
 pub mod hub;
+pub mod review;
 
 use self::core::{BriefingCore, Effect};
 use crate::asr::Lang;
+use crate::captions::Vocabulary;
 use crate::clock::unix_ms;
 use crate::signal::{
     CaptionLine, CaptionStatus, EventCreated, EventInfo, EventState, NewEvent, Role,
@@ -17,6 +20,7 @@ use crate::store::events::EventRow as Stored;
 use crate::store::{Store, StoreError};
 use crate::token::{constant_time_eq, new_token};
 use hub::{CaptionHub, Keep};
+use review::Rule;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -55,6 +59,9 @@ pub struct Briefing {
     core: Mutex<BriefingCore>,
     status: watch::Sender<EventInfo>,
     store: Option<Store>,
+    /// The recognizer's vocabulary, read at every decode: terms learnt during the event
+    /// reach the running caption stream.
+    vocabulary: Vocabulary,
 }
 
 impl Briefing {
@@ -86,7 +93,15 @@ impl Briefing {
             });
             tx
         });
-        let hub = CaptionHub::open(lines, keep);
+        let rules = stored
+            .rules
+            .iter()
+            .map(|[wrong, right]| Rule {
+                wrong: wrong.clone(),
+                right: right.clone(),
+            })
+            .collect();
+        let hub = CaptionHub::open(lines, keep, stored.correction_window_ms, rules);
         let state = if stored.ended {
             EventState::Ended
         } else if hub.lines_from(0).is_empty() {
@@ -95,9 +110,11 @@ impl Briefing {
             EventState::Paused
         };
         let core = BriefingCore::new(state, captions_on);
-        let info = Self::info_of(&stored, &core);
+        let info = Self::info_of(&stored, &core, &hub);
         let (status, _) = watch::channel(info);
+        let vocabulary = Vocabulary::new(stored.hotwords.clone());
         Arc::new(Self {
+            vocabulary,
             stored: Mutex::new(stored),
             room,
             hub,
@@ -133,7 +150,7 @@ impl Briefing {
             let info = out
                 .effects()
                 .contains(&Effect::Status)
-                .then(|| Self::info_of(&self.stored(), &core));
+                .then(|| Self::info_of(&self.stored(), &core, &self.hub));
             (out, info)
         };
         if let Some(info) = info {
@@ -152,9 +169,9 @@ impl Briefing {
         self.lang
     }
 
-    /// The organizer's vocabulary for the recognizer.
-    pub fn hotwords(&self) -> Vec<String> {
-        self.stored().hotwords.clone()
+    /// The recognizer's vocabulary: the organizer's terms and those learnt since.
+    pub fn vocabulary(&self) -> Vocabulary {
+        self.vocabulary.clone()
     }
 
     /// Who created it.
@@ -162,8 +179,10 @@ impl Briefing {
         self.stored().organizer.clone()
     }
 
-    fn info_of(s: &Stored, core: &BriefingCore) -> EventInfo {
+    fn info_of(s: &Stored, core: &BriefingCore, hub: &CaptionHub) -> EventInfo {
         let (captions, behind) = core.caption_health();
+        let (captioning, captioner_present, correction_window_ms) =
+            hub.with_review(|r| (r.mode(), r.captioner_present(), r.window_ms()));
         EventInfo {
             id: s.id.clone(),
             title: s.title.clone(),
@@ -174,13 +193,16 @@ impl Briefing {
             captions_behind_secs: behind,
             interpreter_present: core.interpreter_present(),
             viewers: core.viewers(),
+            captioning,
+            captioner_present,
+            correction_window_ms,
         }
     }
 
     /// The state as anyone may see it.
     pub fn info(&self) -> EventInfo {
         let core = self.core();
-        Self::info_of(&self.stored(), &core)
+        Self::info_of(&self.stored(), &core, &self.hub)
     }
 
     /// Follows status changes (not viewer counts, which change too often to push to everyone).
@@ -334,20 +356,13 @@ impl Briefings {
                 "language {language:?} is not offered (zh, en)"
             )));
         }
-        let hotwords: Vec<String> = new
-            .hotwords
-            .iter()
-            .map(|h| h.trim().to_owned())
-            .filter(|h| !h.is_empty())
-            .collect();
-        if hotwords.len() > MAX_HOTWORDS
-            || hotwords
-                .iter()
-                .any(|h| h.chars().count() > MAX_HOTWORD_CHARS || h.chars().any(char::is_control))
-        {
-            return Err(BriefingError::Invalid(format!(
-                "at most {MAX_HOTWORDS} hotwords of at most {MAX_HOTWORD_CHARS} characters"
-            )));
+        let hotwords = captioning::check_hotwords(&new.hotwords)?;
+        let captioners = captioning::check_captioners(&new.captioners)?;
+        let window = new
+            .correction_window_ms
+            .unwrap_or(crate::store::events::DEFAULT_WINDOW_MS);
+        if window > review::MAX_WINDOW_MS {
+            return Err(BriefingError::Invalid(review::ReviewError::BadWindow.to_string()));
         }
         if self.map.read().unwrap_or_else(|p| p.into_inner()).len() >= MAX_BRIEFINGS {
             return Err(BriefingError::Invalid(
@@ -366,6 +381,9 @@ impl Briefings {
             broadcaster_token: new_token(),
             interpreter_token: new_token(),
             ended: false,
+            captioners,
+            correction_window_ms: window,
+            rules: Vec::new(),
         };
         if let Some(store) = &self.store {
             store.insert_event(&stored).await?;
@@ -459,6 +477,7 @@ mod tests {
             language: None,
             hotwords: vec!["临清".into(), "残联".into()],
             starts_at_unix_ms: Some(1_800_000_000_000),
+            ..Default::default()
         }
     }
 
@@ -533,6 +552,8 @@ mod tests {
             end_ms: 500,
             audio_end_unix_ms: 1_000,
             degraded: true,
+            unsure: Vec::new(),
+            review: Default::default(),
         };
         assert_eq!(ev.caption(line), vec![Effect::Status]);
         assert_eq!(
@@ -595,6 +616,8 @@ mod tests {
                     end_ms: seq as u64 * 1000 + 900,
                     audio_end_unix_ms: 10_000 + seq as u64 * 1000 + 900,
                     degraded: false,
+                    unsure: Vec::new(),
+                    review: Default::default(),
                 });
             }
             // The writer task stores lines a moment later.

@@ -12,6 +12,8 @@ pub struct Unit {
     pub start_ms: u64,
     /// End, ms from the stream's start.
     pub end_ms: u64,
+    /// The decoder gave some of it a low probability (marked for the captioner).
+    pub unsure: bool,
 }
 
 impl Unit {
@@ -135,6 +137,7 @@ mod tests {
                 text: format!(" {w}"),
                 start_ms: start + i as u64 * 300,
                 end_ms: start + i as u64 * 300 + 250,
+                unsure: false,
             })
             .collect()
     }

@@ -148,7 +148,7 @@ impl LiveCaptions {
         &self,
         speaker: Speaker,
         lang: Option<Lang>,
-        extra_hotwords: &[String],
+        vocabulary: super::Vocabulary,
         sink: Arc<dyn CaptionSink>,
     ) -> CaptionStream {
         let (tx, rx) = mpsc::channel(TAP_QUEUE);
@@ -164,12 +164,8 @@ impl LiveCaptions {
             tracing::error!(error = %e, "no caption decoder thread; this speaker is not captioned");
         }
         let mut cfg = StreamConfig::new(lang.unwrap_or(self.lang));
-        cfg.hotwords = self
-            .hotwords
-            .iter()
-            .chain(extra_hotwords)
-            .cloned()
-            .collect();
+        cfg.hotwords = self.hotwords.to_vec();
+        cfg.vocabulary = vocabulary;
         let rec = StreamRecognizer::new(self.engine.clone(), cfg);
         let stats = self.stats.clone();
         let counted = Counted::new(stats.clone());
@@ -229,6 +225,8 @@ impl Emitter {
                 end_ms: e.end_ms,
                 audio_end_unix_ms,
                 degraded,
+                unsure: e.unsure,
+                review: Default::default(),
             });
         }
     }

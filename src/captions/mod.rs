@@ -3,6 +3,8 @@
 
 pub mod agreement;
 pub mod format;
+pub mod guard;
+pub mod itn;
 pub mod live;
 pub mod numbers;
 pub mod segment;
@@ -18,6 +20,29 @@ pub use stream::{
 
 use crate::asr::{Lang, Segment};
 use agreement::Unit;
+use std::sync::{Arc, RwLock};
+
+/// Terms the recognizer favours, shared with whoever adds to them while a stream runs (a
+/// captioner's correction teaches the event's vocabulary).
+#[derive(Debug, Clone, Default)]
+pub struct Vocabulary(Arc<RwLock<Vec<String>>>);
+
+impl Vocabulary {
+    /// A vocabulary of these terms.
+    pub fn new(terms: Vec<String>) -> Self {
+        Self(Arc::new(RwLock::new(terms)))
+    }
+
+    /// The terms now.
+    pub fn terms(&self) -> Vec<String> {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Replaces the terms; running streams use them from their next decode.
+    pub fn set(&self, terms: Vec<String>) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = terms;
+    }
+}
 
 /// A run this long said twice back to back is a decoding artefact, not speech.
 pub const MIN_DOUBLED_UNITS: usize = 4;
@@ -45,38 +70,123 @@ pub fn build_prompt(lang: Lang, hotwords: &[String], recent: &str) -> String {
 }
 
 /// Cleans decoded segments into units with absolute times: Simplified characters, no known
-/// hallucinations, no repetition loops. `offset_ms` is where the decoded audio starts and
-/// `len_ms` its length: Whisper's last timestamp often runs to the end of its window, past the
-/// audio, and a time in the future would make later words look already committed.
-pub fn segments_to_units(segments: &[Segment], offset_ms: u64, len_ms: u64) -> Vec<Unit> {
+/// hallucinations, no prompt read back, no text the decoder did not believe, no repetition
+/// loops. `offset_ms` is where the decoded audio starts and `len_ms` its length: Whisper's
+/// last timestamp often runs to the end of its window, past the audio, and a time in the
+/// future would make later words look already committed. `hotwords` are the prompt's terms.
+pub fn segments_to_units(
+    segments: &[Segment],
+    offset_ms: u64,
+    len_ms: u64,
+    hotwords: &[String],
+) -> Vec<Unit> {
     let mut out = Vec::new();
     let mut previous = String::new();
     for s in segments {
-        if s.no_speech > 0.8 || text::is_hallucination(&s.text) {
+        if s.no_speech > 0.8 || text::is_hallucination(&s.text) || guard::invented(s) {
             continue;
         }
-        let simplified = text::to_simplified(&s.text);
+        let converted = text::to_simplified(&s.text);
+        // Probabilities line up with the text only if the conversion kept its length.
+        let char_p: &[f32] = if converted.chars().count() == s.char_p.len() {
+            &s.char_p
+        } else {
+            &[]
+        };
+        let stripped = guard::strip_style_prefix(&converted, ZH_STYLE_PROMPT);
+        let skip = converted.chars().count() - stripped.chars().count();
+        let char_p = char_p.get(skip..).unwrap_or(&[]);
+        if guard::echoes_prompt(&stripped, ZH_STYLE_PROMPT, hotwords) {
+            continue;
+        }
         // The same sentence again as the next segment is Whisper re-reading trailing silence.
-        let key = text::normalize(&simplified);
-        if !key.is_empty() && key == previous {
+        let key = text::normalize(&stripped);
+        if key.is_empty() || key == previous {
             continue;
         }
         previous = key;
-        let parts = text::cut_repetitions(&text::units(&simplified), 2);
+        let all = text::units(&stripped);
+        let unsure = unsure_units(&all, char_p);
+        let parts = text::cut_repetitions(&all, 2);
         let parts = text::cut_doubled(&parts, MIN_DOUBLED_UNITS);
+        let flags = flags_of_kept(&all, &unsure, &parts);
         let n = parts.len().max(1) as u64;
         let (start, end) = (s.start_ms.min(len_ms), s.end_ms.min(len_ms));
         let span = end.saturating_sub(start);
-        for (i, t) in parts.into_iter().enumerate() {
+        for (i, (t, unsure)) in parts.into_iter().zip(flags).enumerate() {
             let i = i as u64;
             out.push(Unit {
                 text: t,
                 start_ms: offset_ms + start + span * i / n,
                 end_ms: offset_ms + start + span * (i + 1) / n,
+                unsure,
             });
         }
     }
     out
+}
+
+/// Which units hold a character the decoder was unsure of (units spell the text in order).
+fn unsure_units(units: &[String], char_p: &[f32]) -> Vec<bool> {
+    let mut at = 0;
+    units
+        .iter()
+        .map(|u| {
+            let n = u.chars().count();
+            let low = u
+                .chars()
+                .zip(char_p.iter().skip(at))
+                .any(|(c, p)| c.is_alphanumeric() && *p < guard::UNSURE_P);
+            at += n;
+            low
+        })
+        .collect()
+}
+
+/// The flags of the units a cut kept (they are a subsequence of the originals).
+fn flags_of_kept(all: &[String], flags: &[bool], kept: &[String]) -> Vec<bool> {
+    let mut j = 0;
+    kept.iter()
+        .map(|k| {
+            while j < all.len() && all[j] != *k {
+                j += 1;
+            }
+            let f = flags.get(j).copied().unwrap_or(false);
+            j += 1;
+            f
+        })
+        .collect()
+}
+
+/// The caption text of committed units as viewers read it (numbers per GB/T 15835 in
+/// Mandarin), and where in it the decoder was unsure: `[start, end)` character ranges.
+pub fn caption_text(units: &[Unit], lang: Lang) -> (String, Vec<[u32; 2]>) {
+    let mut marked: Vec<itn::Marked> = Vec::new();
+    for u in units {
+        marked.extend(u.text.chars().map(|c| (c, u.unsure && c.is_alphanumeric())));
+    }
+    while marked.first().is_some_and(|(c, _)| c.is_whitespace()) {
+        marked.remove(0);
+    }
+    while marked.last().is_some_and(|(c, _)| c.is_whitespace()) {
+        marked.pop();
+    }
+    if lang != Lang::En {
+        marked = itn::apply_marked(&marked);
+    }
+    let text: String = marked.iter().map(|(c, _)| *c).collect();
+    let mut spans: Vec<[u32; 2]> = Vec::new();
+    for (i, (_, unsure)) in marked.iter().enumerate() {
+        if !*unsure {
+            continue;
+        }
+        let i = i as u32;
+        match spans.last_mut() {
+            Some(last) if last[1] == i => last[1] = i + 1,
+            _ => spans.push([i, i + 1]),
+        }
+    }
+    (text, spans)
 }
 
 /// Joins units into display text.

@@ -3,7 +3,8 @@
 
 use super::agreement::{Agreement, Unit};
 use super::vad::{Vad, FRAME};
-use super::{build_prompt, join_units, segments_to_units};
+use super::guard::Repeats;
+use super::{build_prompt, caption_text, join_units, segments_to_units};
 use crate::asr::{AsrError, DecodeRequest, Engine, Lang};
 use serde::Serialize;
 use std::time::{Duration, Instant};
@@ -28,6 +29,9 @@ pub struct CaptionEvent {
     pub text: String,
     /// Final or not.
     pub stable: bool,
+    /// Character ranges `[start, end)` of `text` the decoder was unsure of.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unsure: Vec<[u32; 2]>,
 }
 
 /// Tuning of one stream.
@@ -37,6 +41,9 @@ pub struct StreamConfig {
     pub lang: Lang,
     /// Names and terms to favour (officials, places such as 临清, 聊城, 残联).
     pub hotwords: Vec<String>,
+    /// More terms that may change while the stream runs (an event's, learnt from its
+    /// captioner).
+    pub vocabulary: super::Vocabulary,
     /// New audio between decodes when the CPU keeps up.
     pub min_chunk: Duration,
     /// Longest the decode interval may grow to when the CPU does not keep up.
@@ -53,6 +60,7 @@ impl StreamConfig {
         Self {
             lang,
             hotwords: Vec::new(),
+            vocabulary: super::Vocabulary::default(),
             min_chunk: Duration::from_millis(1000),
             max_chunk: Duration::from_millis(4000),
             pause: Duration::from_millis(600),
@@ -102,8 +110,8 @@ pub struct StreamRecognizer {
     in_buffer: Vec<Unit>,
     seq: u64,
     stats: StreamStats,
-    /// The last committed line, normalized (to drop an echo of it).
-    last_key: String,
+    /// The last lines committed (to drop one said again).
+    repeats: Repeats,
 }
 
 impl StreamRecognizer {
@@ -129,7 +137,7 @@ impl StreamRecognizer {
             in_buffer: Vec::new(),
             seq: 0,
             stats: StreamStats::default(),
-            last_key: String::new(),
+            repeats: Repeats::new(),
         }
     }
 
@@ -266,10 +274,16 @@ impl StreamRecognizer {
     }
 
     async fn decode(&mut self) -> Result<Vec<Unit>, AsrError> {
+        let mut words = self.cfg.hotwords.clone();
+        for t in self.cfg.vocabulary.terms() {
+            if !words.contains(&t) {
+                words.push(t);
+            }
+        }
         let req = DecodeRequest {
             pcm: self.buf.clone(),
             lang: self.cfg.lang,
-            prompt: build_prompt(self.cfg.lang, &self.cfg.hotwords, &self.prompt_text),
+            prompt: build_prompt(self.cfg.lang, &words, &self.prompt_text),
             fit_audio_ctx: true,
             beam: None,
         };
@@ -287,21 +301,24 @@ impl StreamRecognizer {
             self.stats.degraded = self.chunk > self.cfg.min_chunk;
         }
         let len_ms = (self.buf.len() / SAMPLES_PER_MS) as u64;
-        Ok(segments_to_units(&d.segments, self.buf_start_ms, len_ms))
+        Ok(segments_to_units(
+            &d.segments,
+            self.buf_start_ms,
+            len_ms,
+            &words,
+        ))
     }
 
     fn emit(&mut self, committed: &[Unit], tail: &[Unit]) -> Vec<CaptionEvent> {
         let mut out = Vec::new();
-        let text = join_units(committed);
-        let key = super::text::normalize(&text);
-        // The previous line again, whole: Whisper repeating its prompt over silence.
-        let echo = key.chars().count() >= super::MIN_DOUBLED_UNITS && key == self.last_key;
-        if echo {
+        let (text, unsure) = caption_text(committed, self.cfg.lang);
+        // A line said again: Whisper repeating its prompt over silence or unclear audio.
+        let repeat = !committed.is_empty() && !self.repeats.admit(&text);
+        if repeat {
             // Never what was said: caption text stays out of the log at every level.
             tracing::debug!(chars = text.chars().count(), "repeated line dropped");
         }
-        if !committed.is_empty() && !echo {
-            self.last_key = key;
+        if !committed.is_empty() && !repeat && !text.is_empty() {
             let sep = if self.cfg.lang != Lang::Zh && !self.committed_text.is_empty() {
                 " "
             } else {
@@ -316,15 +333,18 @@ impl StreamRecognizer {
                 end_ms: committed[committed.len() - 1].end_ms,
                 text,
                 stable: true,
+                unsure,
             });
             self.seq += 1;
         }
+        let (tail_text, tail_unsure) = caption_text(tail, self.cfg.lang);
         out.push(CaptionEvent {
             seq: self.seq,
             start_ms: tail.first().map_or(self.fed_ms, |u| u.start_ms),
             end_ms: tail.last().map_or(self.fed_ms, |u| u.end_ms),
-            text: join_units(tail),
+            text: tail_text,
             stable: false,
+            unsure: tail_unsure,
         });
         out
     }

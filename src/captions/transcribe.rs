@@ -1,7 +1,8 @@
 //! Offline transcription of a file: `signrelay transcribe`.
 
 use super::format::{self, Cue};
-use super::{build_prompt, join_units, segments_to_units};
+use super::guard::Repeats;
+use super::{build_prompt, caption_text, segments_to_units};
 use crate::asr::{DecodeRequest, Engine, EngineConfig, Lang};
 use std::path::PathBuf;
 
@@ -38,6 +39,7 @@ pub fn cues(
 ) -> Result<Vec<Cue>, String> {
     let mut out: Vec<Cue> = Vec::new();
     let mut previous = String::new();
+    let mut repeats = Repeats::new();
     for (a, b) in super::segment::utterances(&pcm) {
         let req = DecodeRequest {
             pcm: pcm[a..b].to_vec(),
@@ -50,11 +52,15 @@ pub fn cues(
         let offset = (a / 16) as u64;
         let len = ((b - a) / 16) as u64;
         for s in &d.segments {
-            let units = segments_to_units(std::slice::from_ref(s), offset, len);
+            let units = segments_to_units(std::slice::from_ref(s), offset, len, hotwords);
             if units.is_empty() {
                 continue;
             }
-            let text = join_units(&units);
+            let (text, _) = caption_text(&units, lang);
+            // The prompt's sentence read again over the next utterance.
+            if text.is_empty() || !repeats.admit(&text) {
+                continue;
+            }
             previous = text.clone();
             out.push(Cue {
                 start_ms: units[0].start_ms,

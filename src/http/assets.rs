@@ -23,6 +23,11 @@ const FILES: &[(&str, &str, &str)] = &[
         web!("js/i18n.js"),
     ),
     (
+        "js/caption.js",
+        "text/javascript; charset=utf-8",
+        web!("js/caption.js"),
+    ),
+    (
         "js/signal.js",
         "text/javascript; charset=utf-8",
         web!("js/signal.js"),
@@ -92,6 +97,7 @@ pub async fn page(uri: Uri) -> Response {
         "/stage" => web!("stage.html"),
         "/organize" => web!("organize.html"),
         "/admin" => web!("admin.html"),
+        "/caption" => web!("caption.html"),
         p if p.starts_with("/events/") => web!("watch.html"),
         _ => web!("index.html"),
     };

@@ -7,9 +7,10 @@ use super::guard::{client_addr, too_many};
 use super::AppState;
 use crate::admission::{Pass, Resource, Who};
 use crate::briefing::hub::{sse_frame, HubItem};
+use crate::briefing::captioning::Desk;
 use crate::briefing::{Briefing, BriefingError};
 use crate::captions::format;
-use crate::signal::{EventInfo, NewEvent};
+use crate::signal::{CaptionView, EventInfo, NewEvent};
 use crate::store::{AccountRole, User};
 use crate::switchboard::WhipError;
 use axum::body::Bytes;
@@ -131,6 +132,9 @@ pub async fn transcript(
 #[derive(Deserialize)]
 pub struct Since {
     since: Option<u64>,
+    /// `live` (default), `checked`, or `desk` (the event's captioners only).
+    #[serde(default)]
+    view: CaptionView,
 }
 
 struct Follow {
@@ -147,6 +151,9 @@ struct Follow {
     /// A fixed beat, not a timer re-armed per frame: re-arming cost more than the frame at
     /// 10 000 subscribers.
     keep_alive: tokio::time::Interval,
+    view: CaptionView,
+    /// A captioner's console counts as present while its stream is open.
+    _desk: Option<Desk>,
 }
 
 /// A comment line keeps proxies from closing an idle stream.
@@ -166,7 +173,7 @@ const MAX_REPLAY: usize = 500;
 
 impl Follow {
     fn replay(&mut self) {
-        for l in self.ev.hub.lines_from_at_most(self.next_seq, MAX_REPLAY) {
+        for l in self.ev.hub.replay(self.view, self.next_seq, MAX_REPLAY) {
             if let Ok(json) = serde_json::to_string(&l) {
                 self.backlog
                     .push_back(sse_frame("caption", Some(l.seq), &json));
@@ -187,10 +194,12 @@ impl Follow {
             tokio::select! {
                 item = self.rx.recv() => match item {
                     Ok(it) => {
-                        if it.stable && it.seq < self.next_seq {
-                            continue; // already sent in the replay
-                        }
-                        if it.stable {
+                        // A line's first version moves the subscriber on; a revision of a line
+                        // it has, and a suggestion to the captioner, do not.
+                        if it.stable && it.rev == 0 && !it.draft {
+                            if it.seq < self.next_seq {
+                                continue; // already sent in the replay
+                            }
                             self.next_seq = it.seq.saturating_add(1);
                         }
                         // The same bytes for every subscriber: a reference count, no copy.
@@ -251,6 +260,12 @@ pub async fn captions(
         ),
     };
     let since = last_id.or(q.since);
+    let desk = if q.view == CaptionView::Desk {
+        super::captioning::allowed(&app, &headers, &ev, super::captioning::Duty::Caption).await?;
+        Some(ev.open_desk())
+    } else {
+        None
+    };
     let pass = app
         .switchboard
         .admission()
@@ -258,7 +273,9 @@ pub async fn captions(
         .map_err(too_many)?;
     let mut follow = Follow {
         _pass: pass,
-        rx: ev.hub.subscribe(),
+        rx: ev.hub.subscribe(q.view),
+        view: q.view,
+        _desk: desk,
         status: ev.watch(),
         ev,
         backlog: Default::default(),

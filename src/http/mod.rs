@@ -3,6 +3,7 @@
 mod admin;
 mod assets;
 mod auth;
+mod captioning;
 mod error;
 mod events;
 mod guard;
@@ -16,7 +17,7 @@ use crate::switchboard::Switchboard;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use std::sync::atomic::Ordering;
@@ -95,6 +96,21 @@ pub fn router(state: AppState) -> Router {
             "/whep/{id}/{session}",
             delete(events::whep_delete).patch(events::whip_patch),
         )
+        .route("/caption", get(assets::page))
+        .route("/api/captioner/events", get(captioning::mine))
+        .route(
+            "/api/events/{id}/captioning",
+            get(captioning::show).post(captioning::settings),
+        )
+        .route("/api/events/{id}/captions/{seq}", post(captioning::correct))
+        .route(
+            "/api/events/{id}/captions/{seq}/accept",
+            post(captioning::accept),
+        )
+        .route("/api/events/{id}/typing", post(captioning::typing))
+        .route("/api/events/{id}/rules", post(captioning::learn))
+        .route("/api/events/{id}/glossary", put(captioning::glossary))
+        .route("/api/events/{id}/captioners", put(captioning::assign))
         .route("/static/{*path}", get(assets::file))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -29,6 +29,74 @@ pub struct CaptionLine {
     /// The recognizer is behind and decodes less often than it should.
     #[serde(default)]
     pub degraded: bool,
+    /// Character ranges `[start, end)` of `text` the recognizer was unsure of (for the
+    /// captioner's console).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unsure: Vec<[u32; 2]>,
+    /// What a captioner did to the line.
+    #[serde(flatten)]
+    pub review: Review,
+}
+
+/// A captioner's work on one caption line. A correction is a revision of the same line (same
+/// `seq`, the next `rev`), never a new line.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Review {
+    /// 0 as first sent, one more per correction.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rev: u32,
+    /// A captioner changed the text.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub corrected: bool,
+    /// A captioner checked the line (accepted or corrected it).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub checked: bool,
+    /// Typed by a captioner (速录), not recognized.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub typed: bool,
+    /// The recognizer's text, kept beside a correction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine_text: Option<String>,
+    /// From the line's first showing to its first correction, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corrected_after_ms: Option<u64>,
+    /// The recognizer's suggestion while a captioner types (速录): on the captioner's
+    /// console only, never a line of the transcript.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub draft: bool,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// How an event's captions are made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Captioning {
+    /// The recognizer writes them; a captioner, if there is one, corrects them.
+    #[default]
+    Machine,
+    /// A captioner types them (速录/CART); the recognizer's text, if it runs, is only a
+    /// suggestion on the captioner's console.
+    Typed,
+}
+
+/// Which captions a viewer follows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaptionView {
+    /// At once as recognized; corrections replace lines in place.
+    #[default]
+    Live,
+    /// Each line after the captioner checked it or the correction window passed.
+    Checked,
+    /// The captioner's console: everything, with the recognizer's suggestions.
+    Desk,
 }
 
 /// How far one speaker's captions run behind their speech, sent about once a second while
@@ -73,7 +141,7 @@ pub enum CaptionHealth {
 }
 
 /// What an organizer sends to create an event.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct NewEvent {
     /// Title shown to viewers.
@@ -87,6 +155,12 @@ pub struct NewEvent {
     /// Planned start, Unix ms.
     #[serde(default)]
     pub starts_at_unix_ms: Option<u64>,
+    /// Captioners' account names who may correct or type this event's captions.
+    #[serde(default)]
+    pub captioners: Vec<String>,
+    /// How long "checked" viewers wait for the captioner per line, ms (default 4000).
+    #[serde(default)]
+    pub correction_window_ms: Option<u64>,
 }
 
 /// The organizer's copy of a new event: the three links and the WHIP endpoint.
@@ -131,4 +205,13 @@ pub struct EventInfo {
     pub interpreter_present: bool,
     /// People watching in the browser or by WHEP now.
     pub viewers: usize,
+    /// How captions are made.
+    #[serde(default)]
+    pub captioning: Captioning,
+    /// A captioner's console is connected now.
+    #[serde(default)]
+    pub captioner_present: bool,
+    /// How long "checked" viewers wait for the captioner per line, ms (0: no holding).
+    #[serde(default)]
+    pub correction_window_ms: u64,
 }

@@ -4,7 +4,7 @@
 mod event;
 
 pub use event::{
-    CaptionHealth, CaptionLine, CaptionStatus, EventCreated, EventInfo, EventState, NewEvent,
+    CaptionHealth, CaptionLine, CaptionView, Captioning, Review, CaptionStatus, EventCreated, EventInfo, EventState, NewEvent,
 };
 
 use serde::{Deserialize, Serialize};
@@ -72,6 +72,8 @@ pub enum Role {
     Broadcaster,
     /// Someone watching an event.
     Viewer,
+    /// A captioner (速录员) correcting or typing an event's captions.
+    Captioner,
 }
 
 /// An interpreter's presence as they set it.

@@ -29,6 +29,22 @@ pub struct EventRow {
     pub interpreter_token: String,
     /// Ended by the organizer.
     pub ended: bool,
+    /// Captioners (account names) the organizer assigned.
+    #[serde(default)]
+    pub captioners: Vec<String>,
+    /// How long checked viewers wait for the captioner per line, ms.
+    #[serde(default = "default_window")]
+    pub correction_window_ms: u64,
+    /// Replacement rules learnt during the event, `[wrong, right]`.
+    #[serde(default)]
+    pub rules: Vec<[String; 2]>,
+}
+
+/// A line waits this long for its captioner unless the organizer says otherwise.
+pub const DEFAULT_WINDOW_MS: u64 = 4000;
+
+fn default_window() -> u64 {
+    DEFAULT_WINDOW_MS
 }
 
 fn row_from(r: &AnyRow) -> Result<EventRow, StoreError> {
@@ -46,6 +62,10 @@ fn row_from(r: &AnyRow) -> Result<EventRow, StoreError> {
         broadcaster_token: r.try_get("broadcaster_token")?,
         interpreter_token: r.try_get("interpreter_token")?,
         ended: r.try_get::<i64, _>("ended")? != 0,
+        captioners: serde_json::from_str(&r.try_get::<String, _>("captioners")?)
+            .unwrap_or_default(),
+        correction_window_ms: r.try_get::<i64, _>("correction_window_ms")?.max(0) as u64,
+        rules: serde_json::from_str(&r.try_get::<String, _>("rules")?).unwrap_or_default(),
     })
 }
 
@@ -54,7 +74,8 @@ impl Store {
     pub async fn insert_event(&self, e: &EventRow) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO events (id, title, language, hotwords, starts_at_ms, created_at_ms, organizer, \
-             broadcaster_token, interpreter_token, ended) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             broadcaster_token, interpreter_token, ended, captioners, correction_window_ms, rules) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(&e.id)
         .bind(&e.title)
@@ -66,6 +87,26 @@ impl Store {
         .bind(&e.broadcaster_token)
         .bind(&e.interpreter_token)
         .bind(i64::from(e.ended))
+        .bind(serde_json::to_string(&e.captioners).unwrap_or_else(|_| "[]".into()))
+        .bind(e.correction_window_ms as i64)
+        .bind(serde_json::to_string(&e.rules).unwrap_or_else(|_| "[]".into()))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Saves what the organizer and captioners changed during an event: vocabulary,
+    /// captioners, correction window and replacement rules.
+    pub async fn update_event_captioning(&self, e: &EventRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE events SET hotwords = $2, captioners = $3, correction_window_ms = $4, \
+             rules = $5 WHERE id = $1",
+        )
+        .bind(&e.id)
+        .bind(serde_json::to_string(&e.hotwords).unwrap_or_else(|_| "[]".into()))
+        .bind(serde_json::to_string(&e.captioners).unwrap_or_else(|_| "[]".into()))
+        .bind(e.correction_window_ms as i64)
+        .bind(serde_json::to_string(&e.rules).unwrap_or_else(|_| "[]".into()))
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -102,9 +143,13 @@ impl Store {
         rows.iter().map(row_from).collect()
     }
 
-    /// Appends a final caption line (JSON) to an event's transcript.
+    /// Stores a final caption line (JSON) of an event's transcript, or replaces it with a
+    /// captioner's revision.
     pub async fn append_line(&self, event: &str, seq: u64, json: &str) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO transcript_lines (event_id, seq, line) VALUES ($1, $2, $3)")
+        sqlx::query(
+            "INSERT INTO transcript_lines (event_id, seq, line) VALUES ($1, $2, $3) \
+             ON CONFLICT (event_id, seq) DO UPDATE SET line = excluded.line",
+        )
             .bind(event)
             .bind(seq as i64)
             .bind(json)

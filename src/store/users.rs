@@ -24,6 +24,8 @@ pub enum AccountRole {
     Interpreter,
     /// Creates and runs press-briefing events.
     Organizer,
+    /// Corrects or types the captions of the events they are assigned to (速录员).
+    Captioner,
 }
 
 impl AccountRole {
@@ -33,6 +35,7 @@ impl AccountRole {
             AccountRole::Admin => "admin",
             AccountRole::Interpreter => "interpreter",
             AccountRole::Organizer => "organizer",
+            AccountRole::Captioner => "captioner",
         }
     }
 
@@ -42,6 +45,7 @@ impl AccountRole {
             "admin" => Some(AccountRole::Admin),
             "interpreter" => Some(AccountRole::Interpreter),
             "organizer" => Some(AccountRole::Organizer),
+            "captioner" => Some(AccountRole::Captioner),
             _ => None,
         }
     }

@@ -103,7 +103,7 @@ impl SfuHooks for Hooks {
                     sb: self.sb.clone(),
                     call: CallId(call),
                 });
-                live.start(speaker, None, &[], sink)
+                live.start(speaker, None, Default::default(), sink)
             }
             // At a briefing, the speaker only, into its transcript.
             RoomId::Briefing(n) => {
@@ -118,12 +118,12 @@ impl SfuHooks for Hooks {
                     role: Role::Broadcaster,
                     name,
                 };
-                let (lang, hotwords) = (b.lang(), b.hotwords());
+                let (lang, vocabulary) = (b.lang(), b.vocabulary());
                 let sink = Arc::new(BriefingCaptions {
                     sb: self.sb.clone(),
                     briefing: b,
                 });
-                live.start(speaker, Some(lang), &hotwords, sink)
+                live.start(speaker, Some(lang), vocabulary, sink)
             }
         };
         Some(Box::new(stream))

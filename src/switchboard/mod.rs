@@ -373,10 +373,10 @@ impl Switchboard {
                             "interpreters sign in with a user name and password",
                         ))
                     }
-                    Role::Broadcaster | Role::Viewer => {
+                    Role::Broadcaster | Role::Viewer | Role::Captioner => {
                         return Err(refuse(
                             ErrorCode::Forbidden,
-                            "events are joined with join_event",
+                            "events are joined with join_event (captioners use the caption desk)",
                         ))
                     }
                 }
@@ -564,6 +564,7 @@ fn clean_name(name: Option<&str>, role: Role) -> String {
         Role::Interpreter => "翻译员 Interpreter".into(),
         Role::Broadcaster => "发言人 Speaker".into(),
         Role::Viewer => "观众 Viewer".into(),
+        Role::Captioner => "速录员 Captioner".into(),
     }
 }
 

@@ -70,6 +70,7 @@ pub async fn run(args: SseBenchArgs) -> Result<(), String> {
                 language: None,
                 hotwords: vec![],
                 starts_at_unix_ms: None,
+                ..Default::default()
             },
             "bench",
         )
@@ -141,6 +142,8 @@ pub async fn run(args: SseBenchArgs) -> Result<(), String> {
             end_ms: seq * 1000 + 900,
             audio_end_unix_ms: now_ms,
             degraded: false,
+            unsure: Vec::new(),
+            review: Default::default(),
         });
     }
     let fanout_secs = t0.elapsed().as_secs_f64();

@@ -1,0 +1,218 @@
+//! Guards against what Whisper writes that nobody said, shared by the streaming and the
+//! offline path: its own prompt read back (the style sentence, the hotword list), a sentence
+//! said again, and text the decoder itself did not believe. Each rule is about how the model
+//! fails, not about any one sentence.
+
+use super::text::normalize;
+use crate::asr::Segment;
+use std::collections::VecDeque;
+
+/// Below this mean token log probability a segment is usually invented (Whisper's own
+/// `logprob_threshold` is -1.0; it retries at a higher temperature, which live captions cannot
+/// afford, so such text is dropped when the decoder also doubted there was speech).
+pub const INVENTED_LOGPROB: f32 = -1.0;
+/// ...and with it this probability of "no speech".
+const INVENTED_NO_SPEECH: f32 = 0.3;
+/// Far below this a segment is dropped whatever the no-speech probability.
+const HOPELESS_LOGPROB: f32 = -1.6;
+/// A character the decoder gave less than this is marked as uncertain for the captioner.
+pub const UNSURE_P: f32 = 0.4;
+/// Mandarin is spoken at 3–7 characters a second; more than this in a segment's time is text
+/// the audio cannot hold.
+const MAX_CHARS_PER_SEC: f64 = 12.0;
+
+/// Similarity of `a` to `b`: the share of `a`'s characters found, in order, in `b`.
+pub fn contained_in(a: &str, b: &str) -> f64 {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    if a.is_empty() {
+        return 0.0;
+    }
+    let mut prev = vec![0usize; b.len() + 1];
+    let mut cur = vec![0usize; b.len() + 1];
+    for x in &a {
+        for (j, y) in b.iter().enumerate() {
+            cur[j + 1] = if x == y {
+                prev[j] + 1
+            } else {
+                cur[j].max(prev[j + 1])
+            };
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()] as f64 / a.len() as f64
+}
+
+/// True when a segment is the decoder reading its prompt back: mostly the style sentence, or
+/// nothing but terms from the hotword list.
+pub fn echoes_prompt(segment: &str, style: &str, hotwords: &[String]) -> bool {
+    let seg = normalize(segment).replace(' ', "");
+    let n = seg.chars().count();
+    if n == 0 {
+        return false;
+    }
+    let style = normalize(style).replace(' ', "");
+    if !style.is_empty()
+        && n >= 4
+        && n <= style.chars().count() + 4
+        && contained_in(&style, &seg) >= 0.6
+    {
+        return true;
+    }
+    // Two or more listed terms and nothing else: the vocabulary, not speech.
+    let mut rest = seg.clone();
+    let mut found = 0;
+    let mut terms: Vec<String> = hotwords
+        .iter()
+        .map(|h| normalize(h).replace(' ', ""))
+        .filter(|h| !h.is_empty())
+        .collect();
+    terms.sort_by_key(|t| std::cmp::Reverse(t.chars().count()));
+    for t in &terms {
+        while let Some(at) = rest.find(t.as_str()) {
+            rest.replace_range(at..at + t.len(), "");
+            found += 1;
+        }
+    }
+    found >= 2 && rest.is_empty()
+}
+
+/// A segment's text with a leading copy of the style sentence cut off.
+pub fn strip_style_prefix(segment: &str, style: &str) -> String {
+    let s = segment.trim_start();
+    let style = style.trim_end_matches(['。', '.']);
+    s.strip_prefix(style)
+        .map(|r| r.trim_start_matches(['。', '，', ',', '.', ' ']).to_owned())
+        .unwrap_or_else(|| segment.to_owned())
+}
+
+/// True when the decoder did not believe its own text, or the text cannot fit its audio.
+pub fn invented(s: &Segment) -> bool {
+    if s.avg_logprob < HOPELESS_LOGPROB {
+        return true;
+    }
+    if s.avg_logprob < INVENTED_LOGPROB && s.no_speech > INVENTED_NO_SPEECH {
+        return true;
+    }
+    let chars = normalize(&s.text).replace(' ', "").chars().count() as f64;
+    let secs = s.end_ms.saturating_sub(s.start_ms) as f64 / 1000.0;
+    secs > 0.0 && chars >= 8.0 && chars / secs > MAX_CHARS_PER_SEC
+}
+
+/// Remembers the last lines shown, to drop a line that says one of them again: Whisper
+/// re-reads the sentence in its prompt when the audio after it is quiet or unclear.
+#[derive(Debug, Default)]
+pub struct Repeats {
+    recent: VecDeque<String>,
+}
+
+/// Lines remembered.
+const REMEMBER: usize = 3;
+/// A line this short may well be said twice ("谢谢", "好的").
+const MIN_REPEAT_CHARS: usize = 6;
+
+impl Repeats {
+    /// An empty memory.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// True if `line` is new; remembers it. A line mostly made of a recent line is not new.
+    pub fn admit(&mut self, line: &str) -> bool {
+        let key = normalize(line).replace(' ', "");
+        let n = key.chars().count();
+        if n == 0 {
+            return false;
+        }
+        let repeat = n >= MIN_REPEAT_CHARS
+            && self
+                .recent
+                .iter()
+                .any(|r| contained_in(&key, r) >= 0.8 && r.chars().count() + 2 >= n);
+        if repeat {
+            return false;
+        }
+        self.recent.push_back(key);
+        if self.recent.len() > REMEMBER {
+            self.recent.pop_front();
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seg(text: &str, ms: u64, logprob: f32, no_speech: f32) -> Segment {
+        Segment {
+            start_ms: 0,
+            end_ms: ms,
+            text: text.into(),
+            no_speech,
+            char_p: Vec::new(),
+            avg_logprob: logprob,
+        }
+    }
+
+    #[test]
+    fn the_style_sentence_and_its_garbled_copies_are_prompt_echoes() {
+        let style = super::super::ZH_STYLE_PROMPT;
+        for s in [
+            "以下是普通话的句子。",
+            "参与肯定是普通话的句子。",
+            "以下是普通话句子",
+            "下面是普通话的句子",
+        ] {
+            assert!(echoes_prompt(s, style, &[]), "{s}");
+        }
+        for s in [
+            "广州市房地产中介协会分析",
+            "我们要推广普通话，方便群众办事。",
+            "是的",
+        ] {
+            assert!(!echoes_prompt(s, style, &[]), "{s}");
+        }
+        assert_eq!(
+            strip_style_prefix("以下是普通话的句子。今天开会", style),
+            "今天开会"
+        );
+    }
+
+    #[test]
+    fn a_list_of_hotwords_alone_is_an_echo_but_speech_using_them_is_not() {
+        let hw: Vec<String> = ["临清", "聊城", "残联"].map(String::from).to_vec();
+        assert!(echoes_prompt("临清、聊城、残联。", "", &hw));
+        assert!(echoes_prompt("聊城 残联", "", &hw));
+        assert!(!echoes_prompt("聊城市残联今天发布", "", &hw));
+        assert!(!echoes_prompt("临清", "", &hw));
+    }
+
+    #[test]
+    fn a_sentence_said_again_is_dropped_but_new_ones_and_short_replies_pass() {
+        let mut r = Repeats::new();
+        assert!(r.admit("甚至出现交易几乎停滞的情况。"));
+        assert!(r.admit("广州市房地产中介协会分析"));
+        assert!(!r.admit("甚至出现交易几乎停滞的情况"), "said again");
+        assert!(!r.admit("出现交易几乎停滞的情况。"), "most of it again");
+        assert!(r.admit("谢谢"));
+        assert!(r.admit("谢谢"), "short replies may repeat");
+        assert!(r.admit("甚至出现交易几乎停滞的情况以后政府出台了新的政策来稳定市场"));
+    }
+
+    #[test]
+    fn doubtful_or_impossibly_dense_segments_are_invented() {
+        assert!(invented(&seg("至于完工通车进攻十七米", 3000, -1.2, 0.5)));
+        assert!(invented(&seg("至于完工通车进攻十七米", 3000, -1.8, 0.0)));
+        assert!(invented(&seg("一二三四五六七八九十一二三四五六七八九十", 1000, -0.2, 0.0)));
+        assert!(!invented(&seg("甚至出现交易几乎停滞的情况", 3000, -0.4, 0.1)));
+        assert!(!invented(&seg("不太确定的一句话", 2000, -1.2, 0.05)));
+    }
+
+    #[test]
+    fn containment_counts_characters_in_order() {
+        assert_eq!(contained_in("abc", "xaybzc"), 1.0);
+        assert_eq!(contained_in("", "abc"), 0.0);
+        assert!((contained_in("abcd", "ab") - 0.5).abs() < 1e-9);
+    }
+}
