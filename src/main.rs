@@ -45,7 +45,7 @@ enum AdminCmd {
         /// Sign-in name.
         #[arg(long)]
         username: String,
-        /// admin, interpreter or organizer.
+        /// admin, interpreter, organizer or captioner.
         #[arg(long)]
         role: String,
         /// Name shown to others.
@@ -201,7 +201,7 @@ fn admin(args: ServeArgs, cmd: AdminCmd) -> ExitCode {
                 sign_languages,
             } => {
                 let role = signrelay::store::AccountRole::parse(&role)
-                    .ok_or("role must be admin, interpreter or organizer")?;
+                    .ok_or("role must be admin, interpreter, organizer or captioner")?;
                 let password = read_new_password()?;
                 let u = store
                     .create_user(&username, &display_name, role, &password, &sign_languages)

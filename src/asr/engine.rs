@@ -268,16 +268,14 @@ fn worker(
 /// Per-character probability and mean token log probability of one segment. Special tokens
 /// (timestamps, end of text) are skipped; a character split over several tokens gets the
 /// lowest of their probabilities.
-fn token_confidence(
-    seg: &whisper_rs::WhisperSegment<'_>,
-    eot: i32,
-    text: &str,
-) -> (Vec<f32>, f32) {
+fn token_confidence(seg: &whisper_rs::WhisperSegment<'_>, eot: i32, text: &str) -> (Vec<f32>, f32) {
     let mut bytes: Vec<u8> = Vec::new();
     let mut byte_p: Vec<f32> = Vec::new();
     let (mut sum, mut n) = (0.0f32, 0u32);
     for i in 0..seg.n_tokens() {
-        let Some(tok) = seg.get_token(i) else { continue };
+        let Some(tok) = seg.get_token(i) else {
+            continue;
+        };
         if tok.token_id() >= eot {
             continue;
         }

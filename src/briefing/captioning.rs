@@ -42,7 +42,9 @@ pub fn check_captioners(names: &[String]) -> Result<Vec<String>, BriefingError> 
     let mut out: Vec<String> = Vec::new();
     for n in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
         if n.chars().count() > MAX_NAME_CHARS || n.chars().any(char::is_control) {
-            return Err(BriefingError::Invalid("a captioner's name is too long".into()));
+            return Err(BriefingError::Invalid(
+                "a captioner's name is too long".into(),
+            ));
         }
         if !out.iter().any(|o| o == n) {
             out.push(n.to_owned());
@@ -133,7 +135,10 @@ impl Briefing {
 
     /// A captioner's console opened; it counts until the returned guard is dropped.
     pub fn open_desk(self: &Arc<Self>) -> Desk {
-        self.after_review(self.hub.review(|r, _| Ok::<_, ReviewError>(r.desk_opened())));
+        self.after_review(
+            self.hub
+                .review(|r, _| Ok::<_, ReviewError>(r.desk_opened())),
+        );
         Desk {
             briefing: self.clone(),
         }
@@ -184,7 +189,12 @@ impl Briefing {
 
     /// Learns from a correction: `wrong → right` for later lines, and `right` as a term for
     /// the recognizer when `hotword` is set.
-    pub async fn learn(&self, wrong: &str, right: &str, hotword: bool) -> Result<(), BriefingError> {
+    pub async fn learn(
+        &self,
+        wrong: &str,
+        right: &str,
+        hotword: bool,
+    ) -> Result<(), BriefingError> {
         if !wrong.trim().is_empty() {
             self.hub
                 .review(|r, _| r.add_rule(wrong, right).map(|()| Vec::new()))
@@ -208,7 +218,9 @@ impl Briefing {
         }
         self.add_terms(&g.terms)?;
         for (w, r) in &g.rules {
-            let _ = self.hub.review(|d, _| d.add_rule(w, r).map(|()| Vec::new()));
+            let _ = self
+                .hub
+                .review(|d, _| d.add_rule(w, r).map(|()| Vec::new()));
         }
         self.save().await?;
         Ok(g)
@@ -232,9 +244,12 @@ impl Briefing {
     }
 
     async fn save(&self) -> Result<(), BriefingError> {
-        let rules = self
-            .hub
-            .with_review(|r| r.rules().iter().map(|r| [r.wrong.clone(), r.right.clone()]).collect());
+        let rules = self.hub.with_review(|r| {
+            r.rules()
+                .iter()
+                .map(|r| [r.wrong.clone(), r.right.clone()])
+                .collect()
+        });
         let row = {
             let mut s = self.stored();
             s.rules = rules;
@@ -253,7 +268,8 @@ mod tests {
 
     #[test]
     fn a_glossary_has_terms_and_replacements_and_comments() {
-        let g = parse_glossary("# 本场术语\n临清市残联\n林清 => 临清\n残连→残联\n聊城\t聊城市\n\n").unwrap();
+        let g = parse_glossary("# 本场术语\n临清市残联\n林清 => 临清\n残连→残联\n聊城\t聊城市\n\n")
+            .unwrap();
         assert_eq!(g.terms, vec!["临清市残联", "临清", "残联", "聊城市"]);
         assert_eq!(
             g.rules,
@@ -273,6 +289,11 @@ mod tests {
         assert_eq!(c, vec!["a", "b"]);
         assert!(check_captioners(&(0..11).map(|i| i.to_string()).collect::<Vec<_>>()).is_err());
         assert!(check_hotwords(&["很长".repeat(20)]).is_err());
-        assert_eq!(check_hotwords(&["临清".into(), "临清".into()]).unwrap().len(), 1);
+        assert_eq!(
+            check_hotwords(&["临清".into(), "临清".into()])
+                .unwrap()
+                .len(),
+            1
+        );
     }
 }

@@ -4,8 +4,8 @@
 //! its captions and the status watchers see. Briefings and their transcripts are kept in the
 //! store, so links and transcripts outlive a restart.
 
-pub mod core;
 pub mod captioning;
+pub mod core;
 pub mod hub;
 pub mod review;
 
@@ -362,7 +362,9 @@ impl Briefings {
             .correction_window_ms
             .unwrap_or(crate::store::events::DEFAULT_WINDOW_MS);
         if window > review::MAX_WINDOW_MS {
-            return Err(BriefingError::Invalid(review::ReviewError::BadWindow.to_string()));
+            return Err(BriefingError::Invalid(
+                review::ReviewError::BadWindow.to_string(),
+            ));
         }
         if self.map.read().unwrap_or_else(|p| p.into_inner()).len() >= MAX_BRIEFINGS {
             return Err(BriefingError::Invalid(

@@ -137,10 +137,7 @@ impl ReviewDesk {
 
     /// The oldest line checked viewers have not been sent yet.
     pub fn first_held(&self) -> Option<u64> {
-        self.recent
-            .iter()
-            .find(|e| !e.released)
-            .map(|e| e.line.seq)
+        self.recent.iter().find(|e| !e.released).map(|e| e.line.seq)
     }
 
     /// When the oldest held line is due, ms.
@@ -492,7 +489,14 @@ mod tests {
         d.desk_opened();
         let out = d.machine(line("临清市残联", true), 1000);
         assert!(matches!(&out[0], Out::Keep(l) if l.seq == 5));
-        assert_eq!(sent(&out)[0].0, To { checked: false, ..To::ALL }, "held");
+        assert_eq!(
+            sent(&out)[0].0,
+            To {
+                checked: false,
+                ..To::ALL
+            },
+            "held"
+        );
         let out = d.correct(5, "临清市残联今天", 2500).unwrap();
         let kept = out
             .iter()
@@ -515,7 +519,11 @@ mod tests {
         };
         assert_eq!(l.review.rev, 2);
         assert_eq!(l.review.machine_text.as_deref(), Some("临清市残联"));
-        assert_eq!(l.review.corrected_after_ms, Some(1500), "the first correction's time");
+        assert_eq!(
+            l.review.corrected_after_ms,
+            Some(1500),
+            "the first correction's time"
+        );
     }
 
     #[test]
@@ -632,7 +640,10 @@ mod tests {
         let mut d = ReviewDesk::new(0, 4000, Vec::new());
         d.desk_opened();
         d.machine(line("甲", true), 0);
-        assert_eq!(d.set_window(MAX_WINDOW_MS + 1, 0), Err(ReviewError::BadWindow));
+        assert_eq!(
+            d.set_window(MAX_WINDOW_MS + 1, 0),
+            Err(ReviewError::BadWindow)
+        );
         let out = d.set_window(0, 10).unwrap();
         assert_eq!(sent(&out), vec![(CHECKED, 0, 0, "甲".into())]);
         assert!(out.contains(&Out::Status));

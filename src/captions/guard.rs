@@ -204,8 +204,18 @@ mod tests {
     fn doubtful_or_impossibly_dense_segments_are_invented() {
         assert!(invented(&seg("至于完工通车进攻十七米", 3000, -1.2, 0.5)));
         assert!(invented(&seg("至于完工通车进攻十七米", 3000, -1.8, 0.0)));
-        assert!(invented(&seg("一二三四五六七八九十一二三四五六七八九十", 1000, -0.2, 0.0)));
-        assert!(!invented(&seg("甚至出现交易几乎停滞的情况", 3000, -0.4, 0.1)));
+        assert!(invented(&seg(
+            "一二三四五六七八九十一二三四五六七八九十",
+            1000,
+            -0.2,
+            0.0
+        )));
+        assert!(!invented(&seg(
+            "甚至出现交易几乎停滞的情况",
+            3000,
+            -0.4,
+            0.1
+        )));
         assert!(!invented(&seg("不太确定的一句话", 2000, -1.2, 0.05)));
     }
 

@@ -69,9 +69,9 @@ const MEASURES: &[&str] = &[
 /// Counting words: written in digits from 10 on, or with a fraction or 万/亿 (17年, 56个民族,
 /// 3万人), and in characters below (一个人, 三年, 两次) as running text writes them.
 const COUNTS: &[&str] = &[
-    "个月", "个", "人", "次", "年", "天", "周", "小时", "分钟", "秒", "户", "家", "项", "所",
-    "座", "辆", "台", "件", "名", "位", "条", "场", "批", "套", "张", "起", "例", "支", "只",
-    "栋", "层", "倍", "度", "块", "篇", "部", "种", "届", "期", "亿", "万",
+    "个月", "个", "人", "次", "年", "天", "周", "小时", "分钟", "秒", "户", "家", "项", "所", "座",
+    "辆", "台", "件", "名", "位", "条", "场", "批", "套", "张", "起", "例", "支", "只", "栋", "层",
+    "倍", "度", "块", "篇", "部", "种", "届", "期", "亿", "万",
 ];
 
 /// Words before an hour that make 点 a time of day rather than a decimal point or "a little".
@@ -149,7 +149,9 @@ pub fn apply_marked(text: &[Marked]) -> Vec<Marked> {
         let (a, b) = (&runs[i], &runs[i + 1]);
         let joined = chars[a.end..b.start].iter().collect::<String>();
         if plan[i].is_none()
-            && plan[i + 1].as_ref().is_some_and(|p| p.kind == Kind::Quantity)
+            && plan[i + 1]
+                .as_ref()
+                .is_some_and(|p| p.kind == Kind::Quantity)
             && matches!(joined.as_str(), "到" | "至" | "~" | "～" | "-" | "—")
             && !protected.iter().any(|(x, y)| a.start < *y && *x < a.end)
         {
@@ -227,7 +229,10 @@ fn decimal_point(chars: &[char], at: usize, start: usize) -> bool {
     }
     let rest = &chars[at + 1..];
     let n = rest.iter().take_while(|c| digit(**c).is_some()).count();
-    n > 0 && rest.get(n).map_or(true, |c| unit(*c).map_or(*c != '分', |u| u >= 1e4))
+    n > 0
+        && rest
+            .get(n)
+            .map_or(true, |c| unit(*c).map_or(*c != '分', |u| u >= 1e4))
 }
 
 fn protected_spans(chars: &[char]) -> Vec<(usize, usize)> {
@@ -361,7 +366,11 @@ fn decide(chars: &[char], r: &Run) -> Option<Rewrite> {
     }
     for (prefix, sign) in [("百分之", "%"), ("千分之", "‰")] {
         if ends_with(before, prefix) {
-            let v = if run == ['百'] { Some(100.0) } else { cardinal(run) };
+            let v = if run == ['百'] {
+                Some(100.0)
+            } else {
+                cardinal(run)
+            };
             return v.and_then(|v| {
                 rewrite(
                     r.start - prefix.chars().count(),
@@ -382,8 +391,7 @@ fn decide(chars: &[char], r: &Run) -> Option<Rewrite> {
             return rewrite(r.start, spelled(run), Kind::Other);
         }
         // Phone numbers, codes, hotlines (一一零, 一三八…).
-        if run.len() >= 5
-            || (run.len() >= 3 && run.iter().any(|c| matches!(c, '零' | '〇' | '幺')))
+        if run.len() >= 5 || (run.len() >= 3 && run.iter().any(|c| matches!(c, '零' | '〇' | '幺')))
         {
             return rewrite(r.start, spelled(run), Kind::Other);
         }
@@ -412,7 +420,9 @@ fn decide(chars: &[char], r: &Run) -> Option<Rewrite> {
         let clock_word = matches!(after.first(), Some('点' | '时'));
         let after_clock = &after[1.min(after.len())..];
         let day_part = DAY_PARTS.iter().any(|w| ends_with(before, w));
-        let minutes_follow = after_clock.first().is_some_and(|c| matches!(c, '半' | '整' | '钟'))
+        let minutes_follow = after_clock
+            .first()
+            .is_some_and(|c| matches!(c, '半' | '整' | '钟'))
             || after_clock
                 .iter()
                 .position(|c| digit(*c).is_none() && unit(*c).is_none())
@@ -420,9 +430,7 @@ fn decide(chars: &[char], r: &Run) -> Option<Rewrite> {
         if clock_word && (day_part || minutes_follow) {
             return rewrite(r.start, render(v), Kind::Other);
         }
-        if after.first() == Some(&'分')
-            && matches!(before.last(), Some('点' | '时'))
-            && v < 60.0
+        if after.first() == Some(&'分') && matches!(before.last(), Some('点' | '时')) && v < 60.0
         {
             return rewrite(r.start, render(v), Kind::Other);
         }

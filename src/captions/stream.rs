@@ -2,8 +2,8 @@
 //! the current buffer; LocalAgreement-2 decides what is final; pauses flush the utterance.
 
 use super::agreement::{Agreement, Unit};
-use super::vad::{Vad, FRAME};
 use super::guard::Repeats;
+use super::vad::{Vad, FRAME};
 use super::{build_prompt, caption_text, join_units, segments_to_units};
 use crate::asr::{AsrError, DecodeRequest, Engine, Lang};
 use serde::Serialize;

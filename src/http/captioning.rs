@@ -94,7 +94,10 @@ fn invalid(e: BriefingError) -> ApiError {
         BriefingError::Invalid(why) => problem(StatusCode::BAD_REQUEST, why),
         BriefingError::Store(e) => {
             tracing::error!(error = %e, "captioning change not saved");
-            problem(StatusCode::INTERNAL_SERVER_ERROR, "could not save the change")
+            problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "could not save the change",
+            )
         }
     }
 }
@@ -260,7 +263,10 @@ pub async fn assign(
     for name in &a.captioners {
         let user = app.store.user(name.trim()).await.map_err(|e| {
             tracing::error!(error = %e, "captioner lookup failed");
-            problem(StatusCode::INTERNAL_SERVER_ERROR, "could not check the accounts")
+            problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "could not check the accounts",
+            )
         })?;
         if user.map(|u| u.role) != Some(AccountRole::Captioner) {
             return Err(problem(

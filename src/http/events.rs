@@ -6,8 +6,8 @@ use super::error::{problem, ApiError};
 use super::guard::{client_addr, too_many};
 use super::AppState;
 use crate::admission::{Pass, Resource, Who};
-use crate::briefing::hub::{sse_frame, HubItem};
 use crate::briefing::captioning::Desk;
+use crate::briefing::hub::{sse_frame, HubItem};
 use crate::briefing::{Briefing, BriefingError};
 use crate::captions::format;
 use crate::signal::{CaptionView, EventInfo, NewEvent};
@@ -97,11 +97,27 @@ pub async fn end(
     Ok(Json(ev.info()).into_response())
 }
 
-/// `GET /events/{id}/transcript.{vtt,srt,txt,json}`, during and after the event.
+#[derive(Deserialize)]
+pub struct TranscriptQuery {
+    /// `checked` leaves out lines still held for the captioner.
+    #[serde(default)]
+    view: CaptionView,
+}
+
+/// `GET /events/{id}/transcript.{vtt,srt,txt,json}`, during and after the event, with the
+/// captioners' corrections; the JSON keeps the recognizer's text beside each corrected line
+/// (`machine_text`).
 pub async fn transcript(
     State(app): State<AppState>,
     Path((id, file)): Path<(String, String)>,
+    query: Result<Query<TranscriptQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let Query(q) = query.map_err(|e| {
+        problem(
+            StatusCode::BAD_REQUEST,
+            format!("unreadable query: {}", e.body_text()),
+        )
+    })?;
     let ev = find(&app, &id)?;
     let (ctype, body) = match file.as_str() {
         "transcript.vtt" => ("text/vtt; charset=utf-8", format::vtt(&ev.hub.cues())),
@@ -112,7 +128,8 @@ pub async fn transcript(
         "transcript.txt" => ("text/plain; charset=utf-8", format::txt(&ev.hub.cues())),
         "transcript.json" => (
             "application/json",
-            serde_json::to_string(&ev.hub.lines_from(0)).unwrap_or_else(|_| "[]".into()),
+            serde_json::to_string(&ev.hub.replay(q.view, 0, usize::MAX))
+                .unwrap_or_else(|_| "[]".into()),
         ),
         _ => return Err(problem(StatusCode::NOT_FOUND, "no such file")),
     };

@@ -4,7 +4,8 @@
 mod event;
 
 pub use event::{
-    CaptionHealth, CaptionLine, CaptionView, Captioning, Review, CaptionStatus, EventCreated, EventInfo, EventState, NewEvent,
+    CaptionHealth, CaptionLine, CaptionStatus, CaptionView, Captioning, EventCreated, EventInfo,
+    EventState, NewEvent, Review,
 };
 
 use serde::{Deserialize, Serialize};

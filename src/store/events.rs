@@ -150,11 +150,11 @@ impl Store {
             "INSERT INTO transcript_lines (event_id, seq, line) VALUES ($1, $2, $3) \
              ON CONFLICT (event_id, seq) DO UPDATE SET line = excluded.line",
         )
-            .bind(event)
-            .bind(seq as i64)
-            .bind(json)
-            .execute(&self.pool)
-            .await?;
+        .bind(event)
+        .bind(seq as i64)
+        .bind(json)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

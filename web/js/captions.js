@@ -181,6 +181,22 @@ export class CaptionView {
     this.renderEmpty();
   }
 
+  // A captioner's revision of a line already shown: its text is replaced where it stands (no
+  // new line, no jump), marked as corrected.
+  revise(line) {
+    const at = this.lines.findIndex((l) => l.seq === line.seq);
+    if (at >= 0) this.lines[at] = line;
+    const sr = (window.signrelay ||= {});
+    (sr.revisionLog ||= []).push({ seq: line.seq, rev: line.rev, text: line.text, shown: Date.now() });
+    const p = this.stableEl.querySelector(`p[data-seq="${line.seq}"]`);
+    if (!p) return;
+    const named = p.textContent.startsWith(this.name(line)) && this.name(line);
+    p.dataset.full = `${this.name(line)}${line.text}`;
+    p.textContent = named ? p.dataset.full : line.text;
+    p.classList.add('revised');
+    p.hidden = !line.text;
+  }
+
   // How far behind the speech the captions ran when the last one arrived (the clocks of one
   // machine, or NTP-synced ones); null before any caption.
   delaySecs() {

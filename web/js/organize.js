@@ -4,6 +4,7 @@ import { api } from './api.js';
 
 const $ = (id) => document.getElementById(id);
 let events = [];
+const overviews = new Map(); // event id -> captioners, terms, rules, figures
 
 const status = (s) => { $('status').textContent = s; };
 
@@ -28,6 +29,54 @@ function field(label, value, id) {
   return p;
 }
 
+// The event's captioning: who captions it (速录员), how long checked viewers wait, a glossary,
+// and the figures of the captioners' work.
+function captioning(e) {
+  const id = e.event.id;
+  const o = overviews.get(id);
+  const box = document.createElement('form');
+  box.className = 'card';
+  const row = (label, input) => {
+    const p = document.createElement('p');
+    p.className = 'row';
+    const l = document.createElement('label');
+    l.textContent = label; l.htmlFor = input.id;
+    p.append(l, input);
+    return p;
+  };
+  const who = document.createElement('input');
+  who.id = `cap-${id}`; who.value = (o?.captioners || []).join(', ');
+  const win = document.createElement('input');
+  win.id = `win-${id}`; win.type = 'number'; win.min = '0'; win.max = '30'; win.step = '1';
+  win.value = String(Math.round((o?.event.correction_window_ms ?? 4000) / 1000));
+  const file = document.createElement('input');
+  file.id = `glo-${id}`; file.type = 'file'; file.accept = '.txt,.csv,text/plain';
+  const save = document.createElement('button');
+  save.type = 'submit'; save.textContent = t('org_save');
+  const stats = document.createElement('p');
+  stats.className = 'hint';
+  stats.dataset.stats = id;
+  if (o) {
+    const s = o.stats;
+    const ms = s.median_correction_ms == null ? '—' : `${(s.median_correction_ms / 1000).toFixed(1)} s`;
+    stats.textContent = t('org_stats', { lines: s.lines, corrected: s.corrected, chars: s.chars_changed, typed: s.typed, ms });
+  }
+  const link = field(t('link_captioner'), `${location.origin}/caption#${id}`, `c-${id}`);
+  box.append(row(t('org_captioners'), who), row(t('org_window'), win), row(t('org_glossary'), file), save, link, stats);
+  box.onsubmit = async (ev) => {
+    ev.preventDefault();
+    try {
+      const base = `/api/events/${encodeURIComponent(id)}`;
+      await api('PUT', `${base}/captioners`, { captioners: who.value.split(/[,，、\s]+/).filter(Boolean) });
+      await api('POST', `${base}/captioning`, { correction_window_ms: Math.round(Number(win.value) * 1000) });
+      if (file.files[0]) await api('PUT', `${base}/glossary`, { text: await file.files[0].text() });
+      status(t('org_saved'));
+      await load();
+    } catch (err) { status(t('error', { e: err.message })); }
+  };
+  return box;
+}
+
 function render() {
   const box = $('events');
   box.innerHTML = '';
@@ -46,6 +95,7 @@ function render() {
       field(t('link_whip'), abs(e.whip_path), `w-${e.event.id}`),
       field(t('whip_token'), e.broadcaster_token, `k-${e.event.id}`),
     );
+    card.append(captioning(e));
     if (e.event.state !== 'ended') {
       const end = document.createElement('button');
       end.type = 'button'; end.className = 'danger'; end.textContent = t('end_event');
@@ -61,6 +111,9 @@ function render() {
 
 async function load() {
   events = await api('GET', '/api/events');
+  await Promise.all(events.map(async (e) => {
+    try { overviews.set(e.event.id, await api('GET', `/api/events/${encodeURIComponent(e.event.id)}/captioning`)); } catch { /* shown without figures */ }
+  }));
   render();
 }
 

@@ -13,6 +13,10 @@ let roster = new Map(); // participant id -> role
 const streams = new Map(); // participant id -> MediaStream
 let media = null;
 let nextSeq = 0;
+let es = null;
+// "live": machine text at once, corrections replace it; "checked": each line once the
+// captioner checked it or the correction window passed. Remembered on this device.
+let view = localStorage.getItem('signrelay.capView') === 'checked' ? 'checked' : 'live';
 
 const captions = new CaptionView($('captions'), $('cap-bar'), { keep: 2, showNames: false, positions: true, emptyKey: 'cap_empty_event' });
 
@@ -34,6 +38,20 @@ function renderInfo() {
   $('status').textContent = state;
   document.body.dataset.state = info.state;
   renderBadge();
+  renderMode();
+}
+
+// Which captions these are: typed by a person, checked, being checked, or machine only.
+function renderMode() {
+  $('view-live').setAttribute('aria-pressed', String(view === 'live'));
+  $('view-checked').setAttribute('aria-pressed', String(view === 'checked'));
+  if (!info || info.captions === 'off') { $('cap-mode').textContent = ''; return; }
+  let key = 'mode_unchecked';
+  if (info.captioning === 'typed') key = 'mode_typed';
+  else if (info.captioner_present && view === 'checked' && info.correction_window_ms > 0) key = 'mode_checked';
+  else if (info.captioner_present) key = 'mode_live_checking';
+  $('cap-mode').textContent = t(key, { s: Math.round((info.correction_window_ms || 0) / 1000) });
+  document.body.dataset.capView = view;
 }
 
 // "Live" only while the captions keep up: the server says how far behind the recognizer is
@@ -62,6 +80,14 @@ function renderBadge() {
   }
 }
 setInterval(renderBadge, 1000);
+
+function reviseTranscript(line) {
+  const li = $('transcript').querySelector(`li[data-seq="${line.seq}"]`);
+  if (!li) return;
+  li.lastChild.textContent = line.text;
+  li.classList.add('revised');
+  li.hidden = !line.text;
+}
 
 function addTranscript(line) {
   const li = document.createElement('li');
@@ -106,10 +132,15 @@ function place() {
 }
 
 function followCaptions() {
-  const es = new EventSource(`/events/${encodeURIComponent(id)}/captions?since=${nextSeq}`);
+  if (es) es.close();
+  es = new EventSource(`/events/${encodeURIComponent(id)}/captions?since=${nextSeq}&view=${view}`);
   es.addEventListener('caption', (e) => {
     const line = JSON.parse(e.data);
-    if (line.stable && line.seq < nextSeq) return;
+    if (line.stable && line.seq < nextSeq) {
+      // A correction of a line already shown replaces it in place.
+      if (line.rev > 0) { captions.revise(line); reviseTranscript(line); }
+      return;
+    }
     captions.update(line);
     if (line.stable) addTranscript(line);
     renderBadge();
@@ -155,6 +186,15 @@ function applySwap(main) {
 }
 applySwap(localStorage.getItem('signrelay.watchMain') || 'interp');
 $('swap').onclick = () => applySwap($('screens').dataset.main === 'speaker' ? 'interp' : 'speaker');
+function setView(v) {
+  if (v === view) return;
+  view = v;
+  localStorage.setItem('signrelay.capView', v);
+  renderMode();
+  followCaptions();
+}
+$('view-live').onclick = () => setView('live');
+$('view-checked').onclick = () => setView('checked');
 setupLangToggle(() => { renderInfo(); downloads(); });
 downloads();
 
@@ -163,7 +203,7 @@ async function start() {
   if (!res.ok) { $('status').textContent = t('bad_link'); return; }
   info = await res.json();
   renderInfo();
-  const tr = await fetch(`/events/${encodeURIComponent(id)}/transcript.json`);
+  const tr = await fetch(`/events/${encodeURIComponent(id)}/transcript.json?view=${view}`);
   if (tr.ok) for (const line of await tr.json()) addTranscript(line);
   followCaptions();
   if (info.state !== 'ended') joinMedia();
