@@ -110,9 +110,13 @@ impl ReviewDesk {
         }
     }
 
-    /// How captions are made now.
+    /// How captions are made now: typed only while a captioner is there to type.
     pub fn mode(&self) -> Captioning {
-        self.mode
+        if self.desks == 0 {
+            Captioning::Machine
+        } else {
+            self.mode
+        }
     }
 
     /// A captioner's console is connected.
@@ -163,7 +167,7 @@ impl ReviewDesk {
         }
         line.seq = self.next_seq;
         line.review = Revision::default();
-        if self.mode == Captioning::Typed {
+        if self.mode() == Captioning::Typed {
             // A suggestion for the captioner only.
             line.review.draft = true;
             return vec![Out::Send(To::DESK, line)];
@@ -611,6 +615,11 @@ mod tests {
         assert_eq!(kept.role, Role::Captioner);
         assert_eq!(sent(&out)[0].0, To::ALL, "typed lines are not held");
         assert!(d.typed(line("", false), true, 0).unwrap().is_empty());
+        // The typist leaves: the recognizer's lines go to viewers again, not to nobody.
+        d.desk_closed();
+        assert_eq!(d.mode(), Captioning::Machine);
+        let out = d.machine(line("机器接上", true), 0);
+        assert_eq!(sent(&out)[0].0, To::ALL);
         assert_eq!(
             d.typed(line(&"字".repeat(501), false), false, 0),
             Err(ReviewError::TooLong)

@@ -175,6 +175,9 @@ struct Follow {
 
 /// A comment line keeps proxies from closing an idle stream.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// A captioner's console is written to this often: a closed console is only noticed on a
+/// write, and checked viewers must not wait long for lines nobody will check.
+const DESK_KEEP_ALIVE: Duration = Duration::from_secs(2);
 
 fn status_frame(info: &EventInfo) -> Bytes {
     sse_frame(
@@ -299,8 +302,12 @@ pub async fn captions(
         next_seq: 0,
         first: true,
         keep_alive: {
-            let mut iv =
-                tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
+            let every = if q.view == CaptionView::Desk {
+                DESK_KEEP_ALIVE
+            } else {
+                KEEP_ALIVE
+            };
+            let mut iv = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
             iv.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             iv
         },

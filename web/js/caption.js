@@ -45,7 +45,7 @@ function renderLine(li, line, i) {
   li.dataset.seq = String(line.seq);
   li.className = 'desk-line';
   if (i === sel) li.classList.add('selected');
-  li.setAttribute('aria-selected', String(i === sel));
+  if (i === sel) li.setAttribute('aria-current', 'true');
   const num = document.createElement('span');
   num.className = 'seq';
   num.textContent = `#${line.seq}`;
@@ -118,7 +118,7 @@ function renderInfo() {
   $('window').value = String(info.correction_window_ms);
   const held = info.correction_window_ms > 0;
   $('desk-state').textContent = held ? t('cap_desk_holding', { s: Math.round(info.correction_window_ms / 1000) }) : t('cap_desk_live');
-  $('desk-state').dataset.kind = 'live';
+  $('desk-state').dataset.kind = 'info';
 }
 
 function follow_() {

@@ -47,7 +47,8 @@ function renderMode() {
   $('view-checked').setAttribute('aria-pressed', String(view === 'checked'));
   if (!info || info.captions === 'off') { $('cap-mode').textContent = ''; return; }
   let key = 'mode_unchecked';
-  if (info.captioning === 'typed') key = 'mode_typed';
+  if (!info.captioner_present) key = 'mode_unchecked';
+  else if (info.captioning === 'typed') key = 'mode_typed';
   else if (info.captioner_present && view === 'checked' && info.correction_window_ms > 0) key = 'mode_checked';
   else if (info.captioner_present) key = 'mode_live_checking';
   $('cap-mode').textContent = t(key, { s: Math.round((info.correction_window_ms || 0) / 1000) });
