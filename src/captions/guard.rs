@@ -20,6 +20,8 @@ pub const UNSURE_P: f32 = 0.4;
 /// Mandarin is spoken at 3–7 characters a second; more than this in a segment's time is text
 /// the audio cannot hold.
 const MAX_CHARS_PER_SEC: f64 = 12.0;
+/// English is spoken at 2–4 words a second.
+const MAX_WORDS_PER_SEC: f64 = 7.0;
 
 /// Similarity of `a` to `b`: the share of `a`'s characters found, in order, in `b`.
 pub fn contained_in(a: &str, b: &str) -> f64 {
@@ -86,17 +88,27 @@ pub fn strip_style_prefix(segment: &str, style: &str) -> String {
         .unwrap_or_else(|| segment.to_owned())
 }
 
-/// True when the decoder did not believe its own text, or the text cannot fit its audio.
-pub fn invented(s: &Segment) -> bool {
+/// Why a segment is taken for invented text, if it is.
+pub fn invented(s: &Segment) -> Option<&'static str> {
     if s.avg_logprob < HOPELESS_LOGPROB {
-        return true;
+        return Some("improbable");
     }
     if s.avg_logprob < INVENTED_LOGPROB && s.no_speech > INVENTED_NO_SPEECH {
-        return true;
+        return Some("doubtful over silence");
     }
-    let chars = normalize(&s.text).replace(' ', "").chars().count() as f64;
     let secs = s.end_ms.saturating_sub(s.start_ms) as f64 / 1000.0;
-    secs > 0.0 && chars >= 8.0 && chars / secs > MAX_CHARS_PER_SEC
+    if secs <= 0.0 {
+        return None;
+    }
+    // Characters for Mandarin, words for languages written with spaces.
+    let cjk = s.text.chars().filter(|c| super::text::is_cjk(*c)).count() as f64;
+    let words = s.text.split_whitespace().count() as f64;
+    if (cjk >= 8.0 && cjk / secs > MAX_CHARS_PER_SEC)
+        || (cjk == 0.0 && words >= 8.0 && words / secs > MAX_WORDS_PER_SEC)
+    {
+        return Some("too dense for its audio");
+    }
+    None
 }
 
 /// Remembers the last lines shown, to drop a line that says one of them again: Whisper

@@ -83,7 +83,19 @@ pub fn segments_to_units(
     let mut out = Vec::new();
     let mut previous = String::new();
     for s in segments {
-        if s.no_speech > 0.8 || text::is_hallucination(&s.text) || guard::invented(s) {
+        if s.no_speech > 0.8 || text::is_hallucination(&s.text) {
+            continue;
+        }
+        if let Some(why) = guard::invented(s) {
+            // Never the text: caption text stays out of the log.
+            tracing::debug!(
+                why,
+                avg_logprob = s.avg_logprob,
+                no_speech = s.no_speech,
+                ms = s.end_ms.saturating_sub(s.start_ms),
+                chars = s.text.chars().count(),
+                "segment dropped as invented"
+            );
             continue;
         }
         let converted = text::to_simplified(&s.text);
@@ -97,6 +109,7 @@ pub fn segments_to_units(
         let skip = converted.chars().count() - stripped.chars().count();
         let char_p = char_p.get(skip..).unwrap_or(&[]);
         if guard::echoes_prompt(&stripped, ZH_STYLE_PROMPT, hotwords) {
+            tracing::debug!("segment dropped as the prompt read back");
             continue;
         }
         // The same sentence again as the next segment is Whisper re-reading trailing silence.
