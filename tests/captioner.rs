@@ -449,11 +449,12 @@ async fn a_captioner_corrects_accepts_types_and_teaches_and_every_view_follows()
         403
     );
 
-    // Both captioners drop out: the badge says so and checked viewers get live captions.
+    // Both captioners drop out: the badge says so, typed mode ends with them (nobody is left
+    // to type) and checked viewers get live captions.
     drop(desk1);
     drop(desk2);
     let info = status(&mut checked, |i| !i.captioner_present).await;
-    assert_eq!(info.captioning, signrelay::signal::Captioning::Typed);
+    assert_eq!(info.captioning, signrelay::signal::Captioning::Machine);
     let r = call(
         addr,
         Some("org"),

@@ -290,10 +290,9 @@ impl ReviewDesk {
             .get_or_insert(now_ms.saturating_sub(e.shown_at_ms));
         e.line.text = text.to_owned();
         e.line.unsure.clear();
-        let was_released = e.released;
+        // Checked viewers get the corrected text now, whether or not they had the line.
         e.released = true;
         let line = e.line.clone();
-        let _ = was_released;
         out.push(Out::Keep(line.clone()));
         out.push(Out::Send(To::ALL, line));
         Ok(out)

@@ -214,21 +214,33 @@ mod tests {
 
     #[test]
     fn doubtful_or_impossibly_dense_segments_are_invented() {
-        assert!(invented(&seg("至于完工通车进攻十七米", 3000, -1.2, 0.5)));
-        assert!(invented(&seg("至于完工通车进攻十七米", 3000, -1.8, 0.0)));
-        assert!(invented(&seg(
-            "一二三四五六七八九十一二三四五六七八九十",
+        assert!(invented(&seg("至于完工通车进攻十七米", 3000, -1.2, 0.5)).is_some());
+        assert!(invented(&seg("至于完工通车进攻十七米", 3000, -1.8, 0.0)).is_some());
+        let dense = seg("一二三四五六七八九十一二三四五六七八九十", 1000, -0.2, 0.0);
+        assert_eq!(invented(&dense), Some("too dense for its audio"));
+        assert_eq!(
+            invented(&seg("甚至出现交易几乎停滞的情况", 3000, -0.4, 0.1)),
+            None
+        );
+        assert_eq!(invented(&seg("不太确定的一句话", 2000, -1.2, 0.05)), None);
+    }
+
+    #[test]
+    fn english_density_is_counted_in_words_not_letters() {
+        let normal = seg(
+            "The council will open three new service halls next year",
+            3500,
+            -0.3,
+            0.0,
+        );
+        assert_eq!(invented(&normal), None, "about three words a second");
+        let dense = seg(
+            "one two three four five six seven eight nine ten eleven",
             1000,
-            -0.2,
-            0.0
-        )));
-        assert!(!invented(&seg(
-            "甚至出现交易几乎停滞的情况",
-            3000,
-            -0.4,
-            0.1
-        )));
-        assert!(!invented(&seg("不太确定的一句话", 2000, -1.2, 0.05)));
+            -0.3,
+            0.0,
+        );
+        assert_eq!(invented(&dense), Some("too dense for its audio"));
     }
 
     #[test]

@@ -232,7 +232,7 @@ fn decimal_point(chars: &[char], at: usize, start: usize) -> bool {
     n > 0
         && rest
             .get(n)
-            .map_or(true, |c| unit(*c).map_or(*c != '分', |u| u >= 1e4))
+            .is_none_or(|c| unit(*c).map_or(*c != '分', |u| u >= 1e4))
 }
 
 fn protected_spans(chars: &[char]) -> Vec<(usize, usize)> {
@@ -430,11 +430,8 @@ fn decide(chars: &[char], r: &Run) -> Option<Rewrite> {
         if clock_word && (day_part || minutes_follow) {
             return rewrite(r.start, render(v), Kind::Other);
         }
-        if after.first() == Some(&'分') && matches!(before.last(), Some('点' | '时')) && v < 60.0
-        {
-            return rewrite(r.start, render(v), Kind::Other);
-        }
     }
+    // Minutes after an hour: 三点二十分, 十五时四十分.
     if whole
         && !has_point
         && v < 60.0

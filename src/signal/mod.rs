@@ -519,7 +519,7 @@ pub enum ServerMsg {
         sdp: String,
     },
     /// A caption update of one speaker.
-    Caption(CaptionLine),
+    Caption(Box<CaptionLine>),
     /// How far behind one speaker's captions run (while behind, and when caught up).
     CaptionStatus(CaptionStatus),
     /// An event's state (sent on joining and on every change).

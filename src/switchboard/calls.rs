@@ -135,7 +135,7 @@ pub(super) struct CallCaptions {
 impl CaptionSink for CallCaptions {
     fn caption(&self, line: CaptionLine) {
         if let Some(sb) = self.sb.upgrade() {
-            sb.send_to_call(self.call, ServerMsg::Caption(line));
+            sb.send_to_call(self.call, ServerMsg::Caption(Box::new(line)));
         }
     }
 
