@@ -92,6 +92,12 @@ describe('captioner console', { timeout: 300000 }, () => {
     await viewer.page.waitForFunction(() => /校对中|correcting/.test(document.getElementById('cap-mode').textContent), null, { timeout: 20000 });
     await checkedPage.waitForFunction(() => /校对后|Checked/.test(document.getElementById('cap-mode').textContent), null, { timeout: 20000 });
 
+    // The captioner hears the speaker: the console plays the broadcaster's sound.
+    await until(desk.page, () => {
+      const v = document.getElementById('listen');
+      return v.srcObject && v.srcObject.getAudioTracks().length > 0 && !v.paused && v.currentTime > 0.5;
+    }, null, 20000);
+
     // The first line reaches the console; the captioner replaces its first word by keyboard.
     await until(desk.page, () => (window.signrelay?.desk?.lines || []).some((l) => l.text.length >= 4), null, 60000);
     const target = await desk.page.evaluate(() => window.signrelay.desk.lines[0]);

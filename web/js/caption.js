@@ -3,6 +3,8 @@
 // Every correction is a revision of the same line; the server sends it to every viewer.
 import { t, setupLangToggle, onLangChange } from './i18n.js';
 import { api } from './api.js';
+import { connectSignal } from './signal.js';
+import { MediaSession } from './media.js';
 
 const $ = (id) => document.getElementById(id);
 const status = (s) => { $('status').textContent = s; };
@@ -139,6 +141,38 @@ function follow_() {
   es.onerror = () => status(t('reconnecting'));
 }
 
+// The captioner must hear what was said to correct it: the console joins the briefing as a
+// viewer and plays the speaker (the broadcaster), like the watch page does.
+let sig = null;
+let listening = null;
+function listen() {
+  if (sig) sig.close();
+  const me = connectSignal({
+    onClose: () => { if (sig === me && eventId) setTimeout(listen, 2000); },
+  });
+  sig = me;
+  let media = null;
+  const streams = new Map();
+  let roster = new Map();
+  const place = () => {
+    for (const [pid, stream] of streams) {
+      if (roster.get(pid) !== 'broadcaster' || listening === stream) continue;
+      listening = stream;
+      const v = $('listen');
+      v.srcObject = stream;
+      v.play().catch(() => {});
+    }
+  };
+  me.on('welcome', (m) => {
+    media = new MediaSession(me, { iceServers: m.ice_servers, onTrack: (pid, stream) => { streams.set(pid, stream); place(); } });
+  });
+  me.on('room', (m) => { roster = new Map(m.participants.map((p) => [p.id, p.role])); place(); });
+  me.on('offer', (m) => media?.handleOffer(m.sdp));
+  me.on('error', (m) => { if (m.code === 'media_failed') me.close(); });
+  me.on('*', () => {});
+  me.send({ type: 'join_event', event: eventId });
+}
+
 async function open(id) {
   eventId = id;
   try {
@@ -150,6 +184,7 @@ async function open(id) {
   location.hash = id;
   renderInfo();
   follow_();
+  if (info.state !== 'ended') listen();
   $('lines').focus();
 }
 

@@ -231,6 +231,7 @@ const dict = {
   cap_desk_holding: ['“校对后”观众晚 {s} 秒看到', '“Checked” viewers see lines {s} s later'],
   cap_desk_live: ['不等待校对', 'Lines are not held'],
   cap_connected: ['已连接，字幕实时到达', 'Connected; lines arrive live'],
+  cap_listen: ['发言人的声音和画面（校对要边听边看）', "The speaker's sound and picture (listen while you check)"],
   view_group: ['字幕版本', 'Captions'],
   view_live: ['实时', 'Live'],
   view_checked: ['校对后', 'Checked'],
