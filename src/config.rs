@@ -387,6 +387,9 @@ impl Config {
                 self.media.port_min, self.media.port_max
             )));
         }
+        if let Some(why) = self.media.turn.as_ref().and_then(crate::turn::problem) {
+            return Err(ConfigError::Invalid(why));
+        }
         if self.service.sign_languages.is_empty() {
             return Err(ConfigError::Invalid(
                 "service.sign_languages needs at least one entry".into(),
@@ -447,6 +450,18 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_turn_table_without_its_secret_is_refused_by_name() {
+        let toml = "[media.turn]\nurls = [\"turns:turn.example.org:443?transport=tcp\"]\n";
+        let c: Config = toml::from_str(toml).unwrap();
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("media.turn.secret is missing"), "{e}");
+        let toml = "[media.turn]\nurls = [\"turn:t.example.org\"]\nsecret = \"s\"\n";
+        let c: Config = toml::from_str(toml).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.media.turn.unwrap().ttl_secs, 12 * 3600);
+    }
 
     #[test]
     fn the_client_is_the_nearest_hop_that_is_not_a_trusted_proxy() {

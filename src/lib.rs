@@ -17,3 +17,4 @@ pub mod signal;
 pub mod store;
 pub mod switchboard;
 pub mod token;
+pub mod turn;

@@ -274,6 +274,13 @@ fn load_config(args: &ServeArgs) -> Result<Config, String> {
     if let Some(u) = &args.database_url {
         cfg.database_url = u.clone();
     }
+    // A secret is better kept out of a file others may read.
+    if let (Some(turn), Ok(secret)) = (
+        cfg.media.turn.as_mut(),
+        std::env::var("SIGNRELAY_TURN_SECRET"),
+    ) {
+        turn.secret = secret;
+    }
     cfg.validate().map_err(|e| e.to_string())?;
     Ok(cfg)
 }

@@ -16,9 +16,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("asr", &["token"]),
     ("sfu", &[]),
     ("relay", &["signal"]),
+    ("turn", &["sfu", "signal"]),
     ("captions", &["asr", "audio", "clock", "metrics", "signal"]),
     ("store", &["clock", "relay", "signal", "token"]),
-    ("config", &["admission", "asr", "sfu", "signal", "store"]),
+    (
+        "config",
+        &["admission", "asr", "sfu", "signal", "store", "turn"],
+    ),
     (
         "briefing",
         &["asr", "captions", "clock", "signal", "store", "token"],
@@ -36,6 +40,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "signal",
             "store",
             "token",
+            "turn",
         ],
     ),
     (

@@ -480,3 +480,103 @@ async fn metrics_follow_the_queue_and_the_media() {
         .unwrap_or(0);
     assert!(out > 20, "{m}");
 }
+
+fn turn_of(servers: &[signrelay::signal::IceServerInfo]) -> (String, String) {
+    let t = servers
+        .iter()
+        .find(|s| s.username.is_some())
+        .expect("a TURN server with a credential");
+    (
+        t.username.clone().unwrap_or_default(),
+        t.credential.clone().unwrap_or_default(),
+    )
+}
+
+#[tokio::test]
+async fn every_session_gets_its_own_expiring_turn_credential_and_can_renew_it() {
+    let turn = signrelay::sfu::TurnConfig {
+        urls: vec!["turns:turn.example.org:443?transport=tcp".into()],
+        secret: "shared-with-coturn".into(),
+        ttl_secs: 3600,
+    };
+    let t2 = turn.clone();
+    let srv = server_with(move |c| c.media.turn = Some(t2)).await;
+    let check = |user: &str, cred: &str| {
+        let (expiry, who) = user.split_once(':').expect("expiry:id");
+        let expiry: u64 = expiry.parse().expect("expiry in Unix seconds");
+        let now = signrelay::clock::unix_ms() / 1000;
+        assert!(expiry > now + 3500 && expiry <= now + 3601, "lives an hour");
+        // coturn recomputes the password from the user name and the shared secret.
+        let again = signrelay::turn::issue(&turn, who, expiry - turn.ttl_secs);
+        assert_eq!(again.username, user);
+        assert_eq!(again.credential, cred);
+        who.to_owned()
+    };
+    let mut sessions = Vec::new();
+    for _ in 0..2 {
+        let mut c = join(srv.addr).await;
+        c.send(ClientMsg::Hello {
+            role: Role::Caller,
+            name: None,
+            invite: None,
+        });
+        let Ok(ServerMsg::Welcome {
+            ice_servers,
+            ice_refresh_secs,
+            ..
+        }) = c
+            .expect("welcome", T, |m| matches!(m, ServerMsg::Welcome { .. }))
+            .await
+        else {
+            panic!("no welcome");
+        };
+        assert_eq!(
+            ice_refresh_secs,
+            Some(2700),
+            "renewed well before it expires"
+        );
+        let (user, cred) = turn_of(&ice_servers);
+        sessions.push(check(&user, &cred));
+        assert!(!cred.contains("shared-with-coturn"));
+
+        c.send(ClientMsg::RefreshIce);
+        let Ok(ServerMsg::IceServers {
+            ice_servers,
+            ice_refresh_secs,
+        }) = c
+            .expect("ice_servers", T, |m| {
+                matches!(m, ServerMsg::IceServers { .. })
+            })
+            .await
+        else {
+            panic!("no fresh ICE servers");
+        };
+        assert_eq!(ice_refresh_secs, Some(2700));
+        let (user2, cred2) = turn_of(&ice_servers);
+        assert_eq!(check(&user2, &cred2), *sessions.last().unwrap());
+    }
+    assert_ne!(sessions[0], sessions[1], "no two pages share a TURN user");
+}
+
+#[tokio::test]
+async fn without_turn_the_welcome_asks_for_no_refresh() {
+    let srv = server().await;
+    let mut c = join(srv.addr).await;
+    c.send(ClientMsg::Hello {
+        role: Role::Caller,
+        name: None,
+        invite: None,
+    });
+    let Ok(ServerMsg::Welcome {
+        ice_servers,
+        ice_refresh_secs,
+        ..
+    }) = c
+        .expect("welcome", T, |m| matches!(m, ServerMsg::Welcome { .. }))
+        .await
+    else {
+        panic!("no welcome");
+    };
+    assert!(ice_servers.is_empty());
+    assert_eq!(ice_refresh_secs, None);
+}

@@ -28,7 +28,7 @@ pub use forward::SfuStats;
 pub use ids::{PeerId, Presence, RoomId};
 pub use output::{AudioTap, Failure, Refusal, SfuHooks, SfuOutput};
 pub use ports::PortPool;
-pub use settings::{IceServer, MediaConfig};
+pub use settings::{IceServer, MediaConfig, TurnConfig};
 
 use room::{Room, RoomCmd, Shared};
 use std::collections::HashMap;

@@ -28,6 +28,29 @@ pub struct MediaConfig {
     /// Accept ICE candidates on private networks (an intranet deployment). Loopback, link-local
     /// and multicast ones are never accepted, except on a server bound to loopback.
     pub allow_private_candidates: bool,
+    /// A TURN server sharing a secret with us (coturn's `use-auth-secret`): browsers get
+    /// credentials of their own that expire, instead of one static password for everyone.
+    pub turn: Option<TurnConfig>,
+}
+
+/// `[media.turn]`: TURN REST API credentials (draft-uberti-behave-turn-rest).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TurnConfig {
+    /// `turn:` / `turns:` URLs, e.g. `turns:turn.example.org:443?transport=tcp` for networks
+    /// that allow only TLS on 443.
+    pub urls: Vec<String>,
+    /// coturn's `static-auth-secret`. May be left out of the file and given in the
+    /// `SIGNRELAY_TURN_SECRET` environment variable instead.
+    #[serde(default)]
+    pub secret: String,
+    /// How long a credential lives, seconds; pages ask for new ones before it runs out.
+    #[serde(default = "default_turn_ttl")]
+    pub ttl_secs: u64,
+}
+
+fn default_turn_ttl() -> u64 {
+    12 * 3600
 }
 
 /// One STUN or TURN server, as a browser's `RTCIceServer`.
@@ -56,6 +79,7 @@ impl Default for MediaConfig {
             ice_failed_secs: 10,
             ice_connect_timeout_secs: 10,
             allow_private_candidates: false,
+            turn: None,
         }
     }
 }

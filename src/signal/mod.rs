@@ -207,6 +207,8 @@ pub enum ClientMsg {
     },
     /// Keep-alive.
     Ping,
+    /// Fresh TURN credentials, asked for before the ones held run out.
+    RefreshIce,
 }
 
 /// Machine-readable error codes.
@@ -375,6 +377,9 @@ pub enum ServerMsg {
         name: String,
         /// ICE servers for the page's RTCPeerConnection.
         ice_servers: Vec<IceServerInfo>,
+        /// Seconds until the page should send `refresh_ice` (its TURN credentials expire).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ice_refresh_secs: Option<u64>,
         /// Sign languages on offer.
         sign_languages: Vec<SignLanguageInfo>,
         /// Speech in calls is captioned on this server.
@@ -526,6 +531,14 @@ pub enum ServerMsg {
     EventStatus(EventInfo),
     /// Reply to `ping`.
     Pong,
+    /// Reply to `refresh_ice`: the ICE servers with new TURN credentials.
+    IceServers {
+        /// As in `welcome`.
+        ice_servers: Vec<IceServerInfo>,
+        /// Seconds until the next refresh is due.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ice_refresh_secs: Option<u64>,
+    },
 }
 
 /// The name a unit enum value has on the wire (`daily_life`, `hang_up`...), for records.

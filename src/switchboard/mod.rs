@@ -278,22 +278,37 @@ impl Switchboard {
         }
     }
 
+    /// The ICE servers for one session: the configured ones, and TURN with a credential of
+    /// its own when `[media.turn]` is set; with the seconds until it should be refreshed.
+    fn ice_servers(&self, session: SessionId) -> (Vec<IceServerInfo>, Option<u64>) {
+        let mut out: Vec<IceServerInfo> = self
+            .cfg
+            .media
+            .ice_servers
+            .iter()
+            .map(|s| IceServerInfo {
+                urls: s.urls.clone(),
+                username: s.username.clone(),
+                credential: s.credential.clone(),
+            })
+            .collect();
+        let Some(turn) = &self.cfg.media.turn else {
+            return (out, None);
+        };
+        let now = crate::store::now_ms().max(0) as u64 / 1000;
+        let cred = crate::turn::issue(turn, &session.to_string(), now);
+        out.push(crate::turn::ice_server(turn, cred));
+        (out, Some(crate::turn::refresh_after_secs(turn)))
+    }
+
     fn welcome(&self, session: SessionId, role: Role, name: &str) -> ServerMsg {
+        let (ice_servers, ice_refresh_secs) = self.ice_servers(session);
         ServerMsg::Welcome {
             session,
             role,
             name: name.to_owned(),
-            ice_servers: self
-                .cfg
-                .media
-                .ice_servers
-                .iter()
-                .map(|s| IceServerInfo {
-                    urls: s.urls.clone(),
-                    username: s.username.clone(),
-                    credential: s.credential.clone(),
-                })
-                .collect(),
+            ice_servers,
+            ice_refresh_secs,
             sign_languages: self
                 .cfg
                 .service
@@ -341,6 +356,16 @@ impl Switchboard {
         };
         match msg {
             ClientMsg::Ping => self.deliver(session, ServerMsg::Pong),
+            ClientMsg::RefreshIce => {
+                let (ice_servers, ice_refresh_secs) = self.ice_servers(session);
+                self.deliver(
+                    session,
+                    ServerMsg::IceServers {
+                        ice_servers,
+                        ice_refresh_secs,
+                    },
+                );
+            }
             ClientMsg::Hello {
                 role: r,
                 name,

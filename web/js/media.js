@@ -30,12 +30,17 @@ export class MediaSession {
     this.channels = new Map(); // participant id -> RTCDataChannel
     this.trackOwner = new Map(); // track id -> participant id
     this.pending = Promise.resolve();
+    // New TURN credentials apply to the connection in use as well as the next one.
+    this.stopIce = this.signal.onIceServers?.((servers) => {
+      if (!this.pc) return;
+      try { this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers: servers }); } catch (err) { console.warn('ICE servers not updated', err); }
+    });
   }
 
   setYou(pid) { this.you = pid; }
 
   createPc() {
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    const pc = new RTCPeerConnection({ iceServers: this.signal.iceServers?.() || this.iceServers });
     if (this.localStream) {
       for (const tr of this.localStream.getTracks()) pc.addTrack(tr, this.localStream);
     }
@@ -125,6 +130,7 @@ export class MediaSession {
   }
 
   close() {
+    this.stopIce?.();
     if (this.pc) this.pc.close();
     this.pc = null;
     this.channels.clear();
