@@ -232,6 +232,9 @@ pub struct ServiceConfig {
     /// Other ways to reach the emergency services, shown to emergency callers at once; set
     /// them to what the city really offers.
     pub emergency_contacts: Vec<crate::signal::EmergencyContact>,
+    /// Opening hours; left out, the service never closes. Out of hours only emergency calls
+    /// ring (if an interpreter is on duty).
+    pub hours: Option<crate::hours::HoursConfig>,
 }
 
 /// A sign language a caller can choose.
@@ -299,6 +302,7 @@ impl Default for ServiceConfig {
             ],
             public_url: String::new(),
             metrics_token: String::new(),
+            hours: None,
             emergency_contacts: default_emergency_contacts(),
         }
     }
@@ -386,6 +390,9 @@ impl Config {
                 "media port range {}-{} is empty or starts at 0",
                 self.media.port_min, self.media.port_max
             )));
+        }
+        if let Some(h) = &self.service.hours {
+            crate::hours::Schedule::new(h).map_err(ConfigError::Invalid)?;
         }
         if let Some(why) = self.media.turn.as_ref().and_then(crate::turn::problem) {
             return Err(ConfigError::Invalid(why));

@@ -8,6 +8,7 @@ pub mod briefing;
 pub mod captions;
 pub mod clock;
 pub mod config;
+pub mod hours;
 pub mod http;
 pub mod metrics;
 pub mod relay;

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 const ALLOWED: &[(&str, &[&str])] = &[
     ("admission", &[]),
     ("clock", &[]),
+    ("hours", &[]),
     ("token", &[]),
     ("metrics", &[]),
     ("audio", &[]),
@@ -21,7 +22,15 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("store", &["clock", "relay", "signal", "token"]),
     (
         "config",
-        &["admission", "asr", "sfu", "signal", "store", "turn"],
+        &[
+            "admission",
+            "asr",
+            "hours",
+            "sfu",
+            "signal",
+            "store",
+            "turn",
+        ],
     ),
     (
         "briefing",
@@ -34,6 +43,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "briefing",
             "captions",
             "config",
+            "hours",
             "metrics",
             "relay",
             "sfu",

@@ -580,3 +580,103 @@ async fn without_turn_the_welcome_asks_for_no_refresh() {
     assert!(ice_servers.is_empty());
     assert_eq!(ice_refresh_secs, None);
 }
+
+#[tokio::test]
+async fn out_of_hours_only_emergencies_ring_and_the_caller_is_told_before_the_tap() {
+    // A centre with no opening hours at all is closed whenever the test runs.
+    let srv = server_with(|c| {
+        c.service.hours = Some(signrelay::hours::HoursConfig {
+            utc_offset_minutes: 480,
+            ..Default::default()
+        })
+    })
+    .await;
+    let mut anna = interpreter(srv.addr, "anna").await;
+    let mut c = join(srv.addr).await;
+    c.send(ClientMsg::Hello {
+        role: Role::Caller,
+        name: None,
+        invite: None,
+    });
+    let Ok(ServerMsg::Welcome { service_hours, .. }) = c
+        .expect("welcome", T, |m| matches!(m, ServerMsg::Welcome { .. }))
+        .await
+    else {
+        panic!("no welcome");
+    };
+    let h = service_hours.expect("hours in the welcome");
+    assert!(!h.open);
+    assert_eq!(h.utc_offset_minutes, 480);
+
+    c.send(ClientMsg::PlaceCall {
+        purpose: Purpose::PolicyConsultation,
+        sign_language: None,
+        preferred_interpreter_gender: None,
+    });
+    assert_eq!(error_code(&mut c).await, ErrorCode::ServiceClosed);
+    // Nothing was queued: the next request is an emergency, and it rings the interpreter
+    // on duty.
+    c.send(ClientMsg::PlaceCall {
+        purpose: Purpose::Emergency,
+        sign_language: None,
+        preferred_interpreter_gender: None,
+    });
+    let call_id = anna.expect_incoming(T).await.unwrap();
+    anna.send(ClientMsg::Accept { call_id });
+    c.expect("connected", T, |m| {
+        matches!(m, ServerMsg::CallConnected { .. })
+    })
+    .await
+    .unwrap();
+
+    let body: serde_json::Value = reqwest_get(srv.addr, "/api/hours").await;
+    assert_eq!(body["open"], false);
+}
+
+#[tokio::test]
+async fn in_hours_calls_ring_and_the_page_learns_the_service_is_open() {
+    let all = || vec!["00:00-24:00".to_owned()];
+    let srv = server_with(move |c| {
+        c.service.hours = Some(signrelay::hours::HoursConfig {
+            utc_offset_minutes: 480,
+            mon: all(),
+            tue: all(),
+            wed: all(),
+            thu: all(),
+            fri: all(),
+            sat: all(),
+            sun: all(),
+            ..Default::default()
+        })
+    })
+    .await;
+    let mut anna = interpreter(srv.addr, "anna").await;
+    let c = caller(srv.addr).await;
+    c.send(ClientMsg::PlaceCall {
+        purpose: Purpose::DailyLife,
+        sign_language: None,
+        preferred_interpreter_gender: None,
+    });
+    anna.expect_incoming(T).await.unwrap();
+    let body: serde_json::Value = reqwest_get(srv.addr, "/api/hours").await;
+    assert_eq!(body["open"], true);
+    let closes = body["closes_at_ms"].as_i64().expect("closes_at_ms");
+    let now = signrelay::clock::unix_ms() as i64;
+    assert!(
+        closes > now + 86_400_000,
+        "a round-the-clock service does not close tonight"
+    );
+}
+
+/// GET on the test server, as JSON.
+async fn reqwest_get(addr: std::net::SocketAddr, path: &str) -> serde_json::Value {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    let body = out.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {out}"))
+}

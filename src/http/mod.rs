@@ -45,6 +45,7 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/api/hours", get(hours))
         .route("/metrics", get(metrics))
         .route("/ws", get(ws::upgrade))
         .route("/qr.svg", get(qr_svg))
@@ -139,6 +140,12 @@ async fn security_headers(req: axum::extract::Request, next: axum::middleware::N
         HeaderValue::from_static("no-referrer"),
     );
     res
+}
+
+/// Open or closed now (`null` for a service that never closes): the caller page asks again
+/// when it opens or closes.
+async fn hours(State(app): State<AppState>) -> impl IntoResponse {
+    Json(app.switchboard.service_hours())
 }
 
 async fn healthz(State(app): State<AppState>) -> impl IntoResponse {

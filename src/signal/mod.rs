@@ -239,6 +239,8 @@ pub enum ErrorCode {
     InviteInvalid,
     /// Too many callers waiting.
     QueueFull,
+    /// Out of service hours: only emergency calls are taken.
+    ServiceClosed,
     /// The sign language is not offered.
     UnknownSignLanguage,
     /// The SDP did not parse or does not fit the offer.
@@ -299,6 +301,21 @@ pub struct IceServerInfo {
     /// TURN credential.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential: Option<String>,
+}
+
+/// Open or closed now, for the caller page (`welcome` and `GET /api/hours`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct ServiceHours {
+    /// Calls other than emergencies are taken now.
+    pub open: bool,
+    /// While open: when it closes (Unix ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closes_at_ms: Option<i64>,
+    /// While closed: when it opens next, if within a month (Unix ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opens_at_ms: Option<i64>,
+    /// The centre's offset from UTC, for showing those times as its clocks do.
+    pub utc_offset_minutes: i32,
 }
 
 /// One waiting or ringing call, as interpreters see the queue.
@@ -379,7 +396,7 @@ pub enum ServerMsg {
         ice_servers: Vec<IceServerInfo>,
         /// Seconds until the page should send `refresh_ice` (its TURN credentials expire).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        ice_refresh_secs: Option<u64>,
+        ice_refresh_secs: Option<u32>,
         /// Sign languages on offer.
         sign_languages: Vec<SignLanguageInfo>,
         /// Speech in calls is captioned on this server.
@@ -388,6 +405,9 @@ pub enum ServerMsg {
         /// Other ways to reach the emergency services (shown with every emergency call).
         #[serde(default)]
         emergency_contacts: Vec<EmergencyContact>,
+        /// Whether the service is open now (absent: it never closes).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service_hours: Option<Box<ServiceHours>>,
     },
     /// To a console that just signed in: exchanged once, within a minute, at
     /// `POST /api/login {"ticket": ...}` for its web session, so one submit checks the password
@@ -537,7 +557,7 @@ pub enum ServerMsg {
         ice_servers: Vec<IceServerInfo>,
         /// Seconds until the next refresh is due.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        ice_refresh_secs: Option<u64>,
+        ice_refresh_secs: Option<u32>,
     },
 }
 

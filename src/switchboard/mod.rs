@@ -84,6 +84,8 @@ pub struct Switchboard {
     captions: Option<LiveCaptions>,
     next_session: AtomicU64,
     briefings: Arc<Briefings>,
+    /// Opening hours (none: always open).
+    hours: Option<crate::hours::Schedule>,
 }
 
 /// Why a page's request was refused: sent back to it as an error message.
@@ -141,6 +143,13 @@ impl Switchboard {
                 .collect(),
             decline_cooldown: Duration::from_secs(60),
         });
+        // The configuration was checked when loaded; one built in code with a bad schedule
+        // is told about rather than left to close the service.
+        let hours = cfg.service.hours.as_ref().and_then(|h| {
+            crate::hours::Schedule::new(h)
+                .map_err(|e| tracing::error!(error = %e, "service hours ignored"))
+                .ok()
+        });
         let records = spawn_record_writer(store.clone());
         spawn_retention(store.clone(), cfg.records.clone(), briefings.clone());
         let sb = Arc::new_cyclic(|me| Self {
@@ -162,6 +171,7 @@ impl Switchboard {
             captions,
             next_session: AtomicU64::new(1),
             briefings,
+            hours,
         });
         let weak = Arc::downgrade(&sb);
         tokio::spawn(async move {
@@ -280,7 +290,7 @@ impl Switchboard {
 
     /// The ICE servers for one session: the configured ones, and TURN with a credential of
     /// its own when `[media.turn]` is set; with the seconds until it should be refreshed.
-    fn ice_servers(&self, session: SessionId) -> (Vec<IceServerInfo>, Option<u64>) {
+    fn ice_servers(&self, session: SessionId) -> (Vec<IceServerInfo>, Option<u32>) {
         let mut out: Vec<IceServerInfo> = self
             .cfg
             .media
@@ -298,7 +308,30 @@ impl Switchboard {
         let now = crate::store::now_ms().max(0) as u64 / 1000;
         let cred = crate::turn::issue(turn, &session.to_string(), now);
         out.push(crate::turn::ice_server(turn, cred));
-        (out, Some(crate::turn::refresh_after_secs(turn)))
+        // The lifetime is at most a week (checked at start), so this fits.
+        let refresh = u32::try_from(crate::turn::refresh_after_secs(turn)).unwrap_or(u32::MAX);
+        (out, Some(refresh))
+    }
+
+    /// Open or closed now; `None` for a service that never closes.
+    pub fn service_hours(&self) -> Option<crate::signal::ServiceHours> {
+        let h = self.hours.as_ref()?;
+        let state = h.state(crate::store::now_ms());
+        let (open, closes_at_ms, opens_at_ms) = match state {
+            crate::hours::HoursState::Open { closes_at_ms } => (true, Some(closes_at_ms), None),
+            crate::hours::HoursState::Closed { opens_at_ms } => (false, None, opens_at_ms),
+        };
+        Some(crate::signal::ServiceHours {
+            open,
+            closes_at_ms,
+            opens_at_ms,
+            utc_offset_minutes: self
+                .cfg
+                .service
+                .hours
+                .as_ref()
+                .map_or(0, |c| c.utc_offset_minutes),
+        })
     }
 
     fn welcome(&self, session: SessionId, role: Role, name: &str) -> ServerMsg {
@@ -322,6 +355,7 @@ impl Switchboard {
                 .collect(),
             captions: self.captions.is_some(),
             emergency_contacts: self.cfg.service.emergency_contacts.clone(),
+            service_hours: self.service_hours().map(Box::new),
         }
     }
 
@@ -451,6 +485,15 @@ impl Switchboard {
                 preferred_interpreter_gender,
             } => {
                 need(Role::Caller)?;
+                // Out of hours only emergencies ring; the page has said so before the tap.
+                if purpose != crate::signal::Purpose::Emergency
+                    && self.service_hours().is_some_and(|h| !h.open)
+                {
+                    return Err(refuse(
+                        ErrorCode::ServiceClosed,
+                        "the service is closed now; emergency calls still ring",
+                    ));
+                }
                 let who = if purpose == crate::signal::Purpose::Emergency {
                     Who::Emergency
                 } else {

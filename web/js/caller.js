@@ -41,8 +41,7 @@ function fillLanguages() {
   if (cur) sel.value = cur;
 }
 
-function fillEmergency() {
-  const list = $('emergency-contacts');
+function fillContacts(list) {
   list.innerHTML = '';
   const contacts = welcome?.emergency_contacts || [];
   if (!contacts.length) {
@@ -63,6 +62,50 @@ function fillEmergency() {
     }
     list.appendChild(li);
   }
+}
+
+function fillEmergency() {
+  fillContacts($('emergency-contacts'));
+  fillContacts($('closed-contacts'));
+}
+
+// Service hours: shown before the tap; out of hours only an emergency call rings. The page
+// asks again when the service opens or closes, so one left open on a counter stays right.
+let hours = null;
+let hoursTimer = null;
+function centreTime(ms) {
+  // As the centre's clocks show it, wherever the phone is.
+  const d = new Date(ms + hours.utc_offset_minutes * 60000);
+  return new Intl.DateTimeFormat(currentLang() === 'en' ? 'en-GB' : 'zh-CN', {
+    timeZone: 'UTC', month: 'long', day: 'numeric', weekday: 'short', hour: '2-digit', minute: '2-digit', hour12: false,
+  }).format(d);
+}
+function renderHours() {
+  const line = $('hours');
+  clearTimeout(hoursTimer);
+  if (!hours) {
+    line.hidden = true;
+    $('closed-box').hidden = true;
+    $('btn-call').disabled = false;
+    document.querySelector('#start .purposes').hidden = false;
+    return;
+  }
+  line.hidden = false;
+  line.dataset.kind = hours.open ? 'open' : 'closed';
+  if (hours.open) line.textContent = t('hours_open', { t: centreTime(hours.closes_at_ms) });
+  else line.textContent = hours.opens_at_ms ? t('hours_closed_until', { t: centreTime(hours.opens_at_ms) }) : t('hours_closed');
+  $('closed-box').hidden = hours.open;
+  $('btn-call').disabled = !hours.open;
+  // What the call is for only matters to an ordinary call.
+  document.querySelector('#start .purposes').hidden = !hours.open;
+  const next = hours.open ? hours.closes_at_ms : hours.opens_at_ms;
+  if (next) hoursTimer = setTimeout(refreshHours, Math.min(Math.max(next - Date.now(), 0) + 1000, 6 * 3600 * 1000));
+}
+async function refreshHours() {
+  try {
+    const r = await fetch('/api/hours');
+    if (r.ok) { hours = await r.json(); renderHours(); }
+  } catch { /* the next welcome or timer tries again */ }
 }
 
 // One line says where the call stands; the line under it says what happens next.
@@ -104,7 +147,7 @@ function renderSummary() {
   $('ended-note').textContent = summary.text ? t('saved_note') : t('call_summary_none');
 }
 
-setupLangToggle(() => { fillLanguages(); fillEmergency(); renderWait(); renderSummary(); });
+setupLangToggle(() => { fillLanguages(); fillEmergency(); renderHours(); renderWait(); renderSummary(); });
 
 function ensureInCall() {
   if (!incall) {
@@ -159,7 +202,7 @@ async function startCaptioned() {
   sig.send({ type: 'start_captioned_call' });
 }
 
-sig.on('welcome', (m) => { welcome = m; fillLanguages(); fillEmergency(); });
+sig.on('welcome', (m) => { welcome = m; hours = m.service_hours || null; fillLanguages(); fillEmergency(); renderHours(); });
 sig.on('queued', (m) => {
   call.queue = m;
   call.phase = 'queued';
@@ -215,6 +258,12 @@ sig.on('error', (m) => {
   // goes on over the others, and there is nothing for the person to do.
   if (m.code === 'bad_candidate') return;
   if (m.code === 'shutting_down') status(t('restarting'));
+  else if (m.code === 'service_closed') {
+    // The service closed while the page was open: say so in the page's words.
+    status(t('hours_closed'));
+    refreshHours();
+    show('start', 'hours');
+  }
   else status(t('error', { e: m.message }));
 });
 sig.on('pong', () => {});
