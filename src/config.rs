@@ -250,7 +250,7 @@ pub struct SignLanguage {
 }
 
 /// An interpreter who may sign in.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct InterpreterAccount {
     /// Sign-in name.
@@ -262,6 +262,12 @@ pub struct InterpreterAccount {
     /// Sign-language codes this interpreter works in; empty means all.
     #[serde(default)]
     pub sign_languages: Vec<String>,
+    /// `female` or `male`, for callers who would rather have one (empty: not given).
+    #[serde(default)]
+    pub gender: String,
+    /// Call purposes they know best (`medical`, `legal`, `policy_consultation`...).
+    #[serde(default)]
+    pub topics: Vec<String>,
 }
 
 impl Default for Config {

@@ -104,6 +104,9 @@ async fn seed_accounts(store: &Store, cfg: &Config) -> Result<(), StoreError> {
             )
             .await?
         {
+            if !a.gender.is_empty() || !a.topics.is_empty() {
+                store.set_skills(&a.username, &a.gender, &a.topics).await?;
+            }
             tracing::info!(user = %a.username, "interpreter account created from the configuration");
         }
     }

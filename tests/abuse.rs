@@ -47,6 +47,7 @@ async fn server_with(
         password: "pw-anna-long".into(),
         display_name: "安娜".into(),
         sign_languages: vec![],
+        ..Default::default()
     });
     tune(&mut cfg);
     let running = signrelay::server::start(cfg).await.expect("server starts");

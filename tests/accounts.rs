@@ -95,6 +95,40 @@ async fn accounts_lockout_sessions_records_and_retention_on_every_database() {
         assert_eq!(store.user(evil).await.unwrap().unwrap().display_name, evil);
         assert_eq!(store.user_count().await.unwrap(), 2);
 
+        // An interpreter's skills: kept, read back with the account and its sessions.
+        let topics = vec![
+            "medical".to_owned(),
+            "legal".to_owned(),
+            "medical".to_owned(),
+        ];
+        let u = store.set_skills("anna", "female", &topics).await.unwrap();
+        assert_eq!(
+            (u.gender.as_str(), u.topics.clone()),
+            ("female", vec!["legal".to_owned(), "medical".to_owned()])
+        );
+        assert!(store.set_skills("anna", "robot", &[]).await.is_err());
+        assert!(store
+            .set_skills("anna", "", &["astrology".to_owned()])
+            .await
+            .is_err());
+        assert_eq!(
+            store.user("anna").await.unwrap().unwrap().gender,
+            "female",
+            "nothing changed by a refusal"
+        );
+        let token = store.create_session(&u).await.unwrap();
+        assert_eq!(
+            store
+                .session_user(&token)
+                .await
+                .unwrap()
+                .unwrap()
+                .topics
+                .len(),
+            2
+        );
+        store.delete_session(&token).await.unwrap();
+
         assert!(store.login("anna", "long-enough").await.unwrap().is_ok());
         assert_eq!(
             store.login("nobody", "x").await.unwrap(),
@@ -238,6 +272,7 @@ async fn server(dir: &Path) -> Srv {
         password: "pw-anna-long".into(),
         display_name: "安娜".into(),
         sign_languages: vec![],
+        ..Default::default()
     });
     cfg.organizers.push(OrganizerAccount {
         username: "org".into(),

@@ -38,6 +38,7 @@ async fn server_with(tune: impl FnOnce(&mut Config)) -> signrelay::server::Runni
             password: format!("pw-{u}"),
             display_name: n.into(),
             sign_languages: vec![],
+            ..Default::default()
         });
     }
     tune(&mut cfg);
@@ -679,4 +680,33 @@ async fn reqwest_get(addr: std::net::SocketAddr, path: &str) -> serde_json::Valu
     s.read_to_string(&mut out).await.unwrap();
     let body = out.split_once("\r\n\r\n").map_or("", |(_, b)| b);
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+#[tokio::test]
+async fn a_medical_call_rings_the_interpreter_who_knows_medical_calls_first() {
+    let srv = server_with(|c| {
+        c.interpreters[1].topics = vec!["medical".into()];
+        c.interpreters[1].gender = "male".into();
+    })
+    .await;
+    // Anna has been free longest; Bo knows medical calls.
+    let mut anna = interpreter(srv.addr, "anna").await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut bo = interpreter(srv.addr, "bo").await;
+    let c = caller(srv.addr).await;
+    c.send(ClientMsg::PlaceCall {
+        purpose: Purpose::Medical,
+        sign_language: None,
+        preferred_interpreter_gender: None,
+    });
+    bo.expect_incoming(T).await.unwrap();
+    // A call wished to a woman while the only free interpreter is not one: a preference,
+    // not a refusal, so it rings her anyway rather than wait.
+    let c2 = caller(srv.addr).await;
+    c2.send(ClientMsg::PlaceCall {
+        purpose: Purpose::DailyLife,
+        sign_language: None,
+        preferred_interpreter_gender: Some("female".into()),
+    });
+    anna.expect_incoming(T).await.unwrap();
 }

@@ -136,6 +136,10 @@ struct NewUser {
     password: String,
     #[serde(default)]
     sign_languages: Vec<String>,
+    #[serde(default)]
+    gender: String,
+    #[serde(default)]
+    topics: Vec<String>,
 }
 
 /// `POST /api/admin/users`: creates an account.
@@ -158,6 +162,14 @@ pub async fn create_user(
         )
         .await
         .map_err(store_error)?;
+    let u = if n.gender.is_empty() && n.topics.is_empty() {
+        u
+    } else {
+        store
+            .set_skills(&u.username, &n.gender, &n.topics)
+            .await
+            .map_err(store_error)?
+    };
     store
         .audit(
             &who.username,
@@ -177,9 +189,14 @@ struct UserChange {
     password: Option<String>,
     #[serde(default)]
     disabled: Option<bool>,
+    #[serde(default)]
+    gender: Option<String>,
+    #[serde(default)]
+    topics: Option<Vec<String>>,
 }
 
-/// `POST /api/admin/users/{username}`: renames, resets the password, switches off or on.
+/// `POST /api/admin/users/{username}`: renames, resets the password, switches off or on,
+/// sets an interpreter's gender and topics.
 pub async fn update_user(
     State(app): State<AppState>,
     headers: HeaderMap,
@@ -205,11 +222,23 @@ pub async fn update_user(
         )
         .await
         .map_err(store_error)?;
+    // Skills apply at the interpreter's next sign-in.
+    let u = if c.gender.is_some() || c.topics.is_some() {
+        let gender = c.gender.clone().unwrap_or_else(|| u.gender.clone());
+        let topics = c.topics.clone().unwrap_or_else(|| u.topics.clone());
+        store
+            .set_skills(&username, &gender, &topics)
+            .await
+            .map_err(store_error)?
+    } else {
+        u
+    };
     let what = [
         c.display_name.as_ref().map(|_| "renamed"),
         c.password.as_ref().map(|_| "password reset"),
         c.disabled
             .map(|d| if d { "switched off" } else { "switched on" }),
+        (c.gender.is_some() || c.topics.is_some()).then_some("skills changed"),
     ]
     .into_iter()
     .flatten()

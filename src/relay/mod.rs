@@ -75,6 +75,10 @@ struct Interpreter {
     username: String,
     name: String,
     languages: Vec<String>,
+    /// `female` / `male`, or none given.
+    gender: Option<String>,
+    /// What they know best (medical, legal...): calls on these come to them first.
+    topics: Vec<Purpose>,
     state: IState,
     idle_since: Instant,
 }
@@ -90,6 +94,14 @@ impl Interpreter {
     }
     fn speaks(&self, lang: &str) -> bool {
         self.languages.is_empty() || self.languages.iter().any(|l| l == lang)
+    }
+
+    /// How badly this interpreter fits a call: a caller's wish for a gender first, then the
+    /// call's topic. A preference, never a refusal: the best free interpreter answers.
+    fn misfit(&self, purpose: Purpose, preference: Option<&str>) -> (bool, bool) {
+        let gender = preference.is_some_and(|p| self.gender.as_deref() != Some(p));
+        let topic = !self.topics.contains(&purpose);
+        (gender, topic)
     }
 }
 
@@ -274,6 +286,17 @@ impl Relay {
         self.interpreters.values().any(|i| i.username == username)
     }
 
+    /// What a signed-in interpreter is matched on beyond sign language: gender (`female` or
+    /// `male`; anything else is dropped) and topics.
+    pub fn set_skills(&mut self, session: SessionId, gender: Option<&str>, topics: &[Purpose]) {
+        if let Some(i) = self.interpreters.get_mut(&session) {
+            i.gender = gender
+                .filter(|g| matches!(*g, "female" | "male"))
+                .map(str::to_owned);
+            i.topics = topics.to_vec();
+        }
+    }
+
     /// An interpreter's console signs in; it starts away until they say they are ready.
     pub fn sign_in(
         &mut self,
@@ -295,6 +318,8 @@ impl Relay {
                 username: username.to_owned(),
                 name: name.to_owned(),
                 languages,
+                gender: None,
+                topics: Vec::new(),
                 state: IState::Away,
                 idle_since: now,
             },

@@ -177,7 +177,13 @@ impl Relay {
                             .get(s)
                             .is_none_or(|t| now.duration_since(*t) >= cooldown)
                 })
-                .min_by_key(|(s, i)| (i.idle_since, **s))
+                .min_by_key(|(s, i)| {
+                    (
+                        i.misfit(call.purpose, call.preference.as_deref()),
+                        i.idle_since,
+                        **s,
+                    )
+                })
                 .map(|(s, _)| *s);
             let Some(interp) = pick else {
                 continue;

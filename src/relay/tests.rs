@@ -595,3 +595,57 @@ fn a_waiting_caller_is_told_when_interpreters_go_away_or_come_back() {
     let fx = r.set_presence(ANNA, Presence::Available, t0).unwrap();
     assert_eq!(rang(&fx), vec![(ANNA, call)]);
 }
+
+#[test]
+fn a_wished_for_gender_and_the_calls_topic_choose_among_free_interpreters() {
+    let mut r = relay();
+    let t0 = Instant::now();
+    // Bo has been idle longest, but Anna is a woman and knows medical calls.
+    available(&mut r, BO, "bo", t0);
+    available(&mut r, ANNA, "anna", t0 + Duration::from_secs(5));
+    r.set_skills(BO, Some("male"), &[Purpose::Legal]);
+    r.set_skills(ANNA, Some("female"), &[Purpose::Medical]);
+    let t = t0 + Duration::from_secs(10);
+    let (call, fx) = r
+        .place_call_with(CALLER, "a", Purpose::DailyLife, None, Some("female"), t)
+        .unwrap();
+    assert_eq!(
+        rang(&fx),
+        vec![(ANNA, call)],
+        "the caller asked for a woman"
+    );
+    // Anna declines (and may not be rung again at once): a preference, not a refusal, so
+    // the only other free interpreter is rung rather than the caller left waiting.
+    let fx = r.decline(ANNA, call, t).unwrap();
+    assert_eq!(rang(&fx), vec![(BO, call)]);
+}
+
+#[test]
+fn a_medical_call_goes_to_the_medical_interpreter_and_a_legal_one_to_the_legal() {
+    let mut r = relay();
+    let t0 = Instant::now();
+    available(&mut r, ANNA, "anna", t0);
+    available(&mut r, BO, "bo", t0 + Duration::from_secs(1));
+    r.set_skills(ANNA, None, &[Purpose::Legal]);
+    r.set_skills(BO, None, &[Purpose::Medical]);
+    let t = t0 + Duration::from_secs(5);
+    let (medical, fx) = r
+        .place_call(CALLER, "a", Purpose::Medical, None, t)
+        .unwrap();
+    assert_eq!(rang(&fx), vec![(BO, medical)], "Bo knows medical calls");
+    let (legal, fx) = r.place_call(CALLER2, "b", Purpose::Legal, None, t).unwrap();
+    assert_eq!(rang(&fx), vec![(ANNA, legal)]);
+    // Skills that were not given change nothing: the longest idle is rung.
+    let mut r = relay();
+    available(&mut r, ANNA, "anna", t0);
+    available(&mut r, BO, "bo", t0 + Duration::from_secs(1));
+    r.set_skills(BO, Some("someone"), &[]);
+    let (c, fx) = r
+        .place_call_with(CALLER, "a", Purpose::Medical, None, Some("male"), t)
+        .unwrap();
+    assert_eq!(
+        rang(&fx),
+        vec![(ANNA, c)],
+        "an unknown gender word is dropped"
+    );
+}

@@ -53,8 +53,12 @@ impl std::str::FromStr for SessionId {
 pub enum Purpose {
     /// Questions about policies and public services.
     PolicyConsultation,
-    /// Help with daily life (clinic, bank, landlord...).
+    /// Help with daily life (bank, landlord, shopping...).
     DailyLife,
+    /// A doctor's visit, a hospital, medicine.
+    Medical,
+    /// Police statements, courts, contracts, lawyers.
+    Legal,
     /// Emergency: served before everyone else.
     Emergency,
 }

@@ -64,6 +64,14 @@ pub struct User {
     pub role: AccountRole,
     /// Sign languages an interpreter works in (empty: all).
     pub sign_languages: Vec<String>,
+    /// An interpreter's gender, `female` or `male`, for callers who would rather have one
+    /// (empty: not given).
+    #[serde(default)]
+    pub gender: String,
+    /// Call purposes an interpreter knows best (`medical`, `legal`...): those calls ring them
+    /// first.
+    #[serde(default)]
+    pub topics: Vec<String>,
     /// Switched off by an admin.
     pub disabled: bool,
     /// Locked until (Unix ms), when an admin locked it.
@@ -82,11 +90,12 @@ pub enum LoginError {
 }
 
 const USER_COLUMNS: &str =
-    "id, username, display_name, role, sign_languages, disabled, locked_until_ms";
+    "id, username, display_name, role, sign_languages, gender, topics, disabled, locked_until_ms";
 
 fn user_from(row: &AnyRow) -> Result<User, StoreError> {
     let role: String = row.try_get("role")?;
     let langs: String = row.try_get("sign_languages")?;
+    let topics: String = row.try_get("topics")?;
     Ok(User {
         id: row.try_get("id")?,
         username: row.try_get("username")?,
@@ -94,6 +103,12 @@ fn user_from(row: &AnyRow) -> Result<User, StoreError> {
         role: AccountRole::parse(&role)
             .ok_or_else(|| StoreError::Invalid(format!("unknown role {role:?} in the database")))?,
         sign_languages: langs
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        gender: row.try_get("gender")?,
+        topics: topics
             .split(',')
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
@@ -283,6 +298,47 @@ impl Store {
             .try_get(0)?)
     }
 
+    /// Sets what an interpreter is matched on: gender (`female`, `male` or empty) and topics
+    /// (call purposes). Refuses anything else, so a console never shows a made-up word.
+    pub async fn set_skills(
+        &self,
+        username: &str,
+        gender: &str,
+        topics: &[String],
+    ) -> Result<User, StoreError> {
+        if !matches!(gender, "" | "female" | "male") {
+            return Err(StoreError::Invalid(
+                "gender is female, male or empty".into(),
+            ));
+        }
+        if let Some(t) = topics.iter().find(|t| {
+            serde_json::from_value::<crate::signal::Purpose>(serde_json::Value::String(
+                (*t).clone(),
+            ))
+            .is_err()
+        }) {
+            return Err(StoreError::Invalid(format!(
+                "topic {t:?} is not one of policy_consultation, daily_life, medical, legal, emergency"
+            )));
+        }
+        let user = self
+            .user(username)
+            .await?
+            .ok_or_else(|| StoreError::Invalid(format!("no user {username:?}")))?;
+        let mut topics = topics.to_vec();
+        topics.sort();
+        topics.dedup();
+        sqlx::query("UPDATE users SET gender = $1, topics = $2 WHERE id = $3")
+            .bind(gender)
+            .bind(topics.join(","))
+            .bind(user.id)
+            .execute(&self.pool)
+            .await?;
+        self.user(username)
+            .await?
+            .ok_or_else(|| StoreError::Invalid(format!("no user {username:?}")))
+    }
+
     /// Changes an account: display name, password, switched on or off, unlocked. A new
     /// password or switching off also ends the account's sessions.
     pub async fn update_user(
@@ -394,7 +450,7 @@ impl Store {
     /// The account of a live session (not expired, account not disabled).
     pub async fn session_user(&self, token: &str) -> Result<Option<User>, StoreError> {
         let row = sqlx::query(
-            "SELECT u.id, u.username, u.display_name, u.role, u.sign_languages, u.disabled, u.locked_until_ms \
+            "SELECT u.id, u.username, u.display_name, u.role, u.sign_languages, u.gender, u.topics, u.disabled, u.locked_until_ms \
              FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.token_hash = $1 AND s.expires_at_ms > $2 AND u.disabled = 0",
         )

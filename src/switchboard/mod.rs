@@ -460,6 +460,18 @@ impl Switchboard {
                     acct.sign_languages.clone(),
                     now,
                 )?;
+                let topics: Vec<crate::signal::Purpose> = acct
+                    .topics
+                    .iter()
+                    .filter_map(|t| {
+                        serde_json::from_value(serde_json::Value::String(t.clone())).ok()
+                    })
+                    .collect();
+                lock(&self.relay).set_skills(
+                    session,
+                    Some(acct.gender.as_str()).filter(|g| !g.is_empty()),
+                    &topics,
+                );
                 self.identify(session, Role::Interpreter, &acct.display_name);
                 tracing::info!(%session, username = %acct.username, "interpreter signed in");
                 self.deliver(

@@ -66,8 +66,14 @@ describe('service dashboard', { timeout: 180000 }, () => {
     await admin.page.fill('#nu-name', 'chen');
     await admin.page.fill('#nu-display', '陈老师');
     await admin.page.fill('#nu-pass', 'pw-chen-long');
+    // What the queue matches him on: a man who knows medical and legal calls.
+    await admin.page.selectOption('#nu-gender', 'male');
+    await admin.page.check('input[name=nu-topic][value=medical]');
+    await admin.page.check('input[name=nu-topic][value=legal]');
     await admin.page.click('#new-user button[type=submit]');
     await admin.page.waitForSelector('tr[data-user="chen"]');
+    const row = await admin.page.textContent('tr[data-user="chen"]');
+    assert.ok(/男|Male/.test(row) && /就医|Medical/.test(row) && /法律事务|Legal/.test(row), row);
     const probe = await launchBrowser();
     try {
       await signInInterpreter(probe.page, srv.url, 'chen', 'pw-chen-long');

@@ -104,7 +104,8 @@ async function loadUsers() {
     tr.innerHTML = '<td></td><td></td><td></td><td></td>';
     tr.children[0].textContent = u.username;
     tr.children[1].textContent = u.display_name;
-    tr.children[2].textContent = t(`role_${u.role}`) + (u.disabled ? ` · ${t('disabled')}` : '');
+    const skills = [u.gender ? t(`pref_${u.gender}`) : '', (u.topics || []).map((p) => t(`purpose_${p}`)).join('、')].filter(Boolean);
+    tr.children[2].textContent = [t(`role_${u.role}`), ...skills, u.disabled ? t('disabled') : ''].filter(Boolean).join(' · ');
     const toggle = document.createElement('button');
     toggle.type = 'button';
     toggle.textContent = u.disabled ? t('enable') : t('disable');
@@ -156,6 +157,10 @@ $('new-user').addEventListener('submit', async (e) => {
   try {
     await api('POST', '/api/admin/users', {
       username: $('nu-name').value, display_name: $('nu-display').value, role: $('nu-role').value, password: $('nu-pass').value,
+      ...($('nu-role').value === 'interpreter' ? {
+        gender: $('nu-gender').value,
+        topics: Array.from(document.querySelectorAll('input[name=nu-topic]:checked')).map((c) => c.value),
+      } : {}),
     });
     $('new-user').reset();
     await Promise.all([loadUsers(), loadAudit()]);
