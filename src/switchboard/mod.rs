@@ -10,6 +10,7 @@ mod lifecycle;
 mod limits;
 mod media;
 mod records;
+mod welcome;
 
 pub use accounts::SignInRefused;
 pub use briefings::{WhipError, MAX_WHIP_OFFER_BYTES};
@@ -23,10 +24,7 @@ use crate::metrics::Histogram;
 use crate::relay::{Relay, RelayConfig, RelayError};
 use crate::sfu::text_flow::TextFlow;
 use crate::sfu::{PeerId, Sfu};
-use crate::signal::{
-    ClientEnvelope, ClientMsg, EndReason, ErrorCode, IceServerInfo, Role, ServerMsg, SessionId,
-    SignLanguageInfo,
-};
+use crate::signal::{ClientEnvelope, ClientMsg, EndReason, ErrorCode, Role, ServerMsg, SessionId};
 use crate::store::Store;
 use crate::token::new_token;
 use records::{spawn_record_writer, spawn_retention, RecordCmd, ANSWER_BUCKETS};
@@ -285,77 +283,6 @@ impl Switchboard {
         if let Some(s) = lock(&self.sessions).get_mut(&session) {
             s.role = Some(role);
             s.name = name.to_owned();
-        }
-    }
-
-    /// The ICE servers for one session: the configured ones, and TURN with a credential of
-    /// its own when `[media.turn]` is set; with the seconds until it should be refreshed.
-    fn ice_servers(&self, session: SessionId) -> (Vec<IceServerInfo>, Option<u32>) {
-        let mut out: Vec<IceServerInfo> = self
-            .cfg
-            .media
-            .ice_servers
-            .iter()
-            .map(|s| IceServerInfo {
-                urls: s.urls.clone(),
-                username: s.username.clone(),
-                credential: s.credential.clone(),
-            })
-            .collect();
-        let Some(turn) = &self.cfg.media.turn else {
-            return (out, None);
-        };
-        let now = crate::store::now_ms().max(0) as u64 / 1000;
-        let cred = crate::turn::issue(turn, &session.to_string(), now);
-        out.push(crate::turn::ice_server(turn, cred));
-        // The lifetime is at most a week (checked at start), so this fits.
-        let refresh = u32::try_from(crate::turn::refresh_after_secs(turn)).unwrap_or(u32::MAX);
-        (out, Some(refresh))
-    }
-
-    /// Open or closed now; `None` for a service that never closes.
-    pub fn service_hours(&self) -> Option<crate::signal::ServiceHours> {
-        let h = self.hours.as_ref()?;
-        let state = h.state(crate::store::now_ms());
-        let (open, closes_at_ms, opens_at_ms) = match state {
-            crate::hours::HoursState::Open { closes_at_ms } => (true, Some(closes_at_ms), None),
-            crate::hours::HoursState::Closed { opens_at_ms } => (false, None, opens_at_ms),
-        };
-        Some(crate::signal::ServiceHours {
-            open,
-            closes_at_ms,
-            opens_at_ms,
-            utc_offset_minutes: self
-                .cfg
-                .service
-                .hours
-                .as_ref()
-                .map_or(0, |c| c.utc_offset_minutes),
-        })
-    }
-
-    fn welcome(&self, session: SessionId, role: Role, name: &str) -> ServerMsg {
-        let (ice_servers, ice_refresh_secs) = self.ice_servers(session);
-        ServerMsg::Welcome {
-            session,
-            role,
-            name: name.to_owned(),
-            ice_servers,
-            ice_refresh_secs,
-            sign_languages: self
-                .cfg
-                .service
-                .sign_languages
-                .iter()
-                .map(|s| SignLanguageInfo {
-                    code: s.code.clone(),
-                    name_zh: s.name_zh.clone(),
-                    name_en: s.name_en.clone(),
-                })
-                .collect(),
-            captions: self.captions.is_some(),
-            emergency_contacts: self.cfg.service.emergency_contacts.clone(),
-            service_hours: self.service_hours().map(Box::new),
         }
     }
 
