@@ -662,13 +662,45 @@ impl Relay {
                         c.state = CallState::Queued;
                     }
                 }
-                IState::InCall(call) => self.requeue_after_drop(call, session, &mut fx),
+                IState::InCall(call) => self.requeue_after_drop(call, session, false, &mut fx),
                 IState::Available | IState::Away => {}
             }
             self.ring_waiting(now, &mut fx);
             self.refresh(now, &mut fx);
         }
         fx
+    }
+
+    /// An interpreter gives their call back: it goes to the front of the queue (same sign
+    /// language, same place as a dropped call), the next free interpreter is rung, and the one
+    /// who handed it back is set away so it does not ring straight back to them.
+    pub fn hand_back(
+        &mut self,
+        session: SessionId,
+        now: Instant,
+    ) -> Result<Vec<Effect>, RelayError> {
+        let Some(i) = self.interpreters.get_mut(&session) else {
+            return err(ErrorCode::Forbidden, "only interpreters hand calls back");
+        };
+        let IState::InCall(call) = i.state else {
+            return err(ErrorCode::NotInCall, "you are not in a call");
+        };
+        i.state = IState::Away;
+        i.idle_since = now;
+        let mut fx = Vec::new();
+        self.requeue_after_drop(call, session, true, &mut fx);
+        fx.push(Effect::Send(
+            session,
+            ServerMsg::CallEnded {
+                call_id: call,
+                reason: EndReason::HandedBack,
+                by: Some(Role::Interpreter),
+            },
+        ));
+        self.push_status(session, &mut fx);
+        self.ring_waiting(now, &mut fx);
+        self.refresh(now, &mut fx);
+        Ok(fx)
     }
 
     /// The interpreter's media failed but their console is still here: the call goes back to
@@ -680,7 +712,7 @@ impl Relay {
         };
         if let IState::InCall(call) = i.state {
             i.state = IState::Away;
-            self.requeue_after_drop(call, session, &mut fx);
+            self.requeue_after_drop(call, session, false, &mut fx);
             fx.push(Effect::Send(
                 session,
                 ServerMsg::CallEnded {

@@ -42,6 +42,7 @@ impl Relay {
         &mut self,
         call_id: CallId,
         interp: SessionId,
+        handed_back: bool,
         fx: &mut Vec<Effect>,
     ) {
         let Some(call) = self.calls.get_mut(&call_id) else {
@@ -53,7 +54,10 @@ impl Relay {
             call: call_id,
             session: interp,
         });
-        let lost = ServerMsg::InterpreterLost { call_id };
+        let lost = ServerMsg::InterpreterLost {
+            call_id,
+            handed_back,
+        };
         fx.push(Effect::Send(call.caller, lost.clone()));
         for g in &call.guests {
             fx.push(Effect::Send(*g, lost.clone()));

@@ -226,7 +226,10 @@ fn a_dropped_interpreter_puts_the_caller_back_at_the_front() {
         )
         .unwrap();
     let fx = r.leave(ANNA, EndReason::Disconnected, t0 + Duration::from_secs(30));
-    assert!(sent_to(&fx, CALLER).contains(&&ServerMsg::InterpreterLost { call_id: call }));
+    assert!(sent_to(&fx, CALLER).contains(&&ServerMsg::InterpreterLost {
+        call_id: call,
+        handed_back: false
+    }));
     assert!(fx.contains(&Effect::LeaveRoom {
         call,
         session: ANNA
@@ -647,5 +650,57 @@ fn a_medical_call_goes_to_the_medical_interpreter_and_a_legal_one_to_the_legal()
         rang(&fx),
         vec![(ANNA, c)],
         "an unknown gender word is dropped"
+    );
+}
+
+#[test]
+fn a_handed_back_call_goes_to_the_front_and_rings_the_next_interpreter_not_the_same() {
+    let mut r = relay();
+    let t0 = Instant::now();
+    available(&mut r, ANNA, "anna", t0);
+    // An older call waits (Anna passed on it), then Anna takes a newer one.
+    let (later, _) = r
+        .place_call(CALLER2, "b", Purpose::DailyLife, None, t0)
+        .unwrap();
+    r.decline(ANNA, later, t0).unwrap();
+    let (call, fx) = r
+        .place_call(
+            CALLER,
+            "a",
+            Purpose::DailyLife,
+            None,
+            t0 + Duration::from_secs(1),
+        )
+        .unwrap();
+    assert_eq!(rang(&fx), vec![(ANNA, call)]);
+    r.accept(ANNA, call, t0 + Duration::from_secs(1)).unwrap();
+    let t = t0 + Duration::from_secs(2);
+    let fx = r.hand_back(ANNA, t).unwrap();
+    assert!(sent_to(&fx, CALLER).contains(&&ServerMsg::InterpreterLost {
+        call_id: call,
+        handed_back: true
+    }));
+    assert!(sent_to(&fx, ANNA).contains(&&ServerMsg::CallEnded {
+        call_id: call,
+        reason: EndReason::HandedBack,
+        by: Some(Role::Interpreter)
+    }));
+    assert!(
+        rang(&fx).is_empty(),
+        "Anna is away now: not rung with her own call again"
+    );
+    assert!(sent_to(&fx, ANNA).contains(&&ServerMsg::Status {
+        status: InterpreterStatus::Away
+    }));
+    // The next interpreter to come free gets the handed-back call before the older one that
+    // was waiting: it keeps the front of the line.
+    let fx = available(&mut r, BO, "bo", t + Duration::from_secs(1));
+    assert_eq!(rang(&fx), vec![(BO, call)]);
+    assert!(r.queue_entries(t).iter().any(|e| e.call_id == later));
+    // Not in a call: a clear refusal, nothing changed.
+    assert_eq!(r.hand_back(ANNA, t).unwrap_err().code, ErrorCode::NotInCall);
+    assert_eq!(
+        r.hand_back(CALLER, t).unwrap_err().code,
+        ErrorCode::Forbidden
     );
 }

@@ -172,6 +172,9 @@ pub enum ClientMsg {
     },
     /// Leave the call (ends it for everyone unless sent by a guest).
     HangUp,
+    /// An interpreter who must leave (end of a shift, too tired) gives the call back: it goes
+    /// to the front of the queue for its sign language and the next interpreter is rung.
+    HandBack,
     /// Create a one-time invitation link for a hearing party.
     CreateInvite,
     /// A chat line to everyone in the call.
@@ -382,6 +385,8 @@ pub enum EndReason {
     Taken,
     /// The interpreter declined.
     Declined,
+    /// The interpreter gave the call back to the queue for another to take.
+    HandedBack,
 }
 
 /// What the server tells a page.
@@ -506,6 +511,9 @@ pub enum ServerMsg {
     InterpreterLost {
         /// Call id.
         call_id: CallId,
+        /// The interpreter handed the call over on purpose (not a dropped connection).
+        #[serde(default)]
+        handed_back: bool,
     },
     /// The call ended for this page.
     CallEnded {

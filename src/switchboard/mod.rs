@@ -451,6 +451,12 @@ impl Switchboard {
                 tracing::info!(%session, %call, ?purpose, "call placed");
                 self.apply(fx);
             }
+            ClientMsg::HandBack => {
+                need(Role::Interpreter)?;
+                let fx = lock(&self.relay).hand_back(session, now)?;
+                tracing::info!(%session, "call handed back to the queue");
+                self.apply(fx);
+            }
             ClientMsg::StartCaptionedCall => {
                 need(Role::Caller)?;
                 self.admit_call(session, Who::Anonymous, true)?;

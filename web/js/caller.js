@@ -231,7 +231,11 @@ sig.on('room', (m) => ensureInCall().onRoom(m));
 sig.on('offer', (m) => ensureInCall().onOffer(m));
 sig.on('chat', (m) => incall?.onChat(m));
 sig.on('invite_created', (m) => incall?.onInvite(m));
-sig.on('interpreter_lost', () => { call.requeued = true; flash(t('interp_lost')); status(t('interp_lost')); });
+sig.on('interpreter_lost', (m) => {
+  call.requeued = true;
+  const what = m.handed_back ? t('interp_handed_back') : t('interp_lost');
+  flash(what); status(what);
+});
 sig.on('call_ended', (m) => {
   call.requeued = false;
   call.phase = null;

@@ -40,7 +40,7 @@ $('join').addEventListener('submit', async (e) => {
   sig.on('chat', (m) => incall?.onChat(m));
   sig.on('caption', (m) => incall?.onCaption(m));
   sig.on('caption_status', (m) => incall?.onCaptionStatus(m));
-  sig.on('interpreter_lost', () => flash(t('interp_lost')));
+  sig.on('interpreter_lost', (m) => flash(t(m.handed_back ? 'interp_handed_back' : 'interp_lost')));
   sig.on('call_connected', () => flash(t('answered')));
   sig.on('call_ended', () => {
     if (incall) incall.close();

@@ -70,6 +70,7 @@ export class InCall {
         <button type="button" id="btn-cam" aria-pressed="true"></button>
         <button type="button" id="btn-mic" aria-pressed="true"></button>
         ${this.role !== 'guest' ? '<button type="button" id="btn-invite" data-i18n="invite"></button>' : ''}
+        ${this.role === 'interpreter' ? '<button type="button" id="btn-handback" data-i18n="hand_back"></button>' : ''}
         <button type="button" id="btn-hangup" class="danger hangup" data-i18n="hang_up"></button>
       </div>
       <div id="invite-box" class="invite" hidden></div>
@@ -138,6 +139,22 @@ export class InCall {
       }, 4000);
     };
     if ($('btn-invite')) $('btn-invite').onclick = () => this.signal.send({ type: 'create_invite' });
+    // Handing a call back asks once too: the caller is put back at the front of the line.
+    const back = $('btn-handback');
+    if (back) {
+      back.onclick = () => {
+        if (back.dataset.armed) { this.signal.send({ type: 'hand_back' }); return; }
+        back.dataset.armed = '1';
+        back.dataset.i18n = 'confirm_hand_back';
+        back.textContent = t('confirm_hand_back');
+        clearTimeout(this.disarmBack);
+        this.disarmBack = setTimeout(() => {
+          delete back.dataset.armed;
+          back.dataset.i18n = 'hand_back';
+          back.textContent = t('hand_back');
+        }, 4000);
+      };
+    }
     if (this.withCaptions) {
       // What this page's own microphone says is not shown back to it.
       this.captions = new CaptionView($('call-captions'), $('cap-bar'), {

@@ -180,8 +180,10 @@ sig.on('caption', (m) => incall?.onCaption(m));
 sig.on('caption_status', (m) => incall?.onCaptionStatus(m));
 sig.on('chat', (m) => incall?.onChat(m));
 sig.on('invite_created', (m) => incall?.onInvite(m));
-sig.on('call_ended', () => {
-  endCall(); status(''); flash(t('ended'));
+sig.on('call_ended', (m) => {
+  endCall(); status('');
+  // After a hand-back the console is away until the interpreter says they are free again.
+  flash(m.reason === 'handed_back' ? t('handed_back_done') : t('ended'));
   // The record is written just after the call ends.
   setTimeout(() => loadMyCalls().catch(() => {}), 500);
 });
