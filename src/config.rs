@@ -232,6 +232,9 @@ pub struct ServiceConfig {
     /// Other ways to reach the emergency services, shown to emergency callers at once; set
     /// them to what the city really offers.
     pub emergency_contacts: Vec<crate::signal::EmergencyContact>,
+    /// Seconds into a call after which the interpreter's console suggests handing over
+    /// (errors rise after 20–30 minutes of interpreting); 0 never suggests.
+    pub handover_suggest_secs: u32,
     /// Opening hours; left out, the service never closes. Out of hours only emergency calls
     /// ring (if an interpreter is on duty).
     pub hours: Option<crate::hours::HoursConfig>,
@@ -309,6 +312,7 @@ impl Default for ServiceConfig {
             public_url: String::new(),
             metrics_token: String::new(),
             hours: None,
+            handover_suggest_secs: 20 * 60,
             emergency_contacts: default_emergency_contacts(),
         }
     }

@@ -403,9 +403,10 @@ pub enum ServerMsg {
         name: String,
         /// ICE servers for the page's RTCPeerConnection.
         ice_servers: Vec<IceServerInfo>,
-        /// Seconds until the page should send `refresh_ice` (its TURN credentials expire).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        ice_refresh_secs: Option<u32>,
+        /// Seconds until the page should send `refresh_ice` (its TURN credentials expire);
+        /// 0: never.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        ice_refresh_secs: u32,
         /// Sign languages on offer.
         sign_languages: Vec<SignLanguageInfo>,
         /// Speech in calls is captioned on this server.
@@ -417,6 +418,10 @@ pub enum ServerMsg {
         /// Whether the service is open now (absent: it never closes).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         service_hours: Option<Box<ServiceHours>>,
+        /// To interpreters: seconds into a call after which the console suggests a hand-over
+        /// (0: never).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        handover_suggest_secs: u32,
     },
     /// To a console that just signed in: exchanged once, within a minute, at
     /// `POST /api/login {"ticket": ...}` for its web session, so one submit checks the password
@@ -567,9 +572,9 @@ pub enum ServerMsg {
     IceServers {
         /// As in `welcome`.
         ice_servers: Vec<IceServerInfo>,
-        /// Seconds until the next refresh is due.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        ice_refresh_secs: Option<u32>,
+        /// Seconds until the next refresh is due (0: never).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        ice_refresh_secs: u32,
     },
 }
 
@@ -590,6 +595,11 @@ impl ServerMsg {
             message: message.into(),
         }
     }
+}
+
+/// Leaves a "never" out of the wire form.
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Parses one text frame, mapping every failure to a clear error reply.

@@ -8,7 +8,7 @@ use crate::signal::{IceServerInfo, Role, ServerMsg, ServiceHours, SessionId, Sig
 impl Switchboard {
     /// The ICE servers for one session: the configured ones, and TURN with a credential of
     /// its own when `[media.turn]` is set; with the seconds until it should be refreshed.
-    pub(super) fn ice_servers(&self, session: SessionId) -> (Vec<IceServerInfo>, Option<u32>) {
+    pub(super) fn ice_servers(&self, session: SessionId) -> (Vec<IceServerInfo>, u32) {
         let mut out: Vec<IceServerInfo> = self
             .cfg
             .media
@@ -21,14 +21,14 @@ impl Switchboard {
             })
             .collect();
         let Some(turn) = &self.cfg.media.turn else {
-            return (out, None);
+            return (out, 0);
         };
         let now = crate::store::now_ms().max(0) as u64 / 1000;
         let cred = crate::turn::issue(turn, &session.to_string(), now);
         out.push(crate::turn::ice_server(turn, cred));
         // The lifetime is at most a week (checked at start), so this fits.
         let refresh = u32::try_from(crate::turn::refresh_after_secs(turn)).unwrap_or(u32::MAX);
-        (out, Some(refresh))
+        (out, refresh)
     }
 
     /// Open or closed now; `None` for a service that never closes.
@@ -74,6 +74,11 @@ impl Switchboard {
             captions: self.captions.is_some(),
             emergency_contacts: self.cfg.service.emergency_contacts.clone(),
             service_hours: self.service_hours().map(Box::new),
+            handover_suggest_secs: if role == Role::Interpreter {
+                self.cfg.service.handover_suggest_secs
+            } else {
+                0
+            },
         }
     }
 }

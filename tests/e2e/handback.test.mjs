@@ -8,7 +8,8 @@ describe('hand-over to the next interpreter', { timeout: 150000 }, () => {
   let srv; let anna; let bo; let caller;
 
   before(async () => {
-    srv = await startServer('[captions]\nenabled = false');
+    // A short stretch, so the console's hand-over suggestion shows within the test.
+    srv = await startServer('[captions]\nenabled = false', { service: 'handover_suggest_secs = 3' });
     [anna, bo, caller] = await Promise.all([launchBrowser(), launchBrowser(), launchBrowser()]);
   });
 
@@ -24,6 +25,10 @@ describe('hand-over to the next interpreter', { timeout: 150000 }, () => {
     await anna.page.waitForSelector('#ring:not([hidden])', { timeout: 10000 });
     await anna.page.click('#btn-accept');
     await waitForMediaFrom(caller.page, 1);
+    // The console counts the stretch and, past the configured time, suggests handing over.
+    assert.match(await anna.page.textContent('#call-clock'), /通话 \d\d:\d\d/);
+    await anna.page.waitForFunction(() => /建议交给下一位/.test(document.getElementById('handover-hint').textContent), null, { timeout: 10000 });
+    assert.ok(await anna.page.$('#btn-handback.suggested'));
     assert.deepEqual(await axeProblems(anna.page), [], 'axe on the console in a call');
 
     // One tap only arms it; Bo comes on duty meanwhile.

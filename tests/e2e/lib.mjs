@@ -26,7 +26,8 @@ export async function freePort() {
 let portBase = 42000 + (process.pid % 50) * 100;
 
 // Starts the server with the given TOML extras; resolves when /healthz answers.
-export async function startServer(extraToml = '') {
+// `service` goes into the [service] table (which extraToml, appended last, cannot reopen).
+export async function startServer(extraToml = '', { service = '' } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'signrelay-e2e-'));
   const port = await freePort();
   const min = portBase; portBase += 100;
@@ -37,6 +38,7 @@ port_min = ${min}
 port_max = ${min + 99}
 [service]
 ring_timeout_secs = 30
+${service}
 [[interpreters]]
 username = "anna"
 password = "pw-anna"

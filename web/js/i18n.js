@@ -202,6 +202,8 @@ const dict = {
   save_conversation: ['保存对话和字幕到本机', 'Save the conversation and captions to this phone'],
   saved_note: ['服务器不保存通话内容；只有您保存的这份在您的设备上。', 'The server keeps nothing of the call; only the copy you save stays, on your device.'],
   confirm_hang_up: ['再按一次挂断', 'Tap again to hang up'],
+  in_call_for: ['通话 {t}', 'In call {t}'],
+  handover_due: ['已连续翻译很久，建议交给下一位翻译员', 'You have interpreted a long stretch: time to hand over'],
   hand_back: ['交给下一位翻译员', 'Hand over to the next interpreter'],
   confirm_hand_back: ['再按一次：来电优先转给下一位', 'Tap again: the caller goes first to the next one'],
   handed_back_done: ['已交回排队。休息好后请设为“在线”。', 'Handed back. Set yourself available when you are ready.'],

@@ -1,6 +1,6 @@
 // The in-call view shared by the three pages: video tiles, camera/mic toggles, hang-up,
 // guest invitation, and the text conversation (RFC 8865 real-time text as people type).
-import { t, onLangChange, applyI18n } from './i18n.js';
+import { t, onLangChange, applyI18n, currentLang } from './i18n.js';
 import { MediaSession, mark } from './media.js';
 import { CaptionView, download } from './captions.js';
 
@@ -38,7 +38,8 @@ export function setTextScale(delta) {
 setTextScale(0);
 
 export class InCall {
-  constructor(root, { signal, role, localStream, iceServers, captions = false }) {
+  constructor(root, { signal, role, localStream, iceServers, captions = false, handoverAfterSecs = 0 }) {
+    this.handoverAfterSecs = handoverAfterSecs;
     this.root = root;
     this.withCaptions = captions;
     this.signal = signal;
@@ -73,6 +74,7 @@ export class InCall {
         ${this.role === 'interpreter' ? '<button type="button" id="btn-handback" data-i18n="hand_back"></button>' : ''}
         <button type="button" id="btn-hangup" class="danger hangup" data-i18n="hang_up"></button>
       </div>
+      ${this.role === 'interpreter' ? '<p class="call-clock"><span id="call-clock"></span> <span id="handover-hint" role="status"></span></p>' : ''}
       <div id="invite-box" class="invite" hidden></div>
       ${this.withCaptions ? `<section class="cappanel" aria-labelledby="cap-h">
         <div class="tp-head">
@@ -139,6 +141,28 @@ export class InCall {
       }, 4000);
     };
     if ($('btn-invite')) $('btn-invite').onclick = () => this.signal.send({ type: 'create_invite' });
+    // The interpreter sees how long they have been interpreting; past the configured stretch
+    // (20 min by default: errors rise after that) the console suggests handing over.
+    const clock = $('call-clock');
+    if (clock) {
+      const tick = () => {
+        const secs = Math.floor((Date.now() - this.startedAt) / 1000);
+        const mm = String(Math.floor(secs / 60)).padStart(2, '0');
+        const ss = String(secs % 60).padStart(2, '0');
+        clock.textContent = t('in_call_for', { t: `${mm}:${ss}` });
+        const due = this.handoverAfterSecs > 0 && secs >= this.handoverAfterSecs;
+        const hint = $('handover-hint');
+        // Filled once (and on a language switch), so a screen reader hears it once.
+        if (due && hint.dataset.lang !== currentLang()) {
+          hint.dataset.lang = currentLang();
+          hint.textContent = t('handover_due');
+          $('btn-handback')?.classList.add('suggested');
+        }
+      };
+      tick();
+      clearInterval(this.clockTimer);
+      this.clockTimer = setInterval(tick, 1000);
+    }
     // Handing a call back asks once too: the caller is put back at the front of the line.
     const back = $('btn-handback');
     if (back) {
@@ -347,6 +371,8 @@ export class InCall {
     if (this.offLang) this.offLang();
     if (this.captions) clearInterval(this.captions.delayTimer);
     clearTimeout(this.disarm);
+    clearTimeout(this.disarmBack);
+    clearInterval(this.clockTimer);
     this.root.innerHTML = '';
   }
 }

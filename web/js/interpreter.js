@@ -99,6 +99,7 @@ function ensureInCall() {
     $('incall').hidden = false;
     incall = new InCall($('incall'), {
       signal: sig, role: 'interpreter', localStream: stream, iceServers: welcome?.ice_servers, captions: !!welcome?.captions,
+      handoverAfterSecs: welcome?.handover_suggest_secs || 0,
     });
   }
   return incall;
