@@ -127,19 +127,7 @@ export class InCall {
     $('btn-cam').onclick = () => { this.cam = !this.cam; this.media.setEnabled('video', this.cam); label(); };
     $('btn-mic').onclick = () => { this.mic = !this.mic; this.media.setEnabled('audio', this.mic); label(); };
     // Hang-up asks once: a slip of the thumb must not end an emergency call.
-    const hang = $('btn-hangup');
-    hang.onclick = () => {
-      if (hang.dataset.armed) { this.signal.send({ type: 'hang_up' }); return; }
-      hang.dataset.armed = '1';
-      hang.dataset.i18n = 'confirm_hang_up';
-      hang.textContent = t('confirm_hang_up');
-      clearTimeout(this.disarm);
-      this.disarm = setTimeout(() => {
-        delete hang.dataset.armed;
-        hang.dataset.i18n = 'hang_up';
-        hang.textContent = t('hang_up');
-      }, 4000);
-    };
+    this.confirmFirst($('btn-hangup'), 'hang_up', 'confirm_hang_up', { type: 'hang_up' });
     if ($('btn-invite')) $('btn-invite').onclick = () => this.signal.send({ type: 'create_invite' });
     // The interpreter sees how long they have been interpreting; past the configured stretch
     // (20 min by default: errors rise after that) the console suggests handing over.
@@ -164,21 +152,7 @@ export class InCall {
       this.clockTimer = setInterval(tick, 1000);
     }
     // Handing a call back asks once too: the caller is put back at the front of the line.
-    const back = $('btn-handback');
-    if (back) {
-      back.onclick = () => {
-        if (back.dataset.armed) { this.signal.send({ type: 'hand_back' }); return; }
-        back.dataset.armed = '1';
-        back.dataset.i18n = 'confirm_hand_back';
-        back.textContent = t('confirm_hand_back');
-        clearTimeout(this.disarmBack);
-        this.disarmBack = setTimeout(() => {
-          delete back.dataset.armed;
-          back.dataset.i18n = 'hand_back';
-          back.textContent = t('hand_back');
-        }, 4000);
-      };
-    }
+    if ($('btn-handback')) this.confirmFirst($('btn-handback'), 'hand_back', 'confirm_hand_back', { type: 'hand_back' });
     if (this.withCaptions) {
       // What this page's own microphone says is not shown back to it.
       this.captions = new CaptionView($('call-captions'), $('cap-bar'), {
@@ -366,12 +340,24 @@ export class InCall {
     v.play().catch(() => {});
   }
 
+  // A button whose first tap only arms it (for 4 s) and whose second sends `msg`.
+  confirmFirst(btn, label, confirmLabel, msg) {
+    const set = (key) => { btn.dataset.i18n = key; btn.textContent = t(key); };
+    btn.onclick = () => {
+      if (btn.dataset.armed) { this.signal.send(msg); return; }
+      btn.dataset.armed = '1';
+      set(confirmLabel);
+      clearTimeout(btn.disarm);
+      btn.disarm = setTimeout(() => { delete btn.dataset.armed; set(label); }, 4000);
+    };
+    this.armed = (this.armed || []).concat(btn);
+  }
+
   close() {
+    for (const b of this.armed || []) clearTimeout(b.disarm);
     this.media.close();
     if (this.offLang) this.offLang();
     if (this.captions) clearInterval(this.captions.delayTimer);
-    clearTimeout(this.disarm);
-    clearTimeout(this.disarmBack);
     clearInterval(this.clockTimer);
     this.root.innerHTML = '';
   }
