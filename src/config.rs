@@ -235,6 +235,9 @@ pub struct ServiceConfig {
     /// Seconds into a call after which the interpreter's console suggests handing over
     /// (errors rise after 20–30 minutes of interpreting); 0 never suggests.
     pub handover_suggest_secs: u32,
+    /// After a warm transfer, seconds the first interpreter stays in the call with the new
+    /// one (to introduce them) before the call lets them go.
+    pub transfer_overlap_secs: u16,
     /// Opening hours; left out, the service never closes. Out of hours only emergency calls
     /// ring (if an interpreter is on duty).
     pub hours: Option<crate::hours::HoursConfig>,
@@ -313,6 +316,7 @@ impl Default for ServiceConfig {
             metrics_token: String::new(),
             hours: None,
             handover_suggest_secs: 20 * 60,
+            transfer_overlap_secs: 15,
             emergency_contacts: default_emergency_contacts(),
         }
     }

@@ -5,7 +5,7 @@
 
 use base64::Engine as _;
 use signrelay::config::{Config, InterpreterAccount, OrganizerAccount};
-use signrelay::relay::CallRecord;
+use signrelay::relay::{CallRecord, StretchRecord};
 use signrelay::signal::{
     CallId, ClientMsg, EndReason, ErrorCode, Presence, Purpose, Role, ServerMsg,
 };
@@ -66,6 +66,26 @@ fn record(call_id: u64, answered: bool) -> CallRecord {
         },
         ended_by: Some(Role::Caller),
         direct: false,
+        // Anna answered and handed over to Bo_1, whose name a SQL pattern would also match
+        // for "bo11" (the underscore): the interpreter filter must be exact.
+        interpreters: if answered {
+            vec![
+                StretchRecord {
+                    username: "anna".into(),
+                    support: false,
+                    from_ms: 12_000,
+                    ms: 30_000,
+                },
+                StretchRecord {
+                    username: "bo_1".into(),
+                    support: false,
+                    from_ms: 42_000,
+                    ms: 30_000,
+                },
+            ]
+        } else {
+            Vec::new()
+        },
     }
 }
 
@@ -203,6 +223,16 @@ async fn accounts_lockout_sessions_records_and_retention_on_every_database() {
             2,
             "an interpreter's own calls"
         );
+        // Bo_1 took over two calls he did not answer: they are his calls too; nobody else's.
+        let bos = store.calls(0, now + 1, Some("bo_1")).await.unwrap();
+        assert_eq!(bos.len(), 2, "the calls Bo_1 interpreted a stretch of");
+        assert_eq!(bos[0].interpreters[1].username, "bo_1");
+        assert_eq!(bos[0].interpreters[0].ms, 30_000);
+        assert!(store
+            .calls(0, now + 1, Some("bo11"))
+            .await
+            .unwrap()
+            .is_empty());
         assert_eq!(
             store.purge_calls(now - 180 * 86_400_000).await.unwrap(),
             1,

@@ -43,6 +43,11 @@ const FILES: &[(&str, &str, &str)] = &[
         web!("js/incall.js"),
     ),
     (
+        "js/team.js",
+        "text/javascript; charset=utf-8",
+        web!("js/team.js"),
+    ),
+    (
         "js/caller.js",
         "text/javascript; charset=utf-8",
         web!("js/caller.js"),

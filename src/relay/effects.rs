@@ -26,6 +26,11 @@ pub enum Effect {
         /// Who.
         session: SessionId,
     },
+    /// Tell everyone in a call who is in it again (a role changed, nobody joined or left).
+    Roster {
+        /// The call.
+        call: CallId,
+    },
     /// Tear down a call's media room.
     CloseRoom {
         /// The call.
@@ -76,4 +81,6 @@ pub struct CallRecord {
     pub ended_by: Option<Role>,
     /// A captioned call without an interpreter (not part of interpreting service levels).
     pub direct: bool,
+    /// Every interpreter's stretch in the call, active or support, in order.
+    pub interpreters: Vec<super::StretchRecord>,
 }

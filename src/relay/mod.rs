@@ -7,15 +7,20 @@ mod effects;
 mod invites;
 mod queue;
 mod service;
+mod team;
+#[cfg(test)]
+mod team_tests;
 #[cfg(test)]
 mod tests;
 mod view;
 
+pub use team::{StretchRecord, MAX_TEAM_NOTE_CHARS};
+
 pub use view::InterpreterView;
 
 use crate::signal::{
-    CallId, EndReason, ErrorCode, InterpreterStatus, Presence, Purpose, Role, ServerMsg, SessionId,
-    Staffing,
+    AskOutcome, CallId, Colleague, EndReason, ErrorCode, InterpreterStatus, Presence, Purpose,
+    Role, ServerMsg, SessionId, Staffing,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -43,6 +48,9 @@ pub struct RelayConfig {
     pub sign_languages: Vec<String>,
     /// How long an interpreter who declined a call is not rung for it again.
     pub decline_cooldown: Duration,
+    /// After a warm transfer, how long the first interpreter stays in the call with the new
+    /// one (to introduce them) before leaving.
+    pub transfer_overlap: Duration,
 }
 
 /// A refused operation: a code for the page and a sentence for the person.
@@ -67,6 +75,8 @@ enum IState {
     Available,
     Away,
     Ringing(CallId),
+    /// Rung by a colleague to take over or join their call.
+    Asked(CallId),
     InCall(CallId),
 }
 
@@ -88,7 +98,7 @@ impl Interpreter {
         match self.state {
             IState::Available => InterpreterStatus::Available,
             IState::Away => InterpreterStatus::Away,
-            IState::Ringing(_) => InterpreterStatus::Ringing,
+            IState::Ringing(_) | IState::Asked(_) => InterpreterStatus::Ringing,
             IState::InCall(_) => InterpreterStatus::Busy,
         }
     }
@@ -152,6 +162,12 @@ struct Call {
     room_open: bool,
     /// `female`/`male` preference for the interpreter, shown on consoles.
     preference: Option<String>,
+    /// A team's second interpreter (or the first, for a moment after a transfer).
+    support: Option<team::Support>,
+    /// A colleague being asked to take over or join.
+    ask: Option<team::Ask>,
+    /// Every interpreter's time in the call, for the records.
+    stretches: Vec<team::Stretch>,
 }
 
 #[derive(Debug, Clone)]
@@ -175,8 +191,8 @@ pub struct Relay {
     sent_snapshot: Option<SnapshotKey>,
 }
 
-/// What a queue snapshot showed: (call, ringing, requeued) in order, and staffing.
-type SnapshotKey = (Vec<(CallId, bool, bool)>, Staffing);
+/// What a queue snapshot showed: (call, ringing, requeued) in order, staffing, colleagues.
+type SnapshotKey = (Vec<(CallId, bool, bool)>, Staffing, Vec<Colleague>);
 
 /// First guess of a call's length before any call has ended.
 const DEFAULT_HANDLE_SECS: f64 = 180.0;
@@ -222,6 +238,7 @@ impl Relay {
         if let CallState::Connected { interpreter } = c.state {
             out.push(interpreter);
         }
+        out.extend(c.support.map(|s| s.session));
         out.extend(c.guests.iter().copied());
         out
     }
@@ -275,7 +292,7 @@ impl Relay {
             match i.state {
                 IState::Available => s.available += 1,
                 IState::Away => s.away += 1,
-                IState::Ringing(_) | IState::InCall(_) => s.busy += 1,
+                IState::Ringing(_) | IState::Asked(_) | IState::InCall(_) => s.busy += 1,
             }
         }
         s
@@ -355,7 +372,13 @@ impl Relay {
                 i.state = IState::Away;
                 self.unring(call, session, EndReason::Declined, now, &mut fx);
             }
-            (IState::Ringing(_), Presence::Available) => {}
+            (IState::Ringing(_) | IState::Asked(_), Presence::Available) => {}
+            (IState::Asked(call), Presence::Away) => {
+                self.end_ask(call, AskOutcome::Declined, now, &mut fx);
+                if let Some(i) = self.interpreters.get_mut(&session) {
+                    i.state = IState::Away;
+                }
+            }
             (IState::Available, Presence::Away) => i.state = IState::Away,
             (IState::Away, Presence::Available) => {
                 i.state = IState::Available;
@@ -443,6 +466,9 @@ impl Relay {
                 answered: None,
                 room_open: false,
                 preference,
+                support: None,
+                ask: None,
+                stretches: Vec::new(),
             },
         );
         self.callers.insert(session, id);
@@ -487,6 +513,9 @@ impl Relay {
                 answered: None,
                 room_open: true,
                 preference: None,
+                support: None,
+                ask: None,
+                stretches: Vec::new(),
             },
         );
         self.callers.insert(session, id);
@@ -541,6 +570,9 @@ impl Relay {
         let Some(interp) = self.interpreters.get(&session) else {
             return err(ErrorCode::Forbidden, "only interpreters answer calls");
         };
+        if interp.state == IState::Asked(call_id) {
+            return self.accept_ask(session, call_id, now);
+        }
         let name = interp.name.clone();
         let username = interp.username.clone();
         let Some(call) = self.calls.get_mut(&call_id) else {
@@ -556,6 +588,7 @@ impl Relay {
             interpreter: session,
         };
         call.requeued = false;
+        call.open_stretch(&username, false, now);
         let mut fx = Vec::new();
         if call.answered.is_none() {
             call.answered = Some((now, username.clone()));
@@ -604,8 +637,14 @@ impl Relay {
         call_id: CallId,
         now: Instant,
     ) -> Result<Vec<Effect>, RelayError> {
-        if !self.interpreters.contains_key(&session) {
+        let Some(interp) = self.interpreters.get(&session) else {
             return err(ErrorCode::Forbidden, "only interpreters decline calls");
+        };
+        if interp.state == IState::Asked(call_id) {
+            let mut fx = Vec::new();
+            self.end_ask(call_id, AskOutcome::Declined, now, &mut fx);
+            self.refresh(now, &mut fx);
+            return Ok(fx);
         }
         let ringing_here = matches!(
             self.calls.get(&call_id).map(|c| c.state),
@@ -643,6 +682,12 @@ impl Relay {
         let Some(call) = self.call_of(session) else {
             return err(ErrorCode::NotInCall, "you are not in a call");
         };
+        if self.is_support(session).is_some() {
+            return err(
+                ErrorCode::Forbidden,
+                "the active interpreter ends the call; you can leave the team",
+            );
+        }
         self.end_call(call, EndReason::HangUp, Some(role), now, &mut fx);
         Ok(fx)
     }
@@ -655,77 +700,120 @@ impl Relay {
             self.remove_guest(call, session, &mut fx);
         } else if let Some(&call) = self.callers.get(&session) {
             self.end_call(call, reason, Some(Role::Caller), now, &mut fx);
-        } else if let Some(i) = self.interpreters.remove(&session) {
-            match i.state {
+        } else if let Some(state) = self.interpreters.get(&session).map(|i| i.state) {
+            match state {
                 IState::Ringing(call) => {
                     if let Some(c) = self.calls.get_mut(&call) {
                         c.state = CallState::Queued;
                     }
                 }
-                IState::InCall(call) => self.requeue_after_drop(call, session, false, &mut fx),
+                IState::Asked(call) => self.end_ask(call, AskOutcome::Gone, now, &mut fx),
+                IState::InCall(call) if self.is_support(session).is_some() => {
+                    self.support_out(call, now, &mut fx)
+                }
+                IState::InCall(call) => self.active_out(call, session, false, now, &mut fx),
                 IState::Available | IState::Away => {}
             }
+            self.interpreters.remove(&session);
             self.ring_waiting(now, &mut fx);
             self.refresh(now, &mut fx);
         }
         fx
     }
 
-    /// An interpreter gives their call back: it goes to the front of the queue (same sign
-    /// language, same place as a dropped call), the next free interpreter is rung, and the one
-    /// who handed it back is set away so it does not ring straight back to them.
+    /// An interpreter gives their call back. In a team the support takes over; otherwise it
+    /// goes to the front of the queue (same sign language, same place as a dropped call) and
+    /// the next free interpreter is rung. The one who handed it back is set away so it does
+    /// not ring straight back to them.
     pub fn hand_back(
         &mut self,
         session: SessionId,
         now: Instant,
     ) -> Result<Vec<Effect>, RelayError> {
-        let Some(i) = self.interpreters.get_mut(&session) else {
+        let Some(i) = self.interpreters.get(&session) else {
             return err(ErrorCode::Forbidden, "only interpreters hand calls back");
         };
         let IState::InCall(call) = i.state else {
             return err(ErrorCode::NotInCall, "you are not in a call");
         };
-        i.state = IState::Away;
-        i.idle_since = now;
+        if self.is_support(session).is_some() {
+            return err(
+                ErrorCode::Forbidden,
+                "you support this call: leave the team instead",
+            );
+        }
+        Ok(self.active_gone(session, call, EndReason::HandedBack, now))
+    }
+
+    /// The interpreter's media failed but their console is still here: a support leaves the
+    /// team, an active interpreter's call is taken over or requeued; either is set away so
+    /// the console is not rung at once.
+    pub fn interpreter_media_failed(&mut self, session: SessionId, now: Instant) -> Vec<Effect> {
+        let Some(IState::InCall(call)) = self.interpreters.get(&session).map(|i| i.state) else {
+            return Vec::new();
+        };
+        if self.is_support(session).is_some() {
+            let mut fx = Vec::new();
+            self.support_out(call, now, &mut fx);
+            if let Some(i) = self.interpreters.get_mut(&session) {
+                i.state = IState::Away;
+            }
+            self.push_status(session, &mut fx);
+            self.refresh(now, &mut fx);
+            return fx;
+        }
+        self.active_gone(session, call, EndReason::MediaFailed, now)
+    }
+
+    /// The active interpreter leaves a call while their console stays: set away, the call
+    /// taken over or requeued, and the console told why.
+    fn active_gone(
+        &mut self,
+        session: SessionId,
+        call: CallId,
+        reason: EndReason,
+        now: Instant,
+    ) -> Vec<Effect> {
         let mut fx = Vec::new();
-        self.requeue_after_drop(call, session, true, &mut fx);
+        self.active_out(call, session, reason == EndReason::HandedBack, now, &mut fx);
+        if let Some(i) = self.interpreters.get_mut(&session) {
+            i.state = IState::Away;
+            i.idle_since = now;
+        }
+        let by = (reason == EndReason::HandedBack).then_some(Role::Interpreter);
         fx.push(Effect::Send(
             session,
             ServerMsg::CallEnded {
                 call_id: call,
-                reason: EndReason::HandedBack,
-                by: Some(Role::Interpreter),
+                reason,
+                by,
             },
         ));
         self.push_status(session, &mut fx);
         self.ring_waiting(now, &mut fx);
         self.refresh(now, &mut fx);
-        Ok(fx)
+        fx
     }
 
-    /// The interpreter's media failed but their console is still here: the call goes back to
-    /// the queue front and the interpreter is set away so the console is not rung at once.
-    pub fn interpreter_media_failed(&mut self, session: SessionId, now: Instant) -> Vec<Effect> {
-        let mut fx = Vec::new();
-        let Some(i) = self.interpreters.get_mut(&session) else {
-            return fx;
-        };
-        if let IState::InCall(call) = i.state {
-            i.state = IState::Away;
-            self.requeue_after_drop(call, session, false, &mut fx);
-            fx.push(Effect::Send(
-                session,
-                ServerMsg::CallEnded {
-                    call_id: call,
-                    reason: EndReason::MediaFailed,
-                    by: None,
-                },
-            ));
-            self.push_status(session, &mut fx);
-            self.ring_waiting(now, &mut fx);
-            self.refresh(now, &mut fx);
+    /// The active interpreter is out of a call: a colleague being asked is no longer, a
+    /// team's support takes over, and without one the call goes back to the queue front.
+    fn active_out(
+        &mut self,
+        call: CallId,
+        session: SessionId,
+        handed_back: bool,
+        now: Instant,
+        fx: &mut Vec<Effect>,
+    ) {
+        self.end_ask(call, AskOutcome::Cancelled, now, fx);
+        if self.promote_support(call, session, now, fx) {
+            return;
         }
-        fx
+        let user = self.interpreters.get(&session).map(|i| i.username.clone());
+        if let (Some(c), Some(u)) = (self.calls.get_mut(&call), user) {
+            c.close_stretch(&u, now);
+        }
+        self.requeue_after_drop(call, session, handed_back, fx);
     }
 
     /// Advances time: ring timeouts move calls on, invitations expire.
@@ -751,6 +839,7 @@ impl Relay {
             self.push_status(interp, &mut fx);
         }
         self.invites.retain(|_, inv| inv.expires > now);
+        self.tick_team(now, &mut fx);
         self.ring_waiting(now, &mut fx);
         self.refresh(now, &mut fx);
         fx

@@ -3,7 +3,7 @@
 
 use super::queue::{self, estimate_wait_secs};
 use super::{CallId, CallRecord, CallState, Effect, IState, QueuedView, Relay};
-use crate::signal::{EndReason, Role, ServerMsg, SessionId};
+use crate::signal::{AskOutcome, EndReason, Role, ServerMsg, SessionId};
 use std::time::Instant;
 
 impl Relay {
@@ -88,6 +88,7 @@ impl Relay {
         now: Instant,
         fx: &mut Vec<Effect>,
     ) {
+        self.end_ask(id, AskOutcome::Cancelled, now, fx);
         let Some(call) = self.calls.remove(&id) else {
             return;
         };
@@ -123,6 +124,14 @@ impl Relay {
             }
             CallState::Queued | CallState::Direct => {}
         }
+        if let Some(support) = call.support {
+            if let Some(i) = self.interpreters.get_mut(&support.session) {
+                i.state = IState::Available;
+                i.idle_since = now;
+            }
+            fx.push(Effect::Send(support.session, ended.clone()));
+            self.push_status(support.session, fx);
+        }
         fx.push(Effect::Send(call.caller, ended.clone()));
         for g in &call.guests {
             self.guests.remove(g);
@@ -145,6 +154,7 @@ impl Relay {
         }
         let direct = call.state == CallState::Direct;
         fx.push(Effect::Record(CallRecord {
+            interpreters: call.stretch_records(now),
             direct,
             call_id: id,
             purpose: call.purpose,
@@ -278,20 +288,23 @@ impl Relay {
                 ))
             })
             .collect();
-        if self.sent_snapshot.as_ref() == Some(&(key.clone(), staffing)) {
+        let colleagues = self.colleagues();
+        let snapshot = (key, staffing, colleagues);
+        if self.sent_snapshot.as_ref() == Some(&snapshot) {
             return;
         }
         let calls = self.queue_entries(now);
-        self.sent_snapshot = Some((key, staffing));
         for s in self.interpreters.keys() {
             fx.push(Effect::Send(
                 *s,
                 ServerMsg::QueueSnapshot {
                     calls: calls.clone(),
                     staffing,
+                    colleagues: snapshot.2.clone(),
                 },
             ));
         }
+        self.sent_snapshot = Some(snapshot);
     }
 
     /// Waiting and ringing calls in the order they are served.

@@ -7,7 +7,7 @@ const ANNA: SessionId = SessionId(10);
 const BO: SessionId = SessionId(11);
 const GUEST: SessionId = SessionId(20);
 
-fn relay() -> Relay {
+pub(super) fn relay() -> Relay {
     Relay::new(RelayConfig {
         ring_timeout: Duration::from_secs(20),
         invite_ttl: Duration::from_secs(600),
@@ -15,10 +15,11 @@ fn relay() -> Relay {
         max_emergency_queue: 2,
         sign_languages: vec!["csl".into(), "csl-local".into()],
         decline_cooldown: Duration::from_secs(60),
+        transfer_overlap: Duration::from_secs(15),
     })
 }
 
-fn sent_to(fx: &[Effect], who: SessionId) -> Vec<&ServerMsg> {
+pub(super) fn sent_to(fx: &[Effect], who: SessionId) -> Vec<&ServerMsg> {
     fx.iter()
         .filter_map(|e| match e {
             Effect::Send(s, m) if *s == who => Some(m),
@@ -36,7 +37,7 @@ fn rang(fx: &[Effect]) -> Vec<(SessionId, CallId)> {
         .collect()
 }
 
-fn available(r: &mut Relay, s: SessionId, name: &str, t: Instant) -> Vec<Effect> {
+pub(super) fn available(r: &mut Relay, s: SessionId, name: &str, t: Instant) -> Vec<Effect> {
     r.sign_in(s, name, name, vec![], t).unwrap();
     r.set_presence(s, Presence::Available, t).unwrap()
 }

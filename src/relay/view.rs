@@ -1,7 +1,7 @@
 //! What the dashboard shows of the service right now.
 
 use super::{CallState, Relay};
-use crate::signal::{InterpreterStatus, QueueEntry};
+use crate::signal::{Colleague, InterpreterStatus, QueueEntry};
 use serde::Serialize;
 use std::time::Instant;
 
@@ -45,6 +45,22 @@ impl Relay {
                 username: i.username.clone(),
                 name: i.name.clone(),
                 status: i.status(),
+            })
+            .collect();
+        v.sort_by(|a, b| a.username.cmp(&b.username));
+        v
+    }
+
+    /// Signed-in interpreters by account name, as consoles list them to pick a colleague.
+    pub fn colleagues(&self) -> Vec<Colleague> {
+        let mut v: Vec<Colleague> = self
+            .interpreters
+            .values()
+            .map(|i| Colleague {
+                username: i.username.clone(),
+                name: i.name.clone(),
+                status: i.status(),
+                sign_languages: i.languages.clone(),
             })
             .collect();
         v.sort_by(|a, b| a.username.cmp(&b.username));

@@ -2,11 +2,14 @@
 //! Shared by the server, the Rust test client and (documented in README) the web pages.
 
 mod event;
+mod team;
 
 pub use event::{
     CaptionHealth, CaptionLine, CaptionStatus, CaptionView, Captioning, EventCreated, EventInfo,
     EventState, NewEvent, Review,
 };
+
+pub use team::{AskKind, AskOutcome, Colleague};
 
 use serde::{Deserialize, Serialize};
 
@@ -216,6 +219,29 @@ pub enum ClientMsg {
     Ping,
     /// Fresh TURN credentials, asked for before the ones held run out.
     RefreshIce,
+    /// The active interpreter hands the call to a named free colleague (warm transfer).
+    Transfer {
+        /// The colleague's account name.
+        to: String,
+    },
+    /// The active interpreter asks a colleague to join as support: a named one, or the best
+    /// free one for the call's sign language.
+    AskTeam {
+        /// The colleague's account name.
+        #[serde(default)]
+        to: Option<String>,
+    },
+    /// Take back a transfer or team request not yet answered.
+    CancelAsk,
+    /// Either interpreter of a team swaps who is active and who supports.
+    SwitchActive,
+    /// The support interpreter (or one who just transferred) leaves; the call goes on.
+    LeaveTeam,
+    /// A private line between the two interpreters of a team.
+    TeamNote {
+        /// The text.
+        text: String,
+    },
 }
 
 /// Machine-readable error codes.
@@ -258,6 +284,9 @@ pub enum ErrorCode {
     Busy,
     /// Media could not be set up.
     MediaFailed,
+    /// The colleague named is not signed in, not free, or does not work in the call's sign
+    /// language.
+    InterpreterUnavailable,
     /// The event does not exist or has ended.
     NoSuchEvent,
     /// The event's publishing token is wrong.
@@ -365,6 +394,9 @@ pub struct Participant {
     pub role: Role,
     /// Display name.
     pub name: String,
+    /// A team's support interpreter: in the call, not shown large to the caller.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub support: bool,
 }
 
 /// Why a call (or one leg) ended.
@@ -387,6 +419,10 @@ pub enum EndReason {
     Declined,
     /// The interpreter gave the call back to the queue for another to take.
     HandedBack,
+    /// The interpreter transferred the call to a colleague and left it.
+    Transferred,
+    /// The support interpreter left the team; the call goes on.
+    LeftTeam,
 }
 
 /// What the server tells a page.
@@ -493,6 +529,9 @@ pub enum ServerMsg {
         calls: Vec<QueueEntry>,
         /// Interpreter counts.
         staffing: Staffing,
+        /// Everyone signed in, by account name, to pick whom to transfer to or team with.
+        #[serde(default)]
+        colleagues: Vec<Colleague>,
     },
     /// The call is connected; media negotiation follows.
     CallConnected {
@@ -568,6 +607,37 @@ pub enum ServerMsg {
     EventStatus(EventInfo),
     /// Reply to `ping`.
     Pong,
+    /// To an interpreter: a colleague in a call asks them to take it over or to join it.
+    Asked {
+        /// The call.
+        call_id: CallId,
+        /// Transfer or team.
+        kind: AskKind,
+        /// The asking interpreter's name.
+        from: String,
+        /// Why the caller called.
+        purpose: Purpose,
+        /// Sign language.
+        sign_language: String,
+        /// Seconds before the ask lapses.
+        ring_timeout_secs: u64,
+    },
+    /// To the interpreter who asked: how the ask ended.
+    AskEnded {
+        /// The call.
+        call_id: CallId,
+        /// Transfer or team.
+        kind: AskKind,
+        /// What happened.
+        outcome: AskOutcome,
+    },
+    /// A private line from the other interpreter of a team.
+    TeamNote {
+        /// The sender's name.
+        from: String,
+        /// The text.
+        text: String,
+    },
     /// Reply to `refresh_ice`: the ICE servers with new TURN credentials.
     IceServers {
         /// As in `welcome`.
@@ -600,6 +670,11 @@ impl ServerMsg {
 /// Leaves a "never" out of the wire form.
 fn is_zero(n: &u32) -> bool {
     *n == 0
+}
+
+/// Leaves a plain `false` out of the wire form.
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Parses one text frame, mapping every failure to a clear error reply.

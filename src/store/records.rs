@@ -3,7 +3,7 @@
 //! service levels computed from them. No media and no text of a call is stored.
 
 use super::{Store, StoreError};
-use crate::relay::CallRecord;
+use crate::relay::{CallRecord, StretchRecord};
 use crate::signal::wire_name;
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -43,6 +43,8 @@ pub struct CallRow {
     pub wait_ms: Option<i64>,
     /// Talk time, ms.
     pub talk_ms: Option<i64>,
+    /// Every interpreter's stretch, active or support, in order.
+    pub interpreters: Vec<StretchRecord>,
 }
 
 fn row_from(r: &AnyRow) -> Result<CallRow, sqlx::Error> {
@@ -67,6 +69,9 @@ fn row_from(r: &AnyRow) -> Result<CallRow, sqlx::Error> {
         ended_by: r.try_get("ended_by")?,
         wait_ms: r.try_get("wait_ms")?,
         talk_ms: r.try_get("talk_ms")?,
+        // Written only by this server; an unreadable value (a hand edit) shows as none.
+        interpreters: serde_json::from_str(&r.try_get::<String, _>("interpreters")?)
+            .unwrap_or_default(),
     })
 }
 
@@ -131,7 +136,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE call_records SET ended_at_ms = $1, rang = $2, answered_by = $3, outcome = $4, \
-             end_reason = $5, ended_by = $6, wait_ms = $7, talk_ms = $8 WHERE id = $9",
+             end_reason = $5, ended_by = $6, wait_ms = $7, talk_ms = $8, interpreters = $9 \
+             WHERE id = $10",
         )
         .bind(ended_at_ms)
         .bind(rec.rang.join(","))
@@ -141,14 +147,15 @@ impl Store {
         .bind(rec.ended_by.map(|r| wire_name(&r)))
         .bind(rec.wait.as_millis() as i64)
         .bind(rec.talk.map(|t| t.as_millis() as i64))
+        .bind(serde_json::to_string(&rec.interpreters).unwrap_or_default())
         .bind(row)
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
-    /// Calls placed in `[from_ms, to_ms)`, oldest first; only those `answered_by` someone if
-    /// given (an interpreter sees their own calls only).
+    /// Calls placed in `[from_ms, to_ms)`, oldest first; only those someone answered or
+    /// interpreted a stretch of, if given (an interpreter sees their own calls only).
     pub async fn calls(
         &self,
         from_ms: i64,
@@ -160,17 +167,28 @@ impl Store {
             "SELECT * FROM call_records WHERE placed_at_ms >= $1 AND placed_at_ms < $2 {} \
              ORDER BY placed_at_ms, id",
             if answered_by.is_some() {
-                "AND answered_by = $3"
+                // A rough match in SQL, made exact below.
+                "AND (answered_by = $3 OR interpreters LIKE $4)"
             } else {
                 ""
             }
         );
         let mut q = sqlx::query(&sql).bind(from_ms).bind(to_ms);
         if let Some(who) = answered_by {
-            q = q.bind(who);
+            q = q.bind(who).bind(format!("%{who}%"));
         }
         let rows = q.fetch_all(&self.pool).await?;
-        Ok(rows.iter().map(row_from).collect::<Result<_, _>>()?)
+        let rows: Vec<CallRow> = rows.iter().map(row_from).collect::<Result<_, _>>()?;
+        Ok(match answered_by {
+            Some(who) => rows
+                .into_iter()
+                .filter(|r| {
+                    r.answered_by.as_deref() == Some(who)
+                        || r.interpreters.iter().any(|s| s.username == who)
+                })
+                .collect(),
+            None => rows,
+        })
     }
 
     /// Deletes records of calls placed before `before_ms` (the retention period).
@@ -312,6 +330,17 @@ pub fn service_levels(rows: &[CallRow], tz_offset_min: i64) -> ServiceLevels {
     s
 }
 
+/// Stretches as `user:active:from_ms+ms`, space-separated, for one spreadsheet cell.
+fn stretches_text(v: &[StretchRecord]) -> String {
+    v.iter()
+        .map(|s| {
+            let role = if s.support { "support" } else { "active" };
+            format!("{}:{role}:{}+{}", s.username, s.from_ms, s.ms)
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Records as CSV (RFC 4180 quoting), for the dashboard's export.
 pub fn to_csv(rows: &[CallRow]) -> String {
     fn q(s: &str) -> String {
@@ -329,7 +358,7 @@ pub fn to_csv(rows: &[CallRow]) -> String {
     }
     let opt = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_default();
     let mut out = String::from(
-        "id,call_id,placed_at_ms,answered_at_ms,ended_at_ms,purpose,sign_language,direct,rang,answered_by,outcome,end_reason,ended_by,wait_ms,talk_ms\n",
+        "id,call_id,placed_at_ms,answered_at_ms,ended_at_ms,purpose,sign_language,direct,rang,answered_by,outcome,end_reason,ended_by,wait_ms,talk_ms,interpreters\n",
     );
     for r in rows {
         let fields = [
@@ -348,6 +377,7 @@ pub fn to_csv(rows: &[CallRow]) -> String {
             q(r.ended_by.as_deref().unwrap_or("")),
             opt(r.wait_ms),
             opt(r.talk_ms),
+            q(&stretches_text(&r.interpreters)),
         ];
         out.push_str(&fields.join(","));
         out.push('\n');
@@ -376,6 +406,7 @@ mod tests {
             ended_by: None,
             wait_ms: Some(wait_s * 1000),
             talk_ms: None,
+            interpreters: Vec::new(),
         }
     }
 

@@ -158,6 +158,7 @@ impl Switchboard {
                         Seat::Interpreter => Role::Interpreter,
                     },
                     name: p.name.clone(),
+                    support: false,
                 })
                 .collect()
         });

@@ -40,7 +40,10 @@ impl Switchboard {
 
     /// Tells everyone in a call who is in it.
     fn send_roster(&self, call: CallId) {
-        let mut members = lock(&self.relay).members(call);
+        let (mut members, support) = {
+            let relay = lock(&self.relay);
+            (relay.members(call), relay.support_of(call))
+        };
         members.sort_unstable();
         let participants: Vec<Participant> = {
             let sessions = lock(&self.sessions);
@@ -52,6 +55,7 @@ impl Switchboard {
                         id: peer_of(*m).to_string(),
                         role: s.role?,
                         name: s.name.clone(),
+                        support: support == Some(*m),
                     })
                 })
                 .collect()
@@ -84,6 +88,9 @@ impl Switchboard {
                 }
                 Effect::LeaveRoom { call, session } => {
                     self.sfu.leave(RoomId::Call(call.0), peer_of(session));
+                    rosters.insert(call);
+                }
+                Effect::Roster { call } => {
                     rosters.insert(call);
                 }
                 Effect::CloseRoom { call } => self.sfu.close(RoomId::Call(call.0)),

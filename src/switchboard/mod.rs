@@ -10,6 +10,7 @@ mod lifecycle;
 mod limits;
 mod media;
 mod records;
+mod team;
 mod welcome;
 
 pub use accounts::SignInRefused;
@@ -140,6 +141,7 @@ impl Switchboard {
                 .map(|s| s.code.clone())
                 .collect(),
             decline_cooldown: Duration::from_secs(60),
+            transfer_overlap: Duration::from_secs(cfg.service.transfer_overlap_secs.into()),
         });
         // The configuration was checked when loaded; one built in code with a bad schedule
         // is told about rather than left to close the service.
@@ -534,6 +536,15 @@ impl Switchboard {
                         text: text.to_owned(),
                     },
                 );
+            }
+            m @ (ClientMsg::Transfer { .. }
+            | ClientMsg::AskTeam { .. }
+            | ClientMsg::CancelAsk
+            | ClientMsg::SwitchActive
+            | ClientMsg::LeaveTeam
+            | ClientMsg::TeamNote { .. }) => {
+                need(Role::Interpreter)?;
+                self.team_request(session, m, now)?;
             }
             m @ (ClientMsg::Answer { .. }
             | ClientMsg::Candidate { .. }

@@ -135,6 +135,7 @@ impl Switchboard {
                     reason = ?r.reason,
                     ended_by = ?r.ended_by,
                     direct = r.direct,
+                    interpreters = r.interpreters.len(),
                     "call ended"
         );
     }

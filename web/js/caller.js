@@ -211,6 +211,8 @@ sig.on('queued', (m) => {
 });
 sig.on('connecting', () => { call.phase = 'connecting'; renderWait(); });
 sig.on('call_connected', (m) => {
+  // Already in the call: a colleague has taken over (transfer, or a team's switch).
+  const changed = call.phase === 'connected' && !!incall && !!m.interpreter;
   call.requeued = false;
   call.phase = 'connected';
   call.connectedAt = call.connectedAt || Date.now();
@@ -222,7 +224,7 @@ sig.on('call_connected', (m) => {
     sig.send({ type: 'create_invite' });
     return;
   }
-  flash(t('pair', { a: t('answered'), b: m.interpreter }));
+  flash(t('pair', { a: t(changed ? 'interp_changed' : 'answered'), b: m.interpreter }));
   ensureInCall();
 });
 sig.on('caption', (m) => incall?.onCaption(m));

@@ -207,6 +207,35 @@ const dict = {
   hand_back: ['交给下一位翻译员', 'Hand over to the next interpreter'],
   confirm_hand_back: ['再按一次：来电优先转给下一位', 'Tap again: the caller goes first to the next one'],
   handed_back_done: ['已交回排队。休息好后请设为“在线”。', 'Handed back. Set yourself available when you are ready.'],
+  team_h: ['协作与转接', 'Team and transfer'],
+  team_colleague: ['同事', 'Colleague'],
+  team_anyone: ['任一空闲同事', 'Any free colleague'],
+  team_none_free: ['暂无空闲同事', 'No colleague is free'],
+  team_transfer: ['转接给TA', 'Transfer to them'],
+  team_ask: ['请TA协作翻译', 'Ask them to team'],
+  team_cancel_ask: ['取消请求', 'Cancel the request'],
+  team_switch: ['交换主译和辅助', 'Switch active and support'],
+  team_leave: ['离开协作', 'Leave the team'],
+  team_note: ['给搭档的私信（来电者看不到）', 'Private note to your partner (the caller cannot see it)'],
+  team_note_ph: ['给搭档的私信', 'Note to your partner'],
+  team_note_send: ['发给搭档', 'Send to partner'],
+  team_asking_transfer: ['正在请 {n} 接手通话…', 'Asking {n} to take the call…'],
+  team_asking_team: ['正在请 {n} 协作…', 'Asking {n} to team…'],
+  team_supporting: ['您在辅助 {n}：来电者主要看 {n}。', 'You support {n}: the caller watches {n}.'],
+  team_supported_by: ['{n} 在辅助您。', '{n} is supporting you.'],
+  team_outcome_accepted: ['{n} 已加入通话。', '{n} has joined the call.'],
+  team_outcome_declined: ['{n} 没有接受。', '{n} said no.'],
+  team_outcome_timeout: ['{n} 没有应答。', '{n} did not answer.'],
+  team_outcome_cancelled: ['请求已取消。', 'Request cancelled.'],
+  team_outcome_gone: ['{n} 已下线。', '{n} has signed out.'],
+  asked_transfer: ['{n} 请您接手通话', '{n} asks you to take over a call'],
+  asked_team: ['{n} 请您协作翻译', '{n} asks you to team on a call'],
+  transferred_done: ['已转接，您已离开通话。休息好后请设为“在线”。', 'Transferred: you have left the call. Set yourself available when you are ready.'],
+  left_team_done: ['您已离开协作，通话继续。', 'You left the team; the call goes on.'],
+  interp_changed: ['现在为您翻译的是', 'Now interpreting for you'],
+  my_part_active: ['主译 {t}', 'Led {t}'],
+  my_part_support: ['辅助 {t}', 'Supported {t}'],
+  role_support: ['辅助翻译员', 'Support interpreter'],
   cap_text_smaller: ['A− 文字', 'A− text'],
   cap_text_bigger: ['A+ 文字', 'A+ text'],
   cap_text_smaller_aria: ['A− 文字：缩小对话文字', 'A− text: smaller conversation text'],
@@ -215,6 +244,7 @@ const dict = {
   cap_empty_event: ['发言人讲话时，这里显示字幕', 'Captions of the speaker appear here'],
   cap_delayed: ['字幕延迟约 {s} 秒', 'Captions about {s} s behind'],
   ring_countdown: ['{s} 秒后转给下一位', 'Moves on in {s} s'],
+  ask_countdown: ['请在 {s} 秒内应答', 'Answer within {s} s'],
   ring_title: ['【来电】', '[Call] '],
   notify_enable: ['开启来电通知', 'Turn on call notifications'],
   swap_views: ['交换大小画面', 'Swap the pictures'],
@@ -271,7 +301,7 @@ export function currentLang() { return lang; }
 export function t(key, vars = {}) {
   const pair = dict[key];
   let s = pair ? pair[lang === 'en' ? 1 : 0] : key;
-  for (const [k, v] of Object.entries(vars)) s = s.replace(`{${k}}`, v);
+  for (const [k, v] of Object.entries(vars)) s = s.replaceAll(`{${k}}`, v);
   return s;
 }
 

@@ -75,6 +75,7 @@ export class InCall {
         <button type="button" id="btn-hangup" class="danger hangup" data-i18n="hang_up"></button>
       </div>
       ${this.role === 'interpreter' ? '<p class="call-clock"><span id="call-clock"></span> <span id="handover-hint" role="status"></span></p>' : ''}
+      ${this.role === 'interpreter' ? '<section id="team-box" class="team" aria-labelledby="team-h"></section>' : ''}
       <div id="invite-box" class="invite" hidden></div>
       ${this.withCaptions ? `<section class="cappanel" aria-labelledby="cap-h">
         <div class="tp-head">
@@ -263,6 +264,12 @@ export class InCall {
       if (!this.roster.has(pid)) { tile.remove(); this.tiles.delete(pid); this.live.delete(pid); }
     }
     for (const p of msg.participants) if (p.id !== msg.you) this.tile(p.id);
+    // A support interpreter does not end the call or hand it back: they leave the team.
+    const support = !!this.roster.get(msg.you)?.support;
+    for (const id of ['btn-hangup', 'btn-handback']) {
+      const b = this.root.querySelector(`#${id}`);
+      if (b) b.hidden = support;
+    }
     // The guest is in: the one-time link has done its job and gives the video its room back.
     if (msg.participants.some((p) => p.role === 'guest')) {
       const box = this.root.querySelector('#invite-box');
@@ -320,13 +327,16 @@ export class InCall {
     }
     if (p) {
       tile.dataset.role = p.role;
-      tile.querySelector('figcaption').textContent = `${p.name} · ${t(`role_${p.role}`)}`;
-      tile.querySelector('video').setAttribute('aria-label', `${p.name} · ${t(`role_${p.role}`)}`);
-      // The person whose signing (or, in a captioned call, speaking) matters most gets the big tile.
+      const role = t(p.support ? 'role_support' : `role_${p.role}`);
+      tile.querySelector('figcaption').textContent = `${p.name} · ${role}`;
+      tile.querySelector('video').setAttribute('aria-label', `${p.name} · ${role}`);
+      // The person whose signing (or, in a captioned call, speaking) matters most gets the big
+      // tile; a team's support interpreter never does, for the caller.
       const hasInterpreter = [...this.roster.values()].some((r) => r.role === 'interpreter');
       let main = this.role === 'interpreter' ? 'caller' : 'interpreter';
       if (!hasInterpreter && this.role === 'caller') main = 'guest';
-      tile.classList.toggle('main', p.role === main);
+      tile.classList.toggle('main', p.role === main && !p.support);
+      tile.classList.toggle('support', !!p.support);
     }
     return tile;
   }

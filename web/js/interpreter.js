@@ -2,12 +2,15 @@ import { t, setupLangToggle, duration } from './i18n.js';
 import { connectSignal } from './signal.js';
 import { getCamera, mark } from './media.js';
 import { InCall, flash, unflash } from './incall.js';
+import { TeamPanel } from './team.js';
 
 const $ = (id) => document.getElementById(id);
 const status = (text) => { $('status').textContent = text; };
 
 let welcome = null;
 let incall = null;
+let team = null;
+let me = ''; // this console's account name
 let stream = null;
 let myStatus = 'away';
 let ringing = null; // the incoming message, plus `at`: when it arrived here
@@ -53,15 +56,21 @@ function renderRing() {
   if (!ringing) return;
   const m = ringing;
   const since = Math.floor((Date.now() - m.at) / 1000);
-  $('ring-info').textContent = [t(`purpose_${m.purpose}`), m.sign_language, t('waited', { t: duration(m.waited_secs + since) }),
+  // A colleague's ask says who asks and for what; a queue call says how long the caller waited.
+  $('ring-h').textContent = ringTitle(m);
+  $('ring-info').textContent = [t(`purpose_${m.purpose}`), m.sign_language,
+    m.kind ? '' : t('waited', { t: duration(m.waited_secs + since) }),
     m.preferred_interpreter_gender ? t(`prefers_${m.preferred_interpreter_gender}`) : ''].filter(Boolean).join(' · ');
   const left = Math.max(0, m.ring_timeout_secs - since);
-  $('ring-countdown').textContent = t('ring_countdown', { s: left });
+  $('ring-countdown').textContent = t(m.kind ? 'ask_countdown' : 'ring_countdown', { s: left });
   document.title = `${t('ring_title')}${t(`purpose_${m.purpose}`)} · ${baseTitle}`;
   // The held alert follows a language switch too.
   const alert = $('alert');
-  if (alert && !alert.hidden) alert.textContent = t('pair', { a: t('incoming'), b: t(`purpose_${m.purpose}`) });
+  if (alert && !alert.hidden) alert.textContent = t('pair', { a: ringTitle(m), b: t(`purpose_${m.purpose}`) });
 }
+
+// A queue call rings as a new call; a colleague's ask says who asks and for what.
+function ringTitle(m) { return m.kind ? t(`asked_${m.kind}`, { n: m.from }) : t('incoming'); }
 
 function stopRing() {
   ringing = null;
@@ -101,11 +110,15 @@ function ensureInCall() {
       signal: sig, role: 'interpreter', localStream: stream, iceServers: welcome?.ice_servers, captions: !!welcome?.captions,
       handoverAfterSecs: welcome?.handover_suggest_secs || 0,
     });
+    team = new TeamPanel($('team-box'), { signal: sig, me });
+    if (snapshot) team.setColleagues(snapshot.colleagues);
   }
   return incall;
 }
 
 function endCall() {
+  if (team) team.close();
+  team = null;
   if (incall) incall.close();
   incall = null;
   $('incall').hidden = true;
@@ -126,12 +139,20 @@ async function loadMyCalls() {
     tr.insertCell().textContent = t(`purpose_${c.purpose}`);
     tr.insertCell().textContent = t('waited', { t: duration(Math.round((c.wait_ms || 0) / 1000)) });
     tr.insertCell().textContent = c.talk_ms == null ? '' : duration(Math.round(c.talk_ms / 1000));
+    // This interpreter's part when more than one worked the call (transfer, team, hand-over).
+    const mine = (c.interpreters || []).filter((x) => x.username === me);
+    const part = (support) => mine.filter((x) => x.support === support).reduce((n, x) => n + x.ms, 0);
+    tr.insertCell().textContent = (c.interpreters || []).length > 1
+      ? [part(false) && t('my_part_active', { t: duration(Math.round(part(false) / 1000)) }),
+        part(true) && t('my_part_support', { t: duration(Math.round(part(true) / 1000)) })].filter(Boolean).join(' · ')
+      : '';
   }
 }
 
 $('login').addEventListener('submit', (e) => {
   e.preventDefault();
-  sig.send({ type: 'login', username: $('username').value, password: $('password').value });
+  me = $('username').value;
+  sig.send({ type: 'login', username: me, password: $('password').value });
 });
 // One password check per submit: the web session (for the records of one's own calls) comes
 // from the ticket the socket's sign-in returned, not from sending the password again.
@@ -153,29 +174,34 @@ $('btn-decline').onclick = () => { if (ringing) sig.send({ type: 'decline', call
 sig.on('welcome', (m) => { welcome = m; $('login').hidden = true; $('console').hidden = false; renderStatus(); });
 sig.on('web_ticket', (m) => webSession(m.ticket));
 sig.on('status', (m) => { myStatus = m.status; renderStatus(); });
-sig.on('queue_snapshot', (m) => { snapshot = m; snapshotAt = Date.now(); renderQueue(); });
-sig.on('incoming', (m) => {
+sig.on('queue_snapshot', (m) => { snapshot = m; snapshotAt = Date.now(); renderQueue(); team?.setColleagues(m.colleagues); });
+const ring = (m) => {
   ringing = { ...m, at: Date.now() };
   $('ring').hidden = false;
   renderRing();
   mark('ring_shown');
   $('ring').classList.toggle('emergency', m.purpose === 'emergency');
-  flash(t('pair', { a: t('incoming'), b: t(`purpose_${m.purpose}`) }), { hold: true });
+  flash(t('pair', { a: ringTitle(m), b: t(`purpose_${m.purpose}`) }), { hold: true });
   beep();
   if ('Notification' in window && Notification.permission === 'granted' && document.hidden) {
     try {
-      stopRing.note = new Notification(t('incoming'), { body: t(`purpose_${m.purpose}`), requireInteraction: true });
+      stopRing.note = new Notification(ringTitle(m), { body: t(`purpose_${m.purpose}`), requireInteraction: true });
       stopRing.note.onclick = () => { window.focus(); $('btn-accept').focus(); };
     } catch { /* some browsers allow notifications only from a service worker */ }
   }
   $('btn-accept').focus();
-});
+};
+sig.on('incoming', ring);
+// A colleague asks this console to take over or join a call: it rings the same way.
+sig.on('asked', ring);
+sig.on('ask_ended', (m) => team?.onAskEnded(m));
+sig.on('team_note', (m) => team?.onNote(m));
 sig.on('ring_stopped', (m) => {
   stopRing();
   if (m.reason === 'timeout') flash(t('missed'));
 });
 sig.on('call_connected', () => { stopRing(); ensureInCall(); });
-sig.on('room', (m) => ensureInCall().onRoom(m));
+sig.on('room', (m) => { ensureInCall().onRoom(m); team?.setRoster(incall.roster, m.you); });
 sig.on('offer', (m) => ensureInCall().onOffer(m));
 sig.on('caption', (m) => incall?.onCaption(m));
 sig.on('caption_status', (m) => incall?.onCaptionStatus(m));
@@ -184,7 +210,8 @@ sig.on('invite_created', (m) => incall?.onInvite(m));
 sig.on('call_ended', (m) => {
   endCall(); status('');
   // After a hand-back the console is away until the interpreter says they are free again.
-  flash(m.reason === 'handed_back' ? t('handed_back_done') : t('ended'));
+  const done = { handed_back: 'handed_back_done', transferred: 'transferred_done', left_team: 'left_team_done' };
+  flash(t(done[m.reason] || 'ended'));
   // The record is written just after the call ends.
   setTimeout(() => loadMyCalls().catch(() => {}), 500);
 });
@@ -192,6 +219,7 @@ sig.on('error', (m) => {
   // A browser offers candidates the server will not check (link-local, mDNS names): the call
   // goes on over the others, and there is nothing for the person to do.
   if (m.code === 'bad_candidate') return;
+  if (m.code === 'interpreter_unavailable' || m.code === 'busy') team?.onError();
   if (m.code === 'shutting_down') status(t('restarting'));
   else status(t('error', { e: m.message }));
 });
