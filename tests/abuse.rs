@@ -131,6 +131,7 @@ async fn real_call_works(addr: SocketAddr, purpose: Purpose) {
         .await
         .unwrap();
     c.send(ClientMsg::PlaceCall {
+        counter: None,
         purpose,
         sign_language: None,
         preferred_interpreter_gender: None,
@@ -280,6 +281,7 @@ async fn one_address_cannot_take_the_service_down() {
             .await
             .unwrap();
         c.send(ClientMsg::PlaceCall {
+            counter: None,
             purpose: Purpose::DailyLife,
             sign_language: None,
             preferred_interpreter_gender: None,
@@ -291,6 +293,7 @@ async fn one_address_cannot_take_the_service_down() {
         .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     late.send(ClientMsg::PlaceCall {
+        counter: None,
         purpose: Purpose::DailyLife,
         sign_language: None,
         preferred_interpreter_gender: None,
@@ -303,6 +306,7 @@ async fn one_address_cannot_take_the_service_down() {
             .await
             .unwrap();
         c.send(ClientMsg::PlaceCall {
+            counter: None,
             purpose: Purpose::Emergency,
             sign_language: None,
             preferred_interpreter_gender: None,
@@ -483,6 +487,7 @@ async fn shutdown_tells_pages_and_writes_the_records_first() {
         .await
         .unwrap();
     c.send(ClientMsg::PlaceCall {
+        counter: None,
         purpose: Purpose::DailyLife,
         sign_language: None,
         preferred_interpreter_gender: None,

@@ -3,7 +3,10 @@
 //! Every route is tried with every role; records are written by a real call flow; the server
 //! process is killed with SIGKILL mid-flow and its records are there after the restart.
 
+mod common;
+
 use base64::Engine as _;
+use common::{databases, temp_dir};
 use signrelay::config::{Config, InterpreterAccount, OrganizerAccount};
 use signrelay::relay::{CallRecord, StretchRecord};
 use signrelay::signal::{
@@ -13,42 +16,13 @@ use signrelay::store::{AccountRole, LoginError, Store};
 use signrelay_bench::loadgen::http::{request, request_from, HttpResponse};
 use signrelay_bench::loadgen::Participant;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
 const T: Duration = Duration::from_secs(10);
 static N: AtomicU16 = AtomicU16::new(0);
-
-fn temp_dir(what: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "signrelay-acct-{what}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// The databases to test: SQLite, and PostgreSQL if configured (a fresh schema each time).
-async fn databases(what: &str) -> Vec<(String, Store)> {
-    let mut out = Vec::new();
-    let url = Store::default_url(&temp_dir(what));
-    out.push((url.clone(), Store::open(&url).await.unwrap()));
-    if let Ok(pg) = std::env::var("SIGNRELAY_TEST_POSTGRES") {
-        let admin = Store::open(&pg).await.expect("the test PostgreSQL server");
-        let db = format!("signrelay_{what}_{}", std::process::id());
-        admin.recreate_database(&db).await.unwrap();
-        let base = pg.rsplit_once('/').map(|(b, _)| b).unwrap_or(&pg);
-        let url = format!("{base}/{db}");
-        out.push((url.clone(), Store::open(&url).await.unwrap()));
-    } else {
-        eprintln!("SIGNRELAY_TEST_POSTGRES not set: PostgreSQL not tested here");
-    }
-    out
-}
 
 fn record(call_id: u64, answered: bool) -> CallRecord {
     CallRecord {
@@ -196,18 +170,18 @@ async fn accounts_lockout_sessions_records_and_retention_on_every_database() {
 
         let now = signrelay::store::now_ms();
         let a = store
-            .call_placed(1, now - 5000, "daily_life", "csl", false)
+            .call_placed(1, now - 5000, "daily_life", "csl", false, None)
             .await
             .unwrap();
         store.call_answered(a, now - 4000, "anna").await.unwrap();
         store.call_ended(a, now, &record(1, true)).await.unwrap();
         let b = store
-            .call_placed(2, now - 3000, "emergency", "csl", false)
+            .call_placed(2, now - 3000, "emergency", "csl", false, None)
             .await
             .unwrap();
         store.call_ended(b, now, &record(2, false)).await.unwrap();
         let old = store
-            .call_placed(3, now - 200 * 86_400_000, "daily_life", "csl", false)
+            .call_placed(3, now - 200 * 86_400_000, "daily_life", "csl", false, None)
             .await
             .unwrap();
         store.call_ended(old, now, &record(3, true)).await.unwrap();
@@ -241,7 +215,7 @@ async fn accounts_lockout_sessions_records_and_retention_on_every_database() {
 
         // A call in progress when the server stops is marked interrupted on the next start.
         store
-            .call_placed(4, now, "daily_life", "csl", false)
+            .call_placed(4, now, "daily_life", "csl", false, None)
             .await
             .unwrap();
         drop(store);
@@ -551,6 +525,7 @@ async fn one_call(addr: SocketAddr, interp: &mut Participant, answer: bool) {
         .await
         .unwrap();
     caller.send(ClientMsg::PlaceCall {
+        counter: None,
         purpose: Purpose::Emergency,
         sign_language: None,
         preferred_interpreter_gender: None,
@@ -737,6 +712,7 @@ async fn records_survive_kill_dash_nine() {
         .await
         .unwrap();
     caller.send(ClientMsg::PlaceCall {
+        counter: None,
         purpose: Purpose::PolicyConsultation,
         sign_language: None,
         preferred_interpreter_gender: None,

@@ -458,6 +458,7 @@ async fn bad_requests_are_refused_and_disturb_nothing() {
     )
     .await;
     p.send(ClientMsg::PlaceCall {
+        counter: None,
         purpose: signrelay::signal::Purpose::DailyLife,
         sign_language: None,
         preferred_interpreter_gender: None,

@@ -44,6 +44,7 @@ async fn every_action_checks_the_role() {
     let srv = server().await;
     let mut anon = join(srv.addr).await;
     anon.send(ClientMsg::PlaceCall {
+        counter: None,
         purpose: Purpose::Emergency,
         sign_language: None,
         preferred_interpreter_gender: None,
@@ -81,6 +82,7 @@ async fn every_action_checks_the_role() {
 
     let mut i = interpreter(srv.addr, "anna").await;
     i.send(ClientMsg::PlaceCall {
+        counter: None,
         purpose: Purpose::DailyLife,
         sign_language: None,
         preferred_interpreter_gender: None,
@@ -326,6 +328,7 @@ async fn metrics_follow_the_queue_and_the_media() {
     let srv = server().await;
     let mut c = caller(srv.addr).await;
     c.send(ClientMsg::PlaceCall {
+        counter: None,
         purpose: Purpose::Emergency,
         sign_language: None,
         preferred_interpreter_gender: None,
@@ -480,6 +483,7 @@ async fn out_of_hours_only_emergencies_ring_and_the_caller_is_told_before_the_ta
     assert_eq!(h.utc_offset_minutes, 480);
 
     c.send(ClientMsg::PlaceCall {
+        counter: None,
         purpose: Purpose::PolicyConsultation,
         sign_language: None,
         preferred_interpreter_gender: None,
@@ -488,6 +492,7 @@ async fn out_of_hours_only_emergencies_ring_and_the_caller_is_told_before_the_ta
     // Nothing was queued: the next request is an emergency, and it rings the interpreter
     // on duty.
     c.send(ClientMsg::PlaceCall {
+        counter: None,
         purpose: Purpose::Emergency,
         sign_language: None,
         preferred_interpreter_gender: None,
@@ -524,6 +529,7 @@ async fn in_hours_calls_ring_and_the_page_learns_the_service_is_open() {
     let mut anna = interpreter(srv.addr, "anna").await;
     let c = caller(srv.addr).await;
     c.send(ClientMsg::PlaceCall {
+        counter: None,
         purpose: Purpose::DailyLife,
         sign_language: None,
         preferred_interpreter_gender: None,
@@ -565,6 +571,7 @@ async fn a_medical_call_rings_the_interpreter_who_knows_medical_calls_first() {
     let mut bo = interpreter(srv.addr, "bo").await;
     let c = caller(srv.addr).await;
     c.send(ClientMsg::PlaceCall {
+        counter: None,
         purpose: Purpose::Medical,
         sign_language: None,
         preferred_interpreter_gender: None,
@@ -574,6 +581,7 @@ async fn a_medical_call_rings_the_interpreter_who_knows_medical_calls_first() {
     // not a refusal, so it rings her anyway rather than wait.
     let c2 = caller(srv.addr).await;
     c2.send(ClientMsg::PlaceCall {
+        counter: None,
         purpose: Purpose::DailyLife,
         sign_language: None,
         preferred_interpreter_gender: Some("female".into()),

@@ -48,6 +48,16 @@ const FILES: &[(&str, &str, &str)] = &[
         web!("js/team.js"),
     ),
     (
+        "js/counter.js",
+        "text/javascript; charset=utf-8",
+        web!("js/counter.js"),
+    ),
+    (
+        "js/poster.js",
+        "text/javascript; charset=utf-8",
+        web!("js/poster.js"),
+    ),
+    (
         "js/caller.js",
         "text/javascript; charset=utf-8",
         web!("js/caller.js"),
@@ -103,6 +113,8 @@ pub async fn page(uri: Uri) -> Response {
         "/organize" => web!("organize.html"),
         "/admin" => web!("admin.html"),
         "/caption" => web!("caption.html"),
+        "/counter" => web!("counter.html"),
+        "/poster" => web!("poster.html"),
         p if p.starts_with("/events/") => web!("watch.html"),
         _ => web!("index.html"),
     };

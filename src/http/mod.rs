@@ -4,6 +4,7 @@ mod admin;
 mod assets;
 mod auth;
 mod captioning;
+mod counters;
 mod error;
 mod events;
 mod guard;
@@ -55,6 +56,19 @@ pub fn router(state: AppState) -> Router {
         .route("/stage", get(assets::page))
         .route("/organize", get(assets::page))
         .route("/admin", get(assets::page))
+        .route("/counter", get(assets::page))
+        .route("/poster", get(assets::page))
+        .route("/c/{code}", get(assets::page))
+        .route("/api/counters/{code}", get(counters::public))
+        .route(
+            "/api/admin/counters",
+            get(counters::list).post(counters::create),
+        )
+        .route("/api/admin/counters/{code}/revoke", post(counters::revoke))
+        .route(
+            "/api/admin/counters/{code}/device",
+            post(counters::new_device),
+        )
         .route("/api/login", post(auth::login))
         .route("/api/logout", post(auth::logout))
         .route("/api/me", get(auth::me))

@@ -46,6 +46,8 @@ pub enum Effect {
         sign_language: String,
         /// A captioned call without interpreter.
         direct: bool,
+        /// The service point it was placed from, by code.
+        counter: Option<String>,
     },
     /// A call was answered for the first time (for the records).
     Answered {

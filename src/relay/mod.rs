@@ -3,6 +3,9 @@
 //! effects to carry out (messages to send, rooms to join or close); the async glue in
 //! `switchboard` performs them. Nothing here does I/O, so every rule is unit-tested.
 
+mod counters;
+#[cfg(test)]
+mod counters_tests;
 mod effects;
 mod invites;
 mod queue;
@@ -31,6 +34,15 @@ pub use queue::estimate_wait_secs;
 
 /// Most guests one call may hold (media costs grow with each).
 pub const MAX_GUESTS_PER_CALL: usize = 3;
+
+/// What a caller may add to a call request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CallOptions<'a> {
+    /// `female` or `male` if the caller would rather have such an interpreter.
+    pub preference: Option<&'a str>,
+    /// The service point (code, display name) the call is placed from.
+    pub counter: Option<(&'a str, &'a str)>,
+}
 
 /// Rules the service is run with.
 #[derive(Debug, Clone)]
@@ -168,6 +180,8 @@ struct Call {
     ask: Option<team::Ask>,
     /// Every interpreter's time in the call, for the records.
     stretches: Vec<team::Stretch>,
+    /// The service point it was placed from.
+    counter: Option<counters::Tag>,
 }
 
 #[derive(Debug, Clone)]
@@ -189,6 +203,7 @@ pub struct Relay {
     avg_handle_secs: f64,
     sent_positions: HashMap<CallId, QueuedView>,
     sent_snapshot: Option<SnapshotKey>,
+    devices: counters::Devices,
 }
 
 /// What a queue snapshot showed: (call, ringing, requeued) in order, staffing, colleagues.
@@ -211,6 +226,7 @@ impl Relay {
             avg_handle_secs: DEFAULT_HANDLE_SECS,
             sent_positions: HashMap::new(),
             sent_snapshot: None,
+            devices: counters::Devices::default(),
         }
     }
 
@@ -401,24 +417,30 @@ impl Relay {
         sign_language: Option<&str>,
         now: Instant,
     ) -> Result<(CallId, Vec<Effect>), RelayError> {
-        self.place_call_with(session, caller_name, purpose, sign_language, None, now)
+        let opts = CallOptions::default();
+        self.place_call_with(session, caller_name, purpose, sign_language, opts, now)
     }
 
-    /// A caller asks for an interpreter, with a preference for the interpreter's gender.
+    /// A caller asks for an interpreter, with a preference for the interpreter's gender or
+    /// from a service point.
     pub fn place_call_with(
         &mut self,
         session: SessionId,
         caller_name: &str,
         purpose: Purpose,
         sign_language: Option<&str>,
-        preference: Option<&str>,
+        opts: CallOptions<'_>,
         now: Instant,
     ) -> Result<(CallId, Vec<Effect>), RelayError> {
         // Only a known word is kept: this text reaches every console.
-        let preference = preference
+        let preference = opts
+            .preference
             .filter(|p| matches!(*p, "female" | "male"))
             .map(str::to_owned);
-        if self.callers.contains_key(&session) || self.guests.contains_key(&session) {
+        if self.callers.contains_key(&session)
+            || self.guests.contains_key(&session)
+            || self.devices_has(session)
+        {
             return err(ErrorCode::AlreadyInCall, "you already have a call");
         }
         let lang = match sign_language {
@@ -469,6 +491,12 @@ impl Relay {
                 support: None,
                 ask: None,
                 stretches: Vec::new(),
+                counter: opts.counter.map(|(code, name)| counters::Tag {
+                    code: code.to_owned(),
+                    name: name.to_owned(),
+                    device_left: false,
+                    seated: None,
+                }),
             },
         );
         self.callers.insert(session, id);
@@ -477,6 +505,7 @@ impl Relay {
             purpose,
             sign_language: lang,
             direct: false,
+            counter: opts.counter.map(|(code, _)| code.to_owned()),
         }];
         self.ring_waiting(now, &mut fx);
         self.refresh(now, &mut fx);
@@ -516,6 +545,7 @@ impl Relay {
                 support: None,
                 ask: None,
                 stretches: Vec::new(),
+                counter: None,
             },
         );
         self.callers.insert(session, id);
@@ -525,6 +555,7 @@ impl Relay {
                 purpose,
                 sign_language: String::new(),
                 direct: true,
+                counter: None,
             },
             Effect::Send(
                 session,
@@ -671,7 +702,9 @@ impl Relay {
     pub fn hang_up(&mut self, session: SessionId, now: Instant) -> Result<Vec<Effect>, RelayError> {
         let mut fx = Vec::new();
         if let Some(&call) = self.guests.get(&session) {
+            self.counter_device_left(session, call);
             self.remove_guest(call, session, &mut fx);
+            self.refresh(now, &mut fx);
             return Ok(fx);
         }
         let role = if self.callers.contains_key(&session) {
@@ -696,6 +729,7 @@ impl Relay {
     /// A dropped interpreter's call goes back to the front of the queue; nothing is lost.
     pub fn leave(&mut self, session: SessionId, reason: EndReason, now: Instant) -> Vec<Effect> {
         let mut fx = Vec::new();
+        self.detach_counter(session);
         if let Some(&call) = self.guests.get(&session) {
             self.remove_guest(call, session, &mut fx);
         } else if let Some(&call) = self.callers.get(&session) {

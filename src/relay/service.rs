@@ -203,7 +203,7 @@ impl Relay {
                 continue;
             };
             let deadline = now + self.cfg.ring_timeout;
-            let (caller, purpose, lang, waited, preference) = {
+            let (caller, purpose, lang, waited, preference, service_point) = {
                 let Some(c) = self.calls.get_mut(&call_id) else {
                     continue;
                 };
@@ -220,6 +220,7 @@ impl Relay {
                     c.sign_language.clone(),
                     now.duration_since(c.placed_at).as_secs(),
                     c.preference.clone(),
+                    c.counter.as_ref().map(|t| t.name.clone()),
                 )
             };
             if let Some(i) = self.interpreters.get_mut(&interp) {
@@ -234,6 +235,7 @@ impl Relay {
                     waited_secs: waited,
                     ring_timeout_secs: self.cfg.ring_timeout.as_secs(),
                     preferred_interpreter_gender: preference,
+                    service_point,
                 },
             ));
             self.push_status(interp, fx);
@@ -244,6 +246,7 @@ impl Relay {
 
     /// Sends queue positions to waiting callers and the queue to consoles, when they changed.
     pub(super) fn refresh(&mut self, now: Instant, fx: &mut Vec<Effect>) {
+        self.seat_counters(fx);
         let staffing = self.staffing();
         let order = self.service_order();
         let mut position = 0;

@@ -37,6 +37,13 @@ fn rang(fx: &[Effect]) -> Vec<(SessionId, CallId)> {
         .collect()
 }
 
+fn pref(gender: &str) -> CallOptions<'_> {
+    CallOptions {
+        preference: Some(gender),
+        counter: None,
+    }
+}
+
 pub(super) fn available(r: &mut Relay, s: SessionId, name: &str, t: Instant) -> Vec<Effect> {
     r.sign_in(s, name, name, vec![], t).unwrap();
     r.set_presence(s, Presence::Available, t).unwrap()
@@ -538,7 +545,7 @@ fn a_preference_for_the_interpreter_is_shown_on_the_ring_and_in_the_queue() {
     let t0 = Instant::now();
     available(&mut r, ANNA, "anna", t0);
     let (_, fx) = r
-        .place_call_with(CALLER, "a", Purpose::DailyLife, None, Some("female"), t0)
+        .place_call_with(CALLER, "a", Purpose::DailyLife, None, pref("female"), t0)
         .unwrap();
     let ring = sent_to(&fx, ANNA)
         .into_iter()
@@ -553,7 +560,7 @@ fn a_preference_for_the_interpreter_is_shown_on_the_ring_and_in_the_queue() {
     assert_eq!(ring.as_deref(), Some("female"));
     // Anything but the two words is not passed on to the consoles.
     let (_, _) = r
-        .place_call_with(CALLER2, "b", Purpose::DailyLife, None, Some("<b>x</b>"), t0)
+        .place_call_with(CALLER2, "b", Purpose::DailyLife, None, pref("<b>x</b>"), t0)
         .unwrap();
     let q = r.queue_entries(t0);
     assert_eq!(q.len(), 2);
@@ -611,7 +618,7 @@ fn a_wished_for_gender_and_the_calls_topic_choose_among_free_interpreters() {
     r.set_skills(ANNA, Some("female"), &[Purpose::Medical]);
     let t = t0 + Duration::from_secs(10);
     let (call, fx) = r
-        .place_call_with(CALLER, "a", Purpose::DailyLife, None, Some("female"), t)
+        .place_call_with(CALLER, "a", Purpose::DailyLife, None, pref("female"), t)
         .unwrap();
     assert_eq!(
         rang(&fx),
@@ -645,7 +652,7 @@ fn a_medical_call_goes_to_the_medical_interpreter_and_a_legal_one_to_the_legal()
     available(&mut r, BO, "bo", t0 + Duration::from_secs(1));
     r.set_skills(BO, Some("someone"), &[]);
     let (c, fx) = r
-        .place_call_with(CALLER, "a", Purpose::Medical, None, Some("male"), t)
+        .place_call_with(CALLER, "a", Purpose::Medical, None, pref("male"), t)
         .unwrap();
     assert_eq!(
         rang(&fx),

@@ -31,6 +31,7 @@ impl Relay {
                     ringing: matches!(c.state, CallState::Ringing { .. }),
                     requeued: c.requeued,
                     preferred_interpreter_gender: c.preference.clone(),
+                    service_point: c.counter.as_ref().map(|t| t.name.clone()),
                 })
             })
             .collect()

@@ -1,6 +1,7 @@
 //! The signaling protocol: JSON messages over one WebSocket per page, tagged by `type`.
 //! Shared by the server, the Rust test client and (documented in README) the web pages.
 
+mod counter;
 mod event;
 mod team;
 
@@ -9,6 +10,7 @@ pub use event::{
     EventState, NewEvent, Review,
 };
 
+pub use counter::CounterState;
 pub use team::{AskKind, AskOutcome, Colleague};
 
 use serde::{Deserialize, Serialize};
@@ -157,6 +159,16 @@ pub enum ClientMsg {
         /// interpreters; anything else is ignored).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         preferred_interpreter_gender: Option<String>,
+        /// The service point's code when the caller scanned its QR code: the counter's own
+        /// device joins the call when it is answered, and its purpose and sign language apply.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        counter: Option<String>,
+    },
+    /// A service point's own device (the tablet at the counter) signs in with the secret an
+    /// admin gave it; it then joins its counter's calls as the hearing party by itself.
+    CounterSignIn {
+        /// The device secret.
+        device: String,
     },
     /// A caller gives up waiting.
     CancelCall,
@@ -287,6 +299,8 @@ pub enum ErrorCode {
     /// The colleague named is not signed in, not free, or does not work in the call's sign
     /// language.
     InterpreterUnavailable,
+    /// The service point's link or device secret is unknown or was revoked.
+    NoSuchCounter,
     /// The event does not exist or has ended.
     NoSuchEvent,
     /// The event's publishing token is wrong.
@@ -372,6 +386,9 @@ pub struct QueueEntry {
     /// The caller would rather have a `female` or `male` interpreter.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preferred_interpreter_gender: Option<String>,
+    /// The name of the service point the call comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_point: Option<String>,
 }
 
 /// Counts of interpreters by state.
@@ -510,6 +527,14 @@ pub enum ServerMsg {
         /// The caller would rather have a `female` or `male` interpreter.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         preferred_interpreter_gender: Option<String>,
+        /// The name of the service point the call comes from (its staff will join).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service_point: Option<String>,
+    },
+    /// To a service point's device: its counter's state changed.
+    CounterState {
+        /// The new state.
+        state: CounterState,
     },
     /// To an interpreter: the ring stopped.
     RingStopped {
@@ -656,6 +681,11 @@ pub fn wire_name<T: Serialize>(v: &T) -> String {
         .unwrap_or_default()
 }
 
+/// The value of a snake_case wire name (the inverse of [`wire_name`]).
+pub fn from_wire<T: serde::de::DeserializeOwned>(name: &str) -> Option<T> {
+    serde_json::from_value(serde_json::Value::String(name.to_owned())).ok()
+}
+
 impl ServerMsg {
     /// An error reply.
     pub fn error(req: Option<u64>, code: ErrorCode, message: impl Into<String>) -> Self {
@@ -715,6 +745,7 @@ mod tests {
                 purpose: Purpose::Emergency,
                 sign_language: None,
                 preferred_interpreter_gender: None,
+                counter: None,
             }
         );
         let c =

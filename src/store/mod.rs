@@ -2,6 +2,7 @@
 //! An SQLite file in the data directory by default (WAL), PostgreSQL when a `postgres://` URL
 //! is configured; the same queries run on both (`$n` parameters, BIGINT times in Unix ms).
 
+pub mod counters;
 pub mod events;
 pub mod profiles;
 pub mod records;
@@ -12,6 +13,7 @@ use sqlx::{AnyPool, Row};
 use std::path::Path;
 use thiserror::Error;
 
+pub use counters::{NewServicePoint, ServicePoint};
 pub use profiles::CallerProfile;
 pub use records::{CallRow, ServiceLevels};
 pub use users::{AccountRole, LoginError, User};

@@ -45,6 +45,8 @@ pub struct CallRow {
     pub talk_ms: Option<i64>,
     /// Every interpreter's stretch, active or support, in order.
     pub interpreters: Vec<StretchRecord>,
+    /// The service point (counter) the call came from, by code.
+    pub service_point: Option<String>,
 }
 
 fn row_from(r: &AnyRow) -> Result<CallRow, sqlx::Error> {
@@ -72,6 +74,7 @@ fn row_from(r: &AnyRow) -> Result<CallRow, sqlx::Error> {
         // Written only by this server; an unreadable value (a hand edit) shows as none.
         interpreters: serde_json::from_str(&r.try_get::<String, _>("interpreters")?)
             .unwrap_or_default(),
+        service_point: r.try_get("service_point")?,
     })
 }
 
@@ -90,7 +93,7 @@ pub fn outcome(rec: &CallRecord) -> &'static str {
 }
 
 impl Store {
-    /// A call was placed; returns its row.
+    /// A call was placed (from a service point, if `service_point` names one); returns its row.
     pub async fn call_placed(
         &self,
         call_id: u64,
@@ -98,16 +101,18 @@ impl Store {
         purpose: &str,
         sign_language: &str,
         direct: bool,
+        service_point: Option<&str>,
     ) -> Result<i64, StoreError> {
         let row = sqlx::query(
-            "INSERT INTO call_records (call_id, placed_at_ms, purpose, sign_language, direct) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO call_records (call_id, placed_at_ms, purpose, sign_language, direct, \
+             service_point) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(call_id as i64)
         .bind(placed_at_ms)
         .bind(purpose)
         .bind(sign_language)
         .bind(i64::from(direct))
+        .bind(service_point)
         .fetch_one(&self.pool)
         .await?;
         Ok(row.try_get(0)?)
@@ -266,6 +271,8 @@ pub struct ServiceLevels {
     pub per_hour: Vec<u64>,
     /// Calls by purpose.
     pub per_purpose: BTreeMap<String, u64>,
+    /// Calls placed from each service point, by code (captioned and interrupted ones too).
+    pub per_service_point: BTreeMap<String, u64>,
 }
 
 fn quantile(sorted: &[f64], p: f64) -> Option<f64> {
@@ -287,6 +294,9 @@ pub fn service_levels(rows: &[CallRow], tz_offset_min: i64) -> ServiceLevels {
         let local_ms = r.placed_at_ms + tz_offset_min * 60_000;
         let hour = (local_ms.rem_euclid(86_400_000) / 3_600_000) as usize;
         s.per_hour[hour.min(23)] += 1;
+        if let Some(point) = &r.service_point {
+            *s.per_service_point.entry(point.clone()).or_default() += 1;
+        }
         match r.outcome.as_str() {
             "captioned" => {
                 s.captioned += 1;
@@ -358,7 +368,7 @@ pub fn to_csv(rows: &[CallRow]) -> String {
     }
     let opt = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_default();
     let mut out = String::from(
-        "id,call_id,placed_at_ms,answered_at_ms,ended_at_ms,purpose,sign_language,direct,rang,answered_by,outcome,end_reason,ended_by,wait_ms,talk_ms,interpreters\n",
+        "id,call_id,placed_at_ms,answered_at_ms,ended_at_ms,purpose,sign_language,direct,rang,answered_by,outcome,end_reason,ended_by,wait_ms,talk_ms,interpreters,service_point\n",
     );
     for r in rows {
         let fields = [
@@ -378,6 +388,7 @@ pub fn to_csv(rows: &[CallRow]) -> String {
             opt(r.wait_ms),
             opt(r.talk_ms),
             q(&stretches_text(&r.interpreters)),
+            q(r.service_point.as_deref().unwrap_or("")),
         ];
         out.push_str(&fields.join(","));
         out.push('\n');
@@ -407,6 +418,7 @@ mod tests {
             wait_ms: Some(wait_s * 1000),
             talk_ms: None,
             interpreters: Vec::new(),
+            service_point: None,
         }
     }
 
@@ -437,6 +449,25 @@ mod tests {
         // Beijing time is UTC+8: 23:00 UTC is 07:00 there.
         assert_eq!(service_levels(&rows, 480).per_hour[7], 1);
         assert_eq!(service_levels(&[], 0).answer_p50_s, None);
+    }
+
+    #[test]
+    fn calls_are_counted_per_service_point_whatever_their_outcome() {
+        let at = |outcome: &str, point: Option<&str>| CallRow {
+            service_point: point.map(str::to_owned),
+            ..row(outcome, 5, 9, "policy_consultation")
+        };
+        let rows = vec![
+            at("answered", Some("c0ffee")),
+            at("abandoned", Some("c0ffee")),
+            at("captioned", Some("beef")),
+            at("answered", None),
+        ];
+        let s = service_levels(&rows, 0);
+        assert_eq!(s.per_service_point.len(), 2);
+        assert_eq!(s.per_service_point["c0ffee"], 2);
+        assert_eq!(s.per_service_point["beef"], 1);
+        assert!(to_csv(&rows).lines().nth(1).unwrap().ends_with(",c0ffee"));
     }
 
     #[test]

@@ -99,6 +99,7 @@ impl Switchboard {
                     purpose,
                     sign_language,
                     direct,
+                    counter,
                 } => {
                     let _ = self.records.send(RecordCmd::Placed {
                         call,
@@ -106,6 +107,7 @@ impl Switchboard {
                         purpose: crate::signal::wire_name(&purpose),
                         sign_language,
                         direct,
+                        service_point: counter,
                     });
                 }
                 Effect::Answered { call, by } => {

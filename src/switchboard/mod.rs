@@ -6,6 +6,7 @@
 mod accounts;
 mod briefings;
 mod calls;
+mod counters;
 mod lifecycle;
 mod limits;
 mod media;
@@ -424,8 +425,17 @@ impl Switchboard {
                 purpose,
                 sign_language,
                 preferred_interpreter_gender,
+                counter,
             } => {
                 need(Role::Caller)?;
+                let point = match counter.as_deref() {
+                    Some(code) => Some(self.counter_for_call(code).await?),
+                    None => None,
+                };
+                let purpose = match &point {
+                    Some(p) => counters::counter_purpose(p, purpose),
+                    None => purpose,
+                };
                 // Out of hours only emergencies ring; the page has said so before the tap.
                 if purpose != crate::signal::Purpose::Emergency
                     && self.service_hours().is_some_and(|h| !h.open)
@@ -442,16 +452,29 @@ impl Switchboard {
                 };
                 self.admit_call(session, who, false)?;
                 let name = self.name(session);
+                let sign_language = sign_language
+                    .or_else(|| point.as_ref().map(|p| p.sign_language.clone()))
+                    .filter(|l| !l.is_empty());
+                let opts = crate::relay::CallOptions {
+                    preference: preferred_interpreter_gender.as_deref(),
+                    counter: point.as_ref().map(|p| (p.code.as_str(), p.name.as_str())),
+                };
                 let (call, fx) = lock(&self.relay).place_call_with(
                     session,
                     &name,
                     purpose,
                     sign_language.as_deref(),
-                    preferred_interpreter_gender.as_deref(),
+                    opts,
                     now,
                 )?;
-                tracing::info!(%session, %call, ?purpose, "call placed");
+                tracing::info!(%session, %call, ?purpose, counter = point.is_some(), "call placed");
                 self.apply(fx);
+            }
+            ClientMsg::CounterSignIn { device } => {
+                if role.is_some() {
+                    return Err(refuse(ErrorCode::AlreadyIdentified, "already identified"));
+                }
+                self.counter_sign_in(session, &device).await?;
             }
             ClientMsg::HandBack => {
                 need(Role::Interpreter)?;

@@ -20,6 +20,7 @@ pub(super) enum RecordCmd {
         purpose: String,
         sign_language: String,
         direct: bool,
+        service_point: Option<String>,
     },
     Answered {
         call: CallId,
@@ -47,8 +48,16 @@ pub(super) fn spawn_record_writer(store: Store) -> mpsc::UnboundedSender<RecordC
                     purpose,
                     sign_language,
                     direct,
+                    service_point,
                 } => store
-                    .call_placed(call.0, at_ms, &purpose, &sign_language, direct)
+                    .call_placed(
+                        call.0,
+                        at_ms,
+                        &purpose,
+                        &sign_language,
+                        direct,
+                        service_point.as_deref(),
+                    )
                     .await
                     .map(|row| {
                         rows.insert(call, row);

@@ -5,7 +5,9 @@
 
 use signrelay::config::{Config, InterpreterAccount};
 use signrelay::signal::{CallId, ClientMsg, ErrorCode, Presence, Purpose, Role, ServerMsg};
+use signrelay::store::Store;
 use signrelay_bench::loadgen::Participant;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
@@ -48,6 +50,36 @@ pub async fn server_with(tune: impl FnOnce(&mut Config)) -> signrelay::server::R
     }
     tune(&mut cfg);
     signrelay::server::start(cfg).await.expect("server starts")
+}
+
+/// A fresh scratch directory.
+pub fn temp_dir(what: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "signrelay-acct-{what}-{}-{}",
+        std::process::id(),
+        DIRS.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// The databases to test: SQLite, and PostgreSQL if configured (a fresh schema each time).
+pub async fn databases(what: &str) -> Vec<(String, Store)> {
+    let mut out = Vec::new();
+    let url = Store::default_url(&temp_dir(what));
+    out.push((url.clone(), Store::open(&url).await.unwrap()));
+    if let Ok(pg) = std::env::var("SIGNRELAY_TEST_POSTGRES") {
+        let admin = Store::open(&pg).await.expect("the test PostgreSQL server");
+        let db = format!("signrelay_{what}_{}", std::process::id());
+        admin.recreate_database(&db).await.unwrap();
+        let base = pg.rsplit_once('/').map(|(b, _)| b).unwrap_or(&pg);
+        let url = format!("{base}/{db}");
+        out.push((url.clone(), Store::open(&url).await.unwrap()));
+    } else {
+        eprintln!("SIGNRELAY_TEST_POSTGRES not set: PostgreSQL not tested here");
+    }
+    out
 }
 
 /// A page's socket, not yet identified.
@@ -110,6 +142,7 @@ pub async fn interpreter(addr: std::net::SocketAddr, user: &str) -> Participant 
 /// Places a call from `c`, accepts it on `i`, and waits until both receive each other's media.
 pub async fn connect_call(c: &mut Participant, i: &mut Participant) -> CallId {
     c.send(ClientMsg::PlaceCall {
+        counter: None,
         purpose: Purpose::DailyLife,
         sign_language: None,
         preferred_interpreter_gender: None,

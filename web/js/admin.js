@@ -64,6 +64,7 @@ async function loadStats() {
   try {
     lastStats = await api('GET', `/api/admin/stats?${period()}`);
     renderStats(lastStats);
+    loadCounters().catch((e) => status(t('error', { e: e.message })));
     $('csv').href = `/api/admin/calls.csv?${period()}`;
   } catch (e) { status(t('error', { e: e.message })); }
 }
@@ -117,6 +118,63 @@ async function loadUsers() {
   }
 }
 
+// Service points: each has a permanent QR code to print and a device link for its tablet,
+// shown once when made (only its hash is stored).
+const absolute = (link) => new URL(link, location.origin).href;
+function showDeviceLink(secret) {
+  $('device-link-box').hidden = false;
+  $('device-link').value = `${location.origin}/counter#${secret}`;
+  $('device-link').focus();
+  $('device-link').select();
+}
+let counterLangs = [];
+async function loadCounters() {
+  const r = await api('GET', '/api/admin/counters');
+  if (!counterLangs.length) {
+    counterLangs = r.sign_languages;
+    const sel = $('nc-lang');
+    sel.innerHTML = '';
+    for (const l of counterLangs) {
+      const o = document.createElement('option');
+      o.value = l.code; o.textContent = `${l.name_zh} · ${l.name_en}`;
+      sel.append(o);
+    }
+  }
+  const tb = $('counter-list');
+  tb.innerHTML = '';
+  const calls = lastStats?.per_service_point || {};
+  for (const p of r.points) {
+    const tr = tb.insertRow();
+    tr.dataset.counter = p.code;
+    tr.insertCell().textContent = p.revoked_at_ms ? `${p.name} · ${t('counter_revoked_at')}` : p.name;
+    tr.insertCell().textContent = [p.department, p.address].filter(Boolean).join(' · ');
+    tr.insertCell().textContent = String(calls[p.code] || 0);
+    const act = tr.insertCell();
+    if (p.revoked_at_ms) continue;
+    const poster = document.createElement('a');
+    poster.href = `/poster#${encodeURIComponent(p.code)}`;
+    poster.target = '_blank';
+    poster.rel = 'noopener';
+    poster.textContent = t('counter_poster');
+    poster.title = absolute(p.link);
+    const dev = document.createElement('button');
+    dev.type = 'button';
+    dev.textContent = t('counter_new_device');
+    dev.onclick = async () => {
+      try { const d = await api('POST', `/api/admin/counters/${encodeURIComponent(p.code)}/device`); showDeviceLink(d.device_secret); await loadAudit(); } catch (e) { status(t('error', { e: e.message })); }
+    };
+    const rev = document.createElement('button');
+    rev.type = 'button';
+    rev.textContent = t('counter_revoke');
+    // Asked twice: a revoked QR code cannot be brought back (print a new one instead).
+    rev.onclick = async () => {
+      if (!rev.dataset.armed) { rev.dataset.armed = '1'; status(t('counter_revoke_confirm')); return; }
+      try { await api('POST', `/api/admin/counters/${encodeURIComponent(p.code)}/revoke`); status(''); await Promise.all([loadCounters(), loadAudit()]); } catch (e) { status(t('error', { e: e.message })); }
+    };
+    act.append(poster, ' ', dev, ' ', rev);
+  }
+}
+
 async function loadAudit() {
   const rows = await api('GET', '/api/admin/audit');
   const tb = $('audit-list');
@@ -151,6 +209,18 @@ $('login').addEventListener('submit', async (e) => {
   } catch (err) { status(t('error', { e: err.message })); }
 });
 $('btn-logout').onclick = async () => { clearInterval(timer); await fetch('/api/logout', { method: 'POST' }); location.reload(); };
+$('new-counter').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  try {
+    const p = await api('POST', '/api/admin/counters', {
+      name: $('nc-name').value, department: $('nc-dept').value, address: $('nc-addr').value,
+      sign_language: $('nc-lang').value || undefined, purpose: $('nc-purpose').value,
+    });
+    $('new-counter').reset();
+    await Promise.all([loadCounters(), loadAudit()]);
+    showDeviceLink(p.device_secret);
+  } catch (err) { status(t('error', { e: err.message })); }
+});
 $('period').addEventListener('submit', (e) => { e.preventDefault(); loadStats(); });
 $('new-user').addEventListener('submit', async (e) => {
   e.preventDefault();

@@ -27,6 +27,38 @@ function show(id, focus) {
 
 const sig = connectSignal({ onClose: () => status(t('disconnected')) });
 
+// Opened from a counter's QR code (/c/<code>): the call is tagged with that service point,
+// whose staff join by themselves when the interpreter answers.
+const counterCode = location.pathname.startsWith('/c/') ? decodeURIComponent(location.pathname.slice(3)) : '';
+let counter = null;
+let counterGone = false;
+async function loadCounter() {
+  if (!counterCode) return;
+  try {
+    const r = await fetch(`/api/counters/${encodeURIComponent(counterCode)}`);
+    if (r.ok) counter = await r.json();
+    else counterGone = true;
+  } catch { counterGone = true; }
+  renderCounter();
+  fillLanguages();
+}
+function renderCounter() {
+  $('counter-box').hidden = !counter && !counterGone;
+  if (counter) {
+    const where = [counter.name, counter.department, counter.address].filter(Boolean).join(' · ');
+    $('counter-where').textContent = t('counter_here', { name: where });
+    $('counter-more').textContent = t('counter_staff_join');
+  } else if (counterGone) {
+    $('counter-where').textContent = t('counter_gone');
+    $('counter-more').textContent = '';
+  }
+  renderPurposes();
+}
+// What the call is for matters only to an ordinary call, and a counter says it already.
+function renderPurposes() {
+  document.querySelector('#start .purposes').hidden = (hours && !hours.open) || !!counter;
+}
+
 function fillLanguages() {
   if (!welcome) return;
   const sel = $('sign-language');
@@ -39,6 +71,7 @@ function fillLanguages() {
     sel.appendChild(o);
   }
   if (cur) sel.value = cur;
+  else if (counter) sel.value = counter.sign_language;
 }
 
 function fillContacts(list) {
@@ -87,7 +120,7 @@ function renderHours() {
     line.hidden = true;
     $('closed-box').hidden = true;
     $('btn-call').disabled = false;
-    document.querySelector('#start .purposes').hidden = false;
+    renderPurposes();
     return;
   }
   line.hidden = false;
@@ -96,8 +129,7 @@ function renderHours() {
   else line.textContent = hours.opens_at_ms ? t('hours_closed_until', { t: centreTime(hours.opens_at_ms) }) : t('hours_closed');
   $('closed-box').hidden = hours.open;
   $('btn-call').disabled = !hours.open;
-  // What the call is for only matters to an ordinary call.
-  document.querySelector('#start .purposes').hidden = !hours.open;
+  renderPurposes();
   const next = hours.open ? hours.closes_at_ms : hours.opens_at_ms;
   if (next) hoursTimer = setTimeout(refreshHours, Math.min(Math.max(next - Date.now(), 0) + 1000, 6 * 3600 * 1000));
 }
@@ -147,7 +179,7 @@ function renderSummary() {
   $('ended-note').textContent = summary.text ? t('saved_note') : t('call_summary_none');
 }
 
-setupLangToggle(() => { fillLanguages(); fillEmergency(); renderHours(); renderWait(); renderSummary(); });
+setupLangToggle(() => { fillLanguages(); fillEmergency(); renderHours(); renderCounter(); renderWait(); renderSummary(); });
 
 function ensureInCall() {
   if (!incall) {
@@ -192,6 +224,7 @@ async function placeCall(purpose) {
   sig.send({
     type: 'place_call', purpose, sign_language: $('sign-language').value || undefined,
     preferred_interpreter_gender: $('pref-gender').value || undefined,
+    counter: counter?.code,
   });
 }
 
@@ -264,6 +297,14 @@ sig.on('error', (m) => {
   // goes on over the others, and there is nothing for the person to do.
   if (m.code === 'bad_candidate') return;
   if (m.code === 'shutting_down') status(t('restarting'));
+  else if (m.code === 'no_such_counter') {
+    // The counter's code was withdrawn after the page opened: say so; a plain call still works.
+    counter = null; counterGone = true;
+    endCall();
+    renderCounter();
+    show('start', 'counter-where');
+    status(m.message);
+  }
   else if (m.code === 'service_closed') {
     // The service closed while the page was open: say so in the page's words.
     status(t('hours_closed'));
@@ -327,3 +368,4 @@ $('btn-profile-delete').onclick = async () => {
   status(t('profile_deleted'));
 };
 loadProfile().catch(() => {});
+loadCounter();

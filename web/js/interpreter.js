@@ -47,7 +47,8 @@ function renderQueue() {
     tr.insertCell().textContent = c.sign_language;
     tr.insertCell().textContent = t('waited', { t: duration(c.waited_secs + elapsed) });
     tr.insertCell().textContent = [c.ringing ? t('ringing') : '', c.requeued ? t('requeued') : '',
-      c.preferred_interpreter_gender ? t(`prefers_${c.preferred_interpreter_gender}`) : ''].filter(Boolean).join(' · ');
+      c.preferred_interpreter_gender ? t(`prefers_${c.preferred_interpreter_gender}`) : '',
+      c.service_point ? t('from_counter', { name: c.service_point }) : ''].filter(Boolean).join(' · ');
   }
 }
 // The ring shows how long the caller has waited and how long it will keep ringing, second by
@@ -60,7 +61,8 @@ function renderRing() {
   $('ring-h').textContent = ringTitle(m);
   $('ring-info').textContent = [t(`purpose_${m.purpose}`), m.sign_language,
     m.kind ? '' : t('waited', { t: duration(m.waited_secs + since) }),
-    m.preferred_interpreter_gender ? t(`prefers_${m.preferred_interpreter_gender}`) : ''].filter(Boolean).join(' · ');
+    m.preferred_interpreter_gender ? t(`prefers_${m.preferred_interpreter_gender}`) : '',
+    m.service_point ? t('from_counter', { name: m.service_point }) : ''].filter(Boolean).join(' · ');
   const left = Math.max(0, m.ring_timeout_secs - since);
   $('ring-countdown').textContent = t(m.kind ? 'ask_countdown' : 'ring_countdown', { s: left });
   document.title = `${t('ring_title')}${t(`purpose_${m.purpose}`)} · ${baseTitle}`;

@@ -148,6 +148,7 @@ async fn setup_call(
     let imedia = interp.start_media(video_fps);
     let t0 = Instant::now();
     caller.send(ClientMsg::PlaceCall {
+        counter: None,
         purpose: Purpose::DailyLife,
         sign_language: None,
         preferred_interpreter_gender: None,

@@ -65,6 +65,7 @@ fn threads(pid: u32) -> u64 {
 async fn one_call(ws: &str, interp: &mut Participant) -> Result<(), String> {
     let mut c = Participant::caller(ws).await.map_err(|e| e.to_string())?;
     c.send(ClientMsg::PlaceCall {
+        counter: None,
         purpose: Purpose::DailyLife,
         sign_language: None,
         preferred_interpreter_gender: None,
