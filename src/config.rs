@@ -32,6 +32,44 @@ pub struct Config {
     pub captions: CaptionsConfig,
     /// What one client address may hold open, and the headroom kept for staff and emergencies.
     pub admission: AdmissionConfig,
+    /// Signed messages left when nobody can answer.
+    pub videomail: VideomailConfig,
+}
+
+/// Videomail (README "Videomail").
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VideomailConfig {
+    /// Whether callers are offered a message.
+    pub enabled: bool,
+    /// 64 hex digits sealing the files at rest; empty: a key kept in `videomail.key` in the
+    /// data directory, made at the first start.
+    pub key: String,
+    /// Longest message, in seconds.
+    pub max_secs: u32,
+    /// The caller page offers a message after this long in the queue (and at once when no
+    /// interpreter works now, the queue is full or the service is closed).
+    pub offer_after_secs: u32,
+    /// Days a message (and its answer) is kept after it was left.
+    pub retention_days: u32,
+    /// Largest message file, in MiB (a longer or heavier stream stops there).
+    pub max_mib: u32,
+    /// Most messages being recorded at once.
+    pub max_recording: usize,
+}
+
+impl Default for VideomailConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            key: String::new(),
+            max_secs: 180,
+            offer_after_secs: 120,
+            retention_days: 14,
+            max_mib: 64,
+            max_recording: 8,
+        }
+    }
 }
 
 /// Admission limits (README "Security").
@@ -289,6 +327,7 @@ impl Default for Config {
             organizers: Vec::new(),
             captions: CaptionsConfig::default(),
             admission: AdmissionConfig::default(),
+            videomail: VideomailConfig::default(),
         }
     }
 }
@@ -394,6 +433,16 @@ impl Config {
 
     /// Checks values that TOML types alone cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        let vm = &self.videomail;
+        if !vm.key.is_empty() {
+            crate::videomail::seal::Key::from_hex(&vm.key)
+                .map_err(|e| ConfigError::Invalid(format!("videomail.key: {e}")))?;
+        }
+        if vm.enabled && (vm.max_secs == 0 || vm.max_mib == 0 || vm.retention_days == 0) {
+            return Err(ConfigError::Invalid(
+                "videomail.max_secs, max_mib and retention_days must be at least 1".into(),
+            ));
+        }
         if self.records.retention_days == 0 {
             return Err(ConfigError::Invalid(
                 "records.retention_days must be at least 1".into(),

@@ -19,3 +19,4 @@ pub mod store;
 pub mod switchboard;
 pub mod token;
 pub mod turn;
+pub mod videomail;

@@ -17,9 +17,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("asr", &["token"]),
     ("sfu", &[]),
     ("relay", &["signal"]),
+    ("videomail", &["token"]),
     ("turn", &["sfu", "signal"]),
     ("captions", &["asr", "audio", "clock", "metrics", "signal"]),
-    ("store", &["clock", "relay", "signal", "token"]),
+    ("store", &["clock", "relay", "signal", "token", "videomail"]),
     (
         "config",
         &[
@@ -30,6 +31,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "signal",
             "store",
             "turn",
+            "videomail",
         ],
     ),
     (
@@ -51,6 +53,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "store",
             "token",
             "turn",
+            "videomail",
         ],
     ),
     (
@@ -66,6 +69,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "store",
             "switchboard",
             "token",
+            "videomail",
         ],
     ),
     (

@@ -53,6 +53,16 @@ const FILES: &[(&str, &str, &str)] = &[
         web!("js/counter.js"),
     ),
     (
+        "js/videomail.js",
+        "text/javascript; charset=utf-8",
+        web!("js/videomail.js"),
+    ),
+    (
+        "js/vm-console.js",
+        "text/javascript; charset=utf-8",
+        web!("js/vm-console.js"),
+    ),
+    (
         "js/poster.js",
         "text/javascript; charset=utf-8",
         web!("js/poster.js"),
@@ -115,6 +125,7 @@ pub async fn page(uri: Uri) -> Response {
         "/caption" => web!("caption.html"),
         "/counter" => web!("counter.html"),
         "/poster" => web!("poster.html"),
+        "/videomail" => web!("videomail.html"),
         p if p.starts_with("/events/") => web!("watch.html"),
         _ => web!("index.html"),
     };

@@ -8,6 +8,7 @@ mod counters;
 mod error;
 mod events;
 mod guard;
+mod videomail;
 mod ws;
 
 use crate::briefing::Briefings;
@@ -58,6 +59,13 @@ pub fn router(state: AppState) -> Router {
         .route("/admin", get(assets::page))
         .route("/counter", get(assets::page))
         .route("/poster", get(assets::page))
+        .route("/videomail", get(assets::page))
+        .route("/api/videomail", get(videomail::list))
+        .route("/api/videomail/{id}/video", get(videomail::video))
+        .route("/api/videomail/{id}/answer", post(videomail::answer))
+        .route("/api/videomail/{id}/close", post(videomail::close))
+        .route("/api/my-videomail", get(videomail::mine))
+        .route("/api/my-videomail/video", get(videomail::my_video))
         .route("/c/{code}", get(assets::page))
         .route("/api/counters/{code}", get(counters::public))
         .route(

@@ -4,7 +4,7 @@
 
 use crate::sfu::codec::Codec;
 use crate::sfu::ids::PeerId;
-use crate::sfu::output::AudioTap;
+use crate::sfu::output::MediaTap;
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp;
@@ -61,8 +61,8 @@ pub struct Fanout {
 #[derive(Default)]
 struct Targets {
     subscribers: Vec<(PeerId, mpsc::Sender<rtp::Packet>)>,
-    /// The owner's copy of captioned audio; dropping it ends the tap.
-    tap: Option<Box<dyn AudioTap>>,
+    /// The owner's copy (captioned audio, recorded media); dropping it ends the tap.
+    tap: Option<Box<dyn MediaTap>>,
 }
 
 impl Fanout {
@@ -114,11 +114,14 @@ impl Fanout {
         }
         if let Some(tap) = &targets.tap {
             tap.feed(p);
+            if tap.wants_keyframe() {
+                self.request_keyframe();
+            }
         }
     }
 
     /// Sends a copy of every packet to `tap` (dropped when the fanout stops).
-    pub fn set_tap(&self, tap: Box<dyn AudioTap>) {
+    pub fn set_tap(&self, tap: Box<dyn MediaTap>) {
         self.targets.write().unwrap_or_else(|p| p.into_inner()).tap = Some(tap);
     }
 

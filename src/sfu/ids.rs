@@ -22,6 +22,8 @@ pub enum RoomId {
     Call(u64),
     /// The room of a press briefing (a number the briefings hand out).
     Briefing(u64),
+    /// A room where one peer publishes to be recorded, and nobody subscribes.
+    Recording(u64),
 }
 
 impl RoomId {
@@ -36,6 +38,7 @@ impl fmt::Display for RoomId {
         match self {
             RoomId::Call(n) => write!(f, "call-{n}"),
             RoomId::Briefing(n) => write!(f, "briefing-{n}"),
+            RoomId::Recording(n) => write!(f, "recording-{n}"),
         }
     }
 }

@@ -26,7 +26,7 @@ pub use codec::{codec_for, media_engine, Codec, H264_PT, OPUS_PT, VP8_PT};
 pub use error::SfuError;
 pub use forward::SfuStats;
 pub use ids::{PeerId, Presence, RoomId};
-pub use output::{AudioTap, Failure, Refusal, SfuHooks, SfuOutput};
+pub use output::{Failure, MediaTap, Refusal, SfuHooks, SfuOutput};
 pub use ports::PortPool;
 pub use settings::{IceServer, MediaConfig, TurnConfig};
 

@@ -68,10 +68,15 @@ pub enum Failure {
     NotConnected,
 }
 
-/// Receives a copy of every packet of one published audio track; dropping it ends the tap.
-pub trait AudioTap: Send + Sync + 'static {
+/// Receives a copy of every packet of one published track; dropping it ends the tap.
+pub trait MediaTap: Send + Sync + 'static {
     /// One RTP packet as received. Must not block: the forwarder calls it inline.
     fn feed(&self, packet: rtp::Packet);
+    /// Whether the tap needs a keyframe (it starts or lost packets); the forwarder then asks
+    /// the publisher for one (rate-limited).
+    fn wants_keyframe(&self) -> bool {
+        false
+    }
 }
 
 /// The owner of the media plane.
@@ -79,5 +84,9 @@ pub trait SfuHooks: Send + Sync + 'static {
     /// Something to act on; called on the room's task, so it must not block.
     fn emit(&self, out: SfuOutput);
     /// A peer started publishing audio: where a copy should go, if anywhere.
-    fn audio_tap(&self, room: RoomId, peer: PeerId) -> Option<Box<dyn AudioTap>>;
+    fn audio_tap(&self, room: RoomId, peer: PeerId) -> Option<Box<dyn MediaTap>>;
+    /// A peer started publishing video: where a copy should go, if anywhere.
+    fn video_tap(&self, _room: RoomId, _peer: PeerId) -> Option<Box<dyn MediaTap>> {
+        None
+    }
 }

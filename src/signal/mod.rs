@@ -170,6 +170,15 @@ pub enum ClientMsg {
         /// The device secret.
         device: String,
     },
+    /// A caller leaves a videomail instead of waiting (a queued call is cancelled first): the
+    /// server records the caller's camera and microphone from the media plane.
+    StartVideomail {
+        /// Sign language the message is in; the configured default if absent.
+        #[serde(default)]
+        sign_language: Option<String>,
+    },
+    /// The caller is done recording; the message is saved.
+    StopVideomail,
     /// A caller gives up waiting.
     CancelCall,
     /// A caller starts a captioned call with a hearing party, without an interpreter (the
@@ -301,6 +310,9 @@ pub enum ErrorCode {
     InterpreterUnavailable,
     /// The service point's link or device secret is unknown or was revoked.
     NoSuchCounter,
+    /// Videomail is switched off, busy (too many recordings now), or the message could not be
+    /// saved.
+    VideomailUnavailable,
     /// The event does not exist or has ended.
     NoSuchEvent,
     /// The event's publishing token is wrong.
@@ -475,6 +487,10 @@ pub enum ServerMsg {
         /// (0: never).
         #[serde(default, skip_serializing_if = "is_zero")]
         handover_suggest_secs: u32,
+        /// To callers, when videomail is on: after this many seconds of waiting the page
+        /// offers to leave a message instead (absent: no videomail).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        videomail_offer_after_secs: Option<u16>,
     },
     /// To a console that just signed in: exchanged once, within a minute, at
     /// `POST /api/login {"ticket": ...}` for its web session, so one submit checks the password
@@ -530,6 +546,21 @@ pub enum ServerMsg {
         /// The name of the service point the call comes from (its staff will join).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         service_point: Option<String>,
+    },
+    /// To a caller: recording has started (media negotiation follows); it stops by itself
+    /// after `max_secs`. `token` opens the message's private page (`/videomail#<token>`).
+    VideomailRecording {
+        /// Longest message, seconds.
+        max_secs: u32,
+        /// The caller's private link token.
+        token: String,
+    },
+    /// To a caller: the message is saved (`secs` long).
+    VideomailSaved {
+        /// Its length in seconds.
+        secs: u32,
+        /// Stopped at the length or size limit rather than by the caller.
+        limit_reached: bool,
     },
     /// To a service point's device: its counter's state changed.
     CounterState {

@@ -7,6 +7,7 @@ pub mod events;
 pub mod profiles;
 pub mod records;
 pub mod users;
+pub mod videomail;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
@@ -17,6 +18,7 @@ pub use counters::{NewServicePoint, ServicePoint};
 pub use profiles::CallerProfile;
 pub use records::{CallRow, ServiceLevels};
 pub use users::{AccountRole, LoginError, User};
+pub use videomail::Videomail;
 
 /// Why the store failed.
 #[derive(Debug, Error)]

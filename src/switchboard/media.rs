@@ -6,7 +6,7 @@ use super::calls::CallCaptions;
 use super::{lock, peer_of, refuse, session_of, RequestError, Switchboard};
 use crate::captions::live::{CaptionStream, Speaker};
 use crate::sfu::text_flow::TextRefusal;
-use crate::sfu::{AudioTap, Failure, PeerId, Refusal, RoomId, SfuHooks, SfuOutput};
+use crate::sfu::{Failure, MediaTap, PeerId, Refusal, RoomId, SfuHooks, SfuOutput};
 use crate::signal::{CallId, ClientMsg, ErrorCode, Role, ServerMsg, SessionId};
 use rtc::rtp;
 use std::sync::{Arc, Weak};
@@ -83,8 +83,18 @@ impl SfuHooks for Hooks {
         }
     }
 
-    fn audio_tap(&self, room: RoomId, peer: PeerId) -> Option<Box<dyn AudioTap>> {
+    fn video_tap(&self, room: RoomId, peer: PeerId) -> Option<Box<dyn MediaTap>> {
+        match room {
+            RoomId::Recording(n) => self.sb.upgrade()?.record_tap(n, session_of(peer), true),
+            _ => None,
+        }
+    }
+
+    fn audio_tap(&self, room: RoomId, peer: PeerId) -> Option<Box<dyn MediaTap>> {
         let sb = self.sb.upgrade()?;
+        if let RoomId::Recording(n) = room {
+            return sb.record_tap(n, session_of(peer), false);
+        }
         let live = sb.captions.as_ref()?;
         let stream = match room {
             // Everyone who speaks in a call is captioned, for everyone in it.
@@ -105,6 +115,7 @@ impl SfuHooks for Hooks {
                 });
                 live.start(speaker, None, Default::default(), sink)
             }
+            RoomId::Recording(_) => return None,
             // At a briefing, the speaker only, into its transcript.
             RoomId::Briefing(n) => {
                 let b = sb.briefings.by_room(n)?;
@@ -131,7 +142,7 @@ impl SfuHooks for Hooks {
 }
 
 /// Captions lose audio rather than hold up media: feeding never blocks.
-impl AudioTap for CaptionStream {
+impl MediaTap for CaptionStream {
     fn feed(&self, packet: rtp::Packet) {
         CaptionStream::feed(self, packet);
     }
@@ -183,6 +194,8 @@ impl Switchboard {
         match room {
             RoomId::Briefing(n) => self.briefing_media_failed(n, session_of(peer)),
             RoomId::Call(call) => self.call_media_failed(CallId(call), session_of(peer), why),
+            // What was recorded before the failure is kept (or the caller told there is none).
+            RoomId::Recording(_) => self.stop_videomail(session_of(peer), false),
         }
     }
 

@@ -12,10 +12,12 @@ mod limits;
 mod media;
 mod records;
 mod team;
+mod videomail;
 mod welcome;
 
 pub use accounts::SignInRefused;
 pub use briefings::{WhipError, MAX_WHIP_OFFER_BYTES};
+pub use videomail::Desk as VideomailDesk;
 
 use crate::admission::signin::SignInThrottle;
 use crate::admission::{Gate, Who};
@@ -86,6 +88,10 @@ pub struct Switchboard {
     briefings: Arc<Briefings>,
     /// Opening hours (none: always open).
     hours: Option<crate::hours::Schedule>,
+    /// Videomail, when on.
+    videomail: Option<videomail::Desk>,
+    /// This service, for tasks it starts from a borrowed `&self`.
+    me: std::sync::Weak<Switchboard>,
 }
 
 /// Why a page's request was refused: sent back to it as an error message.
@@ -151,6 +157,7 @@ impl Switchboard {
                 .map_err(|e| tracing::error!(error = %e, "service hours ignored"))
                 .ok()
         });
+        let cfg_for_desk = cfg.clone();
         let records = spawn_record_writer(store.clone());
         spawn_retention(store.clone(), cfg.records.clone(), briefings.clone());
         let sb = Arc::new_cyclic(|me| Self {
@@ -173,15 +180,20 @@ impl Switchboard {
             next_session: AtomicU64::new(1),
             briefings,
             hours,
+            videomail: videomail::Desk::open(&cfg_for_desk),
+            me: me.clone(),
         });
+        sb.spawn_videomail_retention();
         let weak = Arc::downgrade(&sb);
         tokio::spawn(async move {
             let mut iv = tokio::time::interval(TICK);
             loop {
                 iv.tick().await;
                 let Some(sb) = weak.upgrade() else { break };
-                let fx = lock(&sb.relay).tick(Instant::now());
+                let now = Instant::now();
+                let fx = lock(&sb.relay).tick(now);
                 sb.apply(fx);
+                sb.videomail_tick(now);
             }
         });
         let weak = Arc::downgrade(&sb);
@@ -263,6 +275,8 @@ impl Switchboard {
     /// A page is gone: whatever it was doing ends or, for an interpreter mid-call, is requeued.
     pub fn close_session(&self, session: SessionId) {
         self.leave_briefing(session);
+        // A message being recorded is kept: the caller has its link already.
+        self.stop_videomail(session, false);
         let fx = lock(&self.relay).leave(session, EndReason::Disconnected, Instant::now());
         self.apply(fx);
         lock(&self.sessions).remove(&session);
@@ -470,6 +484,17 @@ impl Switchboard {
                 tracing::info!(%session, %call, ?purpose, counter = point.is_some(), "call placed");
                 self.apply(fx);
             }
+            ClientMsg::StartVideomail { sign_language } => {
+                need(Role::Caller)?;
+                self.start_videomail(session, sign_language)?;
+            }
+            ClientMsg::StopVideomail => {
+                need(Role::Caller)?;
+                if self.recording_room(session).is_none() {
+                    return Err(refuse(ErrorCode::NotInCall, "you are not recording"));
+                }
+                self.stop_videomail(session, false);
+            }
             ClientMsg::CounterSignIn { device } => {
                 if role.is_some() {
                     return Err(refuse(ErrorCode::AlreadyIdentified, "already identified"));
@@ -572,6 +597,9 @@ impl Switchboard {
             m @ (ClientMsg::Answer { .. }
             | ClientMsg::Candidate { .. }
             | ClientMsg::RequestKeyframe) => {
+                if let Some(room) = self.recording_room(session) {
+                    return self.media(room, session, m);
+                }
                 let call = self.connected_call(session)?;
                 self.media(crate::sfu::RoomId::Call(call.0), session, m)?;
             }

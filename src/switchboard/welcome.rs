@@ -79,6 +79,8 @@ impl Switchboard {
             } else {
                 0
             },
+            videomail_offer_after_secs: (role == Role::Caller && self.videomail.is_some())
+                .then_some(u16::try_from(self.cfg.videomail.offer_after_secs).unwrap_or(u16::MAX)),
         }
     }
 }

@@ -28,6 +28,9 @@ describe('out of service hours', { timeout: 120000 }, () => {
     assert.equal(await caller.page.isDisabled('#btn-captioned'), false);
     assert.ok(await caller.page.isVisible('#closed-box'));
     assert.match(await caller.page.getAttribute('#closed-contacts a', 'href'), /^sms:12110$/);
+    // Out of hours a signed message is offered instead of a call.
+    assert.ok(await caller.page.isVisible('#btn-vm-start'));
+    assert.match(await caller.page.textContent('#vm-offer-why'), /不在服务时间/);
     await caller.page.click('#lang-toggle');
     assert.match(await caller.page.textContent('#hours'), /Closed now/);
     assert.deepEqual(await axeProblems(caller.page), [], 'axe on the closed caller page');

@@ -1,12 +1,12 @@
 import { t, setupLangToggle, duration, currentLang } from './i18n.js';
 import { connectSignal } from './signal.js';
-import { getCamera, mark } from './media.js';
+import { getCamera, mark, MediaSession } from './media.js';
 import { InCall, flash } from './incall.js';
 import { api } from './api.js';
 import { download } from './captions.js';
 
 const $ = (id) => document.getElementById(id);
-const sections = ['start', 'waiting', 'incall', 'ended'];
+const sections = ['start', 'waiting', 'incall', 'ended', 'recording', 'vm-saved'];
 // Errors and hints only; the state of a call is told by its own screen, once.
 const status = (text) => { $('status').textContent = text; };
 
@@ -128,6 +128,8 @@ function renderHours() {
   if (hours.open) line.textContent = t('hours_open', { t: centreTime(hours.closes_at_ms) });
   else line.textContent = hours.opens_at_ms ? t('hours_closed_until', { t: centreTime(hours.opens_at_ms) }) : t('hours_closed');
   $('closed-box').hidden = hours.open;
+  if (!hours.open) offerVideomail('vm_why_closed');
+  else $('vm-offer').hidden = true;
   $('btn-call').disabled = !hours.open;
   renderPurposes();
   const next = hours.open ? hours.closes_at_ms : hours.opens_at_ms;
@@ -140,6 +142,7 @@ async function refreshHours() {
   } catch { /* the next welcome or timer tries again */ }
 }
 
+let vmOfferTimer = null;
 // One line says where the call stands; the line under it says what happens next.
 function renderWait() {
   const q = call.queue;
@@ -169,6 +172,15 @@ function renderWait() {
   $('wait-state').textContent = state;
   $('wait-detail').textContent = detail;
   $('btn-use-text').hidden = !offerText;
+  // A message instead of waiting: when nobody can answer now, or after the configured wait.
+  const after = welcome?.videomail_offer_after_secs;
+  const waited = call.placedAt ? (Date.now() - call.placedAt) / 1000 : 0;
+  $('btn-vm-wait').hidden = after == null || call.purpose === 'emergency'
+    || !(offerText || waited >= after);
+  clearTimeout(vmOfferTimer);
+  if (after != null && $('btn-vm-wait').hidden && call.phase === 'queued') {
+    vmOfferTimer = setTimeout(renderWait, Math.max(0, after - waited) * 1000 + 200);
+  }
   $('emergency-box').hidden = call.purpose !== 'emergency';
 }
 
@@ -216,7 +228,7 @@ async function openCamera() {
 async function placeCall(purpose) {
   mark('call_clicked');
   status('');
-  Object.assign(call, { purpose, phase: 'placing', queue: null, requeued: false, connectedAt: null, toText: false });
+  Object.assign(call, { purpose, phase: 'placing', queue: null, requeued: false, connectedAt: null, toText: false, placedAt: Date.now() });
   // The emergency screen and its alternatives show at once, before the camera or the queue.
   renderWait();
   show('waiting', 'wait-state');
@@ -236,6 +248,60 @@ async function startCaptioned() {
 }
 
 sig.on('welcome', (m) => { welcome = m; hours = m.service_hours || null; fillLanguages(); fillEmergency(); renderHours(); });
+
+// Videomail: the server records the camera and microphone from the media connection (the
+// browser's own recorder fails on iOS Safari); the page shows the countdown and the link.
+let vm = null; // {media, token, deadline, timer}
+function offerVideomail(whyKey) {
+  if (welcome?.videomail_offer_after_secs == null) return;
+  $('vm-offer').hidden = false;
+  $('vm-offer-why').textContent = t(whyKey);
+}
+function vmLink() { return `${location.origin}/videomail#${vm?.token || localStorage.getItem('signrelay.videomail') || ''}`; }
+async function startVideomail() {
+  status('');
+  if (!stream) await openCamera();
+  if (!stream) return;
+  vm = { media: null, token: null, deadline: null, timer: null, spoken: null };
+  $('vm-preview').srcObject = stream;
+  $('vm-countdown').textContent = t('vm_starting');
+  show('recording', 'vm-rec-h');
+  sig.send({ type: 'start_videomail', sign_language: $('sign-language').value || (counter && counter.sign_language) || undefined });
+}
+function vmTick() {
+  if (!vm?.deadline) return;
+  const left = Math.max(0, Math.round((vm.deadline - Date.now()) / 1000));
+  $('vm-countdown').textContent = t('vm_left', { t: duration(left) });
+  // Announced at a few points only, not every second.
+  const mark = [60, 30, 10].find((s) => left <= s && vm.spoken !== s && left > s - 2);
+  if (mark) { vm.spoken = mark; $('vm-countdown-sr').textContent = t('vm_left', { t: duration(left) }); }
+}
+function endVideomail() {
+  if (!vm) return;
+  clearInterval(vm.timer);
+  vm.media?.close();
+  vm = null;
+  $('vm-preview').srcObject = null;
+  if (stream) stream.getTracks().forEach((tr) => tr.stop());
+  stream = null;
+}
+sig.on('videomail_recording', (m) => {
+  if (!vm) return;
+  vm.token = m.token;
+  localStorage.setItem('signrelay.videomail', m.token);
+  vm.media = new MediaSession(sig, { localStream: stream, iceServers: welcome?.ice_servers });
+  vm.deadline = Date.now() + m.max_secs * 1000;
+  vm.timer = setInterval(vmTick, 1000);
+  vmTick();
+});
+sig.on('videomail_saved', (m) => {
+  const link = vmLink();
+  endVideomail();
+  $('vm-saved-detail').textContent = t(m.limit_reached ? 'vm_saved_limit' : 'vm_saved_secs', { t: duration(m.secs) });
+  $('vm-link').value = link;
+  $('vm-link-open').href = link;
+  show('vm-saved', 'vm-saved-h');
+});
 sig.on('queued', (m) => {
   call.queue = m;
   call.phase = 'queued';
@@ -263,7 +329,7 @@ sig.on('call_connected', (m) => {
 sig.on('caption', (m) => incall?.onCaption(m));
 sig.on('caption_status', (m) => incall?.onCaptionStatus(m));
 sig.on('room', (m) => ensureInCall().onRoom(m));
-sig.on('offer', (m) => ensureInCall().onOffer(m));
+sig.on('offer', (m) => { if (vm?.media) vm.media.handleOffer(m.sdp); else ensureInCall().onOffer(m); });
 sig.on('chat', (m) => incall?.onChat(m));
 sig.on('invite_created', (m) => incall?.onInvite(m));
 sig.on('interpreter_lost', (m) => {
@@ -272,6 +338,11 @@ sig.on('interpreter_lost', (m) => {
   flash(what); status(what);
 });
 sig.on('call_ended', (m) => {
+  if (vm) {
+    // The queued call was given up for a message: the camera stays on for the recording.
+    call.requeued = false; call.phase = null;
+    return;
+  }
   call.requeued = false;
   call.phase = null;
   endCall();
@@ -297,6 +368,16 @@ sig.on('error', (m) => {
   // goes on over the others, and there is nothing for the person to do.
   if (m.code === 'bad_candidate') return;
   if (m.code === 'shutting_down') status(t('restarting'));
+  else if (m.code === 'videomail_unavailable') {
+    endVideomail();
+    status(t('error', { e: m.message }));
+    show('start', 'status');
+  }
+  else if (m.code === 'queue_full') {
+    status(t('error', { e: m.message }));
+    show('start', 'status');
+    offerVideomail('vm_why_full');
+  }
   else if (m.code === 'no_such_counter') {
     // The counter's code was withdrawn after the page opened: say so; a plain call still works.
     counter = null; counterGone = true;
@@ -327,6 +408,10 @@ $('btn-cancel').onclick = () => { sig.send({ type: 'cancel_call' }); };
 $('btn-save').onclick = () => {
   if (summary?.text) download(`signrelay-${new Date().toISOString().slice(0, 16).replace(':', '')}.txt`, `${summary.text}\n`);
 };
+$('btn-vm-start').onclick = () => startVideomail();
+$('btn-vm-wait').onclick = () => startVideomail();
+$('btn-vm-stop').onclick = () => { $('vm-countdown').textContent = t('vm_saving'); sig.send({ type: 'stop_videomail' }); };
+$('btn-vm-done').onclick = () => { show('start', 'btn-call'); status(''); };
 $('btn-again').onclick = () => { summary = null; show('start', 'btn-call'); status(''); };
 show('start');
 

@@ -3,6 +3,7 @@ import { connectSignal } from './signal.js';
 import { getCamera, mark } from './media.js';
 import { InCall, flash, unflash } from './incall.js';
 import { TeamPanel } from './team.js';
+import { VideomailPanel } from './vm-console.js';
 
 const $ = (id) => document.getElementById(id);
 const status = (text) => { $('status').textContent = text; };
@@ -84,7 +85,8 @@ function stopRing() {
 
 setInterval(() => { renderQueue(); renderRing(); }, 1000);
 
-setupLangToggle(() => { renderStatus(); renderQueue(); renderRing(); loadMyCalls().catch(() => {}); });
+const videomail = new VideomailPanel();
+setupLangToggle(() => { renderStatus(); renderQueue(); renderRing(); loadMyCalls().catch(() => {}); videomail.render(); });
 
 // System notifications reach an interpreter whose console is in a background tab; asked for
 // only by a click, as browsers require.
@@ -161,7 +163,7 @@ $('login').addEventListener('submit', (e) => {
 function webSession(ticket) {
   if (!ticket) return;
   fetch('/api/login', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ticket }) })
-    .then((r) => { if (r.ok) loadMyCalls(); }).catch(() => {});
+    .then((r) => { if (r.ok) { loadMyCalls(); videomail.start(); } }).catch(() => {});
 }
 $('btn-presence').onclick = () => sig.send({ type: 'set_presence', status: myStatus === 'available' ? 'away' : 'available' });
 $('btn-accept').onclick = async () => {

@@ -108,10 +108,13 @@ impl Room {
         };
         let fanout = Fanout::start(peer, codec, track, ssrc, self.shared.stats.clone());
         tracing::info!(room = %self.id, %peer, ?kind, "track published");
-        if kind == RtpCodecKind::Audio {
-            if let Some(tap) = self.shared.hooks.audio_tap(self.id, peer) {
-                fanout.set_tap(tap);
-            }
+        let tap = match kind {
+            RtpCodecKind::Audio => self.shared.hooks.audio_tap(self.id, peer),
+            RtpCodecKind::Video => self.shared.hooks.video_tap(self.id, peer),
+            _ => None,
+        };
+        if let Some(tap) = tap {
+            fanout.set_tap(tap);
         }
         let others: Vec<PeerId> = self
             .members

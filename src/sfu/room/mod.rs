@@ -536,7 +536,7 @@ impl Room {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sfu::{AudioTap, Sfu};
+    use crate::sfu::{MediaTap, Sfu};
 
     #[derive(Default)]
     struct Seen(Mutex<Vec<SfuOutput>>);
@@ -545,7 +545,7 @@ mod tests {
         fn emit(&self, out: SfuOutput) {
             self.0.lock().unwrap_or_else(|p| p.into_inner()).push(out);
         }
-        fn audio_tap(&self, _: RoomId, _: PeerId) -> Option<Box<dyn AudioTap>> {
+        fn audio_tap(&self, _: RoomId, _: PeerId) -> Option<Box<dyn MediaTap>> {
             None
         }
     }
