@@ -26,30 +26,30 @@ async fn messages_move_through_their_states_and_expire_on_every_database() {
         assert!(store.videomail_by_token("tok-9").await.unwrap().is_none());
 
         let m = store
-            .videomail_act("m1", "anna", Action::View, None)
+            .videomail_act("m1", "anna", Action::View, None, None)
             .await
             .unwrap();
         assert_eq!(m.state, State::InProgress, "{url}");
         assert_eq!(m.viewed_by.as_deref(), Some("anna"));
         // A second viewer does not replace the first.
         let m = store
-            .videomail_act("m1", "bo", Action::View, None)
+            .videomail_act("m1", "bo", Action::View, None, None)
             .await
             .unwrap();
         assert_eq!(m.viewed_by.as_deref(), Some("anna"), "{url}");
         let m = store
-            .videomail_act("m1", "bo", Action::Answer, Some("请明天上午来。"))
+            .videomail_act("m1", "bo", Action::Answer, Some("请明天上午来。"), None)
             .await
             .unwrap();
         assert_eq!(m.state, State::Answered);
         assert_eq!(m.answered_by.as_deref(), Some("bo"));
         assert_eq!(m.answer_text.as_deref(), Some("请明天上午来。"));
         assert!(store
-            .videomail_act("m1", "anna", Action::Answer, Some("x"))
+            .videomail_act("m1", "anna", Action::Answer, Some("x"), None)
             .await
             .is_err());
         let m = store
-            .videomail_act("m1", "anna", Action::Close, None)
+            .videomail_act("m1", "anna", Action::Close, None, None)
             .await
             .unwrap();
         assert_eq!(
@@ -57,11 +57,11 @@ async fn messages_move_through_their_states_and_expire_on_every_database() {
             (State::Closed, Some("anna"))
         );
         assert!(store
-            .videomail_act("m1", "anna", Action::View, None)
+            .videomail_act("m1", "anna", Action::View, None, None)
             .await
             .is_err());
         assert!(store
-            .videomail_act("nope", "anna", Action::View, None)
+            .videomail_act("nope", "anna", Action::View, None, None)
             .await
             .is_err());
 
@@ -75,7 +75,7 @@ async fn messages_move_through_their_states_and_expire_on_every_database() {
             "{url}"
         );
         assert!(store
-            .videomail_act("m2", "anna", Action::Close, None)
+            .videomail_act("m2", "anna", Action::Close, None, None)
             .await
             .is_err());
         assert!(store.expire_videomails(i64::MAX).await.unwrap().is_empty());
@@ -196,6 +196,30 @@ async fn the_socket_and_the_api_refuse_what_they_should() {
         400
     );
     assert_eq!(post("/api/videomail/zz/close".into(), "").await, 400);
+    // A video answer: interpreters only, to a message that still takes one.
+    let answer = |to: &str| ClientMsg::RecordAnswer {
+        videomail: to.into(),
+        text: None,
+    };
+    c.send(answer("m1"));
+    assert_eq!(error_code(&mut c).await, ErrorCode::Forbidden);
+    i.send(answer("m1"));
+    assert_eq!(
+        error_code(&mut i).await,
+        ErrorCode::VideomailUnavailable,
+        "answered"
+    );
+    i.send(answer("zz"));
+    assert_eq!(
+        error_code(&mut i).await,
+        ErrorCode::VideomailUnavailable,
+        "unknown"
+    );
+    assert_eq!(
+        get("/api/videomail/m1/answer-video", Some(basic.clone())).await,
+        404,
+        "answered in text only"
+    );
     // The row has no file (made here by hand): playing it says so instead of failing silently.
     assert_eq!(
         get("/api/videomail/m1/video", Some(basic.clone())).await,

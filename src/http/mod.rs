@@ -66,6 +66,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/videomail/{id}/close", post(videomail::close))
         .route("/api/my-videomail", get(videomail::mine))
         .route("/api/my-videomail/video", get(videomail::my_video))
+        .route(
+            "/api/my-videomail/answer-video",
+            get(videomail::my_answer_video),
+        )
+        .route(
+            "/api/videomail/{id}/answer-video",
+            get(videomail::answer_video),
+        )
         .route("/c/{code}", get(assets::page))
         .route("/api/counters/{code}", get(counters::public))
         .route(

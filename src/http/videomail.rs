@@ -73,7 +73,7 @@ pub async fn video(
         // Two consoles playing at once: one write wins, the other's play still works.
         let _ = app
             .store
-            .videomail_act(&id, &who.username, Action::View, None)
+            .videomail_act(&id, &who.username, Action::View, None, None)
             .await;
     }
     app.store.audit(&who.username, "view_videomail", &id).await;
@@ -105,7 +105,7 @@ pub async fn answer(
     }
     let m = app
         .store
-        .videomail_act(&id, &who.username, Action::Answer, Some(text))
+        .videomail_act(&id, &who.username, Action::Answer, Some(text), None)
         .await
         .map_err(store_error)?;
     app.store
@@ -123,7 +123,7 @@ pub async fn close(
     let who = require(&app, &headers, STAFF).await?;
     let m = app
         .store
-        .videomail_act(&id, &who.username, Action::Close, None)
+        .videomail_act(&id, &who.username, Action::Close, None, None)
         .await
         .map_err(store_error)?;
     app.store.audit(&who.username, "close_videomail", &id).await;
@@ -153,6 +153,7 @@ pub async fn mine(
         "created_at_ms": m.created_at_ms,
         "duration_ms": m.duration_ms,
         "answer_text": m.answer_text,
+        "answer_video": m.answer_video_ms.is_some(),
         "answered_at_ms": m.answered_at_ms,
         "deleted": m.deleted_at_ms.is_some(),
     }))
@@ -166,4 +167,45 @@ pub async fn my_video(
 ) -> Result<Response, ApiError> {
     let m = mine_of(&app, &headers).await?;
     Ok(webm(file_of(&app, &m).await?))
+}
+
+async fn answer_file_of(app: &AppState, m: &Videomail) -> Result<Vec<u8>, ApiError> {
+    if m.deleted_at_ms.is_some() {
+        return Err(problem(StatusCode::GONE, "this message was deleted"));
+    }
+    if m.answer_video_ms.is_none() {
+        return Err(problem(
+            StatusCode::NOT_FOUND,
+            "this message has no video answer",
+        ));
+    }
+    desk(app)?.read_answer(&m.id).await.map_err(|e| {
+        tracing::error!(error = %e, "a videomail answer file does not open");
+        problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the answer file could not be opened",
+        )
+    })
+}
+
+/// `GET /api/videomail/{id}/answer-video`: the recorded answer, for staff.
+pub async fn answer_video(
+    AxState(app): AxState<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    require(&app, &headers, STAFF).await?;
+    let Some(m) = app.store.videomail(&id).await.map_err(internal)? else {
+        return Err(problem(StatusCode::NOT_FOUND, "no such message"));
+    };
+    Ok(webm(answer_file_of(&app, &m).await?))
+}
+
+/// `GET /api/my-videomail/answer-video`: the interpreter's recorded answer, for the caller.
+pub async fn my_answer_video(
+    AxState(app): AxState<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let m = mine_of(&app, &headers).await?;
+    Ok(webm(answer_file_of(&app, &m).await?))
 }

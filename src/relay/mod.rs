@@ -314,6 +314,11 @@ impl Relay {
         s
     }
 
+    /// The account name of a signed-in interpreter's session.
+    pub fn username_of(&self, session: SessionId) -> Option<String> {
+        self.interpreters.get(&session).map(|i| i.username.clone())
+    }
+
     /// True when this account already has a signed-in console.
     pub fn is_signed_in(&self, username: &str) -> bool {
         self.interpreters.values().any(|i| i.username == username)

@@ -177,8 +177,17 @@ pub enum ClientMsg {
         #[serde(default)]
         sign_language: Option<String>,
     },
-    /// The caller is done recording; the message is saved.
+    /// The caller (or an interpreter recording an answer) is done; the recording is saved.
     StopVideomail,
+    /// An interpreter answers a videomail with a recorded video (the console is set away
+    /// while recording); `text`, if given, goes with it.
+    RecordAnswer {
+        /// The message answered.
+        videomail: String,
+        /// A text answer sent along.
+        #[serde(default)]
+        text: Option<String>,
+    },
     /// A caller gives up waiting.
     CancelCall,
     /// A caller starts a captioned call with a hearing party, without an interpreter (the

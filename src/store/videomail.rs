@@ -33,6 +33,8 @@ pub struct Videomail {
     pub answered_at_ms: Option<i64>,
     /// The answer the caller reads at their link.
     pub answer_text: Option<String>,
+    /// Length of the recorded video answer, if there is one.
+    pub answer_video_ms: Option<i64>,
     /// Who closed it.
     pub closed_by: Option<String>,
     /// When.
@@ -54,6 +56,7 @@ fn row_from(r: &AnyRow) -> Result<Videomail, sqlx::Error> {
         answered_by: r.try_get("answered_by")?,
         answered_at_ms: r.try_get("answered_at_ms")?,
         answer_text: r.try_get("answer_text")?,
+        answer_video_ms: r.try_get("answer_video_ms")?,
         closed_by: r.try_get("closed_by")?,
         closed_at_ms: r.try_get("closed_at_ms")?,
         deleted_at_ms: r.try_get("deleted_at_ms")?,
@@ -119,13 +122,15 @@ impl Store {
     }
 
     /// Applies `action` by `who` (the state rules in `videomail` decide); returns the message
-    /// as it is now. `text` is the answer, for `Action::Answer`.
+    /// as it is now. `text` (and `video_ms`, when a video answer was recorded) is the answer,
+    /// for `Action::Answer`.
     pub async fn videomail_act(
         &self,
         id: &str,
         who: &str,
         action: Action,
         text: Option<&str>,
+        video_ms: Option<i64>,
     ) -> Result<Videomail, StoreError> {
         let Some(m) = self.videomail(id).await? else {
             return Err(StoreError::Invalid("no such message".into()));
@@ -146,7 +151,7 @@ impl Store {
             .bind(now),
             Action::Answer => sqlx::query(
                 "UPDATE videomails SET state = $1, answered_by = $2, answered_at_ms = $3, \
-                 answer_text = $6 WHERE id = $4 AND state = $5",
+                 answer_text = $6, answer_video_ms = $7 WHERE id = $4 AND state = $5",
             )
             .bind(state.as_str())
             .bind(who)
@@ -161,7 +166,7 @@ impl Store {
         };
         let mut q = q.bind(id).bind(m.state.as_str());
         if action == Action::Answer {
-            q = q.bind(text.unwrap_or(""));
+            q = q.bind(text.unwrap_or("")).bind(video_ms);
         }
         let n = q.execute(&self.pool).await?.rows_affected();
         if n != 1 {
@@ -189,7 +194,8 @@ impl Store {
             .collect::<Result<_, _>>()?;
         for id in &ids {
             sqlx::query(
-                "UPDATE videomails SET deleted_at_ms = $1, answer_text = NULL WHERE id = $2",
+                "UPDATE videomails SET deleted_at_ms = $1, answer_text = NULL, \
+                 answer_video_ms = NULL WHERE id = $2",
             )
             .bind(now_ms())
             .bind(id)

@@ -488,8 +488,17 @@ impl Switchboard {
                 need(Role::Caller)?;
                 self.start_videomail(session, sign_language)?;
             }
+            ClientMsg::RecordAnswer { videomail, text } => {
+                need(Role::Interpreter)?;
+                self.start_answer(session, &videomail, text).await?;
+            }
             ClientMsg::StopVideomail => {
-                need(Role::Caller)?;
+                if !matches!(role, Some(Role::Caller | Role::Interpreter)) {
+                    return Err(refuse(
+                        ErrorCode::Forbidden,
+                        "nothing of yours is recording",
+                    ));
+                }
                 if self.recording_room(session).is_none() {
                     return Err(refuse(ErrorCode::NotInCall, "you are not recording"));
                 }

@@ -27,11 +27,31 @@ pub struct Desk {
 
 struct Recording {
     room: u64,
-    id: String,
-    token: String,
-    sign_language: String,
+    kind: Kind,
     deadline: Instant,
     recorder: Arc<Mutex<Recorder>>,
+}
+
+/// What is being recorded.
+enum Kind {
+    /// A caller's message (`id` new), opened later with `token`.
+    Message {
+        id: String,
+        token: String,
+        sign_language: String,
+    },
+    /// An interpreter's video answer to message `to`.
+    Answer {
+        to: String,
+        by: String,
+        text: Option<String>,
+    },
+}
+
+/// The associated data an answer's file is sealed with (never a message id: those have no
+/// slash).
+fn answer_aad(id: &str) -> String {
+    format!("{id}/answer")
 }
 
 /// A failure to keep or open a message file.
@@ -86,17 +106,29 @@ impl Desk {
         self.dir.join(format!("{id}.vm"))
     }
 
+    fn answer_path(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{id}.answer.vm"))
+    }
+
     /// The WebM file of a message, opened.
     pub async fn read(&self, id: &str) -> Result<Vec<u8>, DeskError> {
         let sealed = tokio::fs::read(self.path(id)).await?;
         Ok(self.key.open(id, &sealed)?)
     }
 
-    /// Removes a message file (expired); a missing one is fine.
+    /// The WebM file of a message's video answer, opened.
+    pub async fn read_answer(&self, id: &str) -> Result<Vec<u8>, DeskError> {
+        let sealed = tokio::fs::read(self.answer_path(id)).await?;
+        Ok(self.key.open(&answer_aad(id), &sealed)?)
+    }
+
+    /// Removes a message's files (expired); missing ones are fine.
     pub async fn remove(&self, id: &str) {
-        if let Err(e) = tokio::fs::remove_file(self.path(id)).await {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                tracing::warn!(error = %e, "an expired message file could not be removed");
+        for path in [self.path(id), self.answer_path(id)] {
+            if let Err(e) = tokio::fs::remove_file(path).await {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!(error = %e, "an expired message file could not be removed");
+                }
             }
         }
     }
@@ -163,6 +195,74 @@ impl Switchboard {
         session: SessionId,
         sign_language: Option<String>,
     ) -> Result<(), RequestError> {
+        self.recording_allowed(session)?;
+        let now = Instant::now();
+        {
+            let mut relay = lock(&self.relay);
+            if relay.call_of(session).is_some() {
+                // Waiting callers may switch to a message; a connected call cannot.
+                let fx = relay.cancel(session, now)?;
+                drop(relay);
+                self.apply(fx);
+            }
+        }
+        let offered = &self.cfg.service.sign_languages;
+        let sign_language = sign_language
+            .filter(|l| offered.iter().any(|o| &o.code == l))
+            .or_else(|| offered.first().map(|o| o.code.clone()))
+            .unwrap_or_default();
+        let token = crate::token::new_token();
+        let kind = Kind::Message {
+            id: crate::token::new_token()[..24].to_owned(),
+            token: token.clone(),
+            sign_language,
+        };
+        self.begin_recording(session, kind, token)
+    }
+
+    /// An interpreter starts recording a video answer to message `to` (with `text`, if any).
+    /// The console is set away meanwhile so no call rings into the recording.
+    pub(super) async fn start_answer(
+        &self,
+        session: SessionId,
+        to: &str,
+        text: Option<String>,
+    ) -> Result<(), RequestError> {
+        self.recording_allowed(session)?;
+        let Some(by) = lock(&self.relay).username_of(session) else {
+            return Err(refuse(
+                ErrorCode::Forbidden,
+                "only interpreters answer messages",
+            ));
+        };
+        if lock(&self.relay).call_of(session).is_some() {
+            return Err(refuse(ErrorCode::Busy, "end the current call first"));
+        }
+        let text = text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+        if text
+            .as_ref()
+            .is_some_and(|t| t.chars().count() > crate::videomail::MAX_ANSWER_CHARS)
+        {
+            return Err(refuse(ErrorCode::BadMessage, "the text answer is too long"));
+        }
+        let m = self
+            .store
+            .videomail(to)
+            .await
+            .map_err(|_| refuse(ErrorCode::Internal, "the service is unavailable; try again"))?
+            .filter(|m| m.deleted_at_ms.is_none())
+            .ok_or_else(|| refuse(ErrorCode::VideomailUnavailable, "no such message"))?;
+        crate::videomail::next(m.state, crate::videomail::Action::Answer)
+            .map_err(|e| refuse(ErrorCode::VideomailUnavailable, e.to_string()))?;
+        let fx = lock(&self.relay)
+            .set_presence(session, crate::signal::Presence::Away, Instant::now())
+            .unwrap_or_default();
+        self.apply(fx);
+        let kind = Kind::Answer { to: m.id, by, text };
+        self.begin_recording(session, kind, String::new())
+    }
+
+    fn recording_allowed(&self, session: SessionId) -> Result<(), RequestError> {
         let Some(desk) = self.videomail.as_ref() else {
             return Err(refuse(
                 ErrorCode::VideomailUnavailable,
@@ -181,30 +281,28 @@ impl Switchboard {
                 "too many messages are being recorded; please try again in a minute",
             ));
         }
+        Ok(())
+    }
+
+    fn begin_recording(
+        &self,
+        session: SessionId,
+        kind: Kind,
+        token: String,
+    ) -> Result<(), RequestError> {
+        let Some(desk) = self.videomail.as_ref() else {
+            return Err(refuse(
+                ErrorCode::VideomailUnavailable,
+                "videomail is not offered here",
+            ));
+        };
         let now = Instant::now();
-        {
-            let mut relay = lock(&self.relay);
-            if relay.call_of(session).is_some() {
-                // Waiting callers may switch to a message; a connected call cannot.
-                let fx = relay.cancel(session, now)?;
-                drop(relay);
-                self.apply(fx);
-            }
-        }
-        let offered = &self.cfg.service.sign_languages;
-        let sign_language = sign_language
-            .filter(|l| offered.iter().any(|o| &o.code == l))
-            .or_else(|| offered.first().map(|o| o.code.clone()))
-            .unwrap_or_default();
         let max = Duration::from_secs(self.cfg.videomail.max_secs.into());
         let max_bytes = self.cfg.videomail.max_mib as usize * 1024 * 1024;
         let room = desk.next_room.fetch_add(1, Ordering::Relaxed);
-        let token = crate::token::new_token();
         let rec = Recording {
             room,
-            id: crate::token::new_token()[..24].to_owned(),
-            token: token.clone(),
-            sign_language,
+            kind,
             // The clock starts now; negotiation takes a moment of it, which the page shows.
             deadline: now + max,
             recorder: Arc::new(Mutex::new(Recorder::new(now, max_bytes))),
@@ -310,26 +408,59 @@ impl Switchboard {
             .await
             .map_err(|e| format!("the recording could not be written: {e}"))?
             .map_err(|e| e.to_string())?;
-        let sealed = desk.key.seal(&rec.id, &webm);
-        tokio::fs::write(desk.path(&rec.id), &sealed)
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "videomail file not written");
-                "the message could not be stored; please try again".to_owned()
-            })?;
-        self.store
-            .create_videomail(
-                &rec.id,
-                &rec.token,
-                duration.as_millis() as i64,
-                webm.len() as i64,
-                &rec.sign_language,
-            )
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "videomail row not written");
-                "the message could not be stored; please try again".to_owned()
-            })?;
+        let stored = |e: &dyn std::fmt::Display| {
+            tracing::error!(error = %e, "videomail not stored");
+            "the message could not be stored; please try again".to_owned()
+        };
+        let ms = duration.as_millis() as i64;
+        match rec.kind {
+            Kind::Message {
+                id,
+                token,
+                sign_language,
+            } => {
+                let sealed = desk.key.seal(&id, &webm);
+                tokio::fs::write(desk.path(&id), &sealed)
+                    .await
+                    .map_err(|e| stored(&e))?;
+                self.store
+                    .create_videomail(&id, &token, ms, webm.len() as i64, &sign_language)
+                    .await
+                    .map_err(|e| stored(&e))?;
+            }
+            Kind::Answer { to, by, text } => {
+                // Written aside first: if a colleague answered meanwhile, their answer's file
+                // is left alone.
+                let sealed = desk.key.seal(&answer_aad(&to), &webm);
+                let aside = desk
+                    .dir
+                    .join(format!("{to}.{}.tmp", crate::token::new_token()));
+                tokio::fs::write(&aside, &sealed)
+                    .await
+                    .map_err(|e| stored(&e))?;
+                let acted = self
+                    .store
+                    .videomail_act(
+                        &to,
+                        &by,
+                        crate::videomail::Action::Answer,
+                        text.as_deref(),
+                        Some(ms),
+                    )
+                    .await;
+                if let Err(e) = acted {
+                    let _ = tokio::fs::remove_file(&aside).await;
+                    return Err(match e {
+                        crate::store::StoreError::Invalid(why) => why,
+                        other => stored(&other),
+                    });
+                }
+                tokio::fs::rename(&aside, desk.answer_path(&to))
+                    .await
+                    .map_err(|e| stored(&e))?;
+                self.store.audit(&by, "answer_videomail", &to).await;
+            }
+        }
         Ok(duration.as_secs().max(1) as u32)
     }
 

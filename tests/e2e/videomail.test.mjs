@@ -1,7 +1,8 @@
 // Videomail end to end: nobody is on duty, so the waiting caller is offered a message and
 // records one from the fake camera; the server records it from the media plane into a sealed
 // WebM file; an interpreter who signs in later sees one unread message, plays it (the browser
-// decodes frames), and answers; the caller's private link shows the answer.
+// decodes frames), and answers on video with a line of text; the caller's private link shows
+// the text and plays the video answer.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -70,15 +71,27 @@ describe('videomail', { timeout: 180000 }, () => {
     assert.deepEqual(file.head, [0x1a, 0x45, 0xdf, 0xa3], 'a WebM (EBML) file');
     assert.ok(file.size > 20000, `a few seconds of video (${file.size} bytes)`);
     await a.waitForFunction(() => document.querySelector('#vm-list tr')?.dataset.state === 'in_progress', null, { timeout: 10000 });
+    // The answer: signed on video from the console's camera, with a line of text.
     await a.fill('#vm-answer', '您好，社保卡补办请带身份证到3号窗口。');
-    await a.click('#vm-answer-form button[type=submit]');
-    await a.waitForFunction(() => document.querySelector('#vm-list tr')?.dataset.state === 'answered', null, { timeout: 10000 });
+    await a.click('#btn-vm-record');
+    await a.waitForFunction(() => /还可以录/.test(document.getElementById('vm-rec-countdown').textContent), null, { timeout: 10000 });
+    await a.waitForTimeout(4000);
+    await a.click('#btn-vm-rec-stop');
+    await a.waitForFunction(() => document.querySelector('#vm-list tr')?.dataset.state === 'answered', null, { timeout: 20000 });
+    await a.waitForSelector('#vm-rec', { state: 'hidden' });
+    // Recording set the console away, so no call rang into it.
+    await a.waitForSelector('#my-status[data-status="away"]');
 
     const c = caller.page;
     await c.goto(link);
     await c.waitForSelector('#vm:not([hidden])');
     assert.match(await c.textContent('#vm-state'), /翻译员已回复/);
     assert.equal(await c.textContent('#vm-answer'), '您好，社保卡补办请带身份证到3号窗口。');
+    await c.click('#btn-answer-video');
+    await c.waitForFunction(() => {
+      const v = document.getElementById('vm-answer-video');
+      return v.videoWidth > 0 && v.getVideoPlaybackQuality().totalVideoFrames > 10;
+    }, null, { timeout: 15000 });
     assert.deepEqual(await axeProblems(c), [], 'axe on the caller\'s message page');
     // A wrong token reads nothing.
     const r = await c.evaluate(async () => (await fetch('/api/my-videomail', { headers: { Authorization: 'Bearer nope' } })).status);

@@ -85,7 +85,7 @@ function stopRing() {
 
 setInterval(() => { renderQueue(); renderRing(); }, 1000);
 
-const videomail = new VideomailPanel();
+const videomail = new VideomailPanel(sig);
 setupLangToggle(() => { renderStatus(); renderQueue(); renderRing(); loadMyCalls().catch(() => {}); videomail.render(); });
 
 // System notifications reach an interpreter whose console is in a background tab; asked for
@@ -206,7 +206,9 @@ sig.on('ring_stopped', (m) => {
 });
 sig.on('call_connected', () => { stopRing(); ensureInCall(); });
 sig.on('room', (m) => { ensureInCall().onRoom(m); team?.setRoster(incall.roster, m.you); });
-sig.on('offer', (m) => ensureInCall().onOffer(m));
+sig.on('offer', (m) => { if (videomail.recording()) videomail.onOffer(m); else ensureInCall().onOffer(m); });
+sig.on('videomail_recording', (m) => videomail.onRecording(m));
+sig.on('videomail_saved', () => videomail.onSaved());
 sig.on('caption', (m) => incall?.onCaption(m));
 sig.on('caption_status', (m) => incall?.onCaptionStatus(m));
 sig.on('chat', (m) => incall?.onChat(m));
@@ -224,6 +226,7 @@ sig.on('error', (m) => {
   // goes on over the others, and there is nothing for the person to do.
   if (m.code === 'bad_candidate') return;
   if (m.code === 'interpreter_unavailable' || m.code === 'busy') team?.onError();
+  if (m.code === 'videomail_unavailable') videomail.stopRecording();
   if (m.code === 'shutting_down') status(t('restarting'));
   else status(t('error', { e: m.message }));
 });

@@ -15,8 +15,9 @@ function render() {
   $('vm').hidden = false;
   $('vm-state').textContent = msg.deleted ? t('vm_mine_deleted') : t(`vm_mine_${msg.state}`);
   $('vm-when').textContent = t('vm_left_at', { t: new Date(msg.created_at_ms).toLocaleString() });
-  $('vm-answer-box').hidden = !msg.answer_text;
+  $('vm-answer-box').hidden = !msg.answer_text && !msg.answer_video;
   $('vm-answer').textContent = msg.answer_text || '';
+  $('btn-answer-video').hidden = !msg.answer_video;
   $('btn-replay').hidden = msg.deleted;
 }
 
@@ -32,13 +33,21 @@ async function load() {
   msg = await r.json();
   render();
   // An answer that arrives while the page is open is announced once.
-  if (before && !before.answer_text && msg.answer_text) $('status').textContent = t('vm_mine_answered');
+  if (before && before.state !== 'answered' && msg.state === 'answered') $('status').textContent = t('vm_mine_answered');
 }
 
 $('btn-replay').onclick = async () => {
   const r = await fetch('/api/my-videomail/video', { headers: auth });
   if (!r.ok) { $('status').textContent = t('error', { e: r.statusText }); return; }
   const v = $('vm-video');
+  v.src = URL.createObjectURL(await r.blob());
+  v.hidden = false;
+  v.play().catch(() => {});
+};
+$('btn-answer-video').onclick = async () => {
+  const r = await fetch('/api/my-videomail/answer-video', { headers: auth });
+  if (!r.ok) { $('status').textContent = t('error', { e: r.statusText }); return; }
+  const v = $('vm-answer-video');
   v.src = URL.createObjectURL(await r.blob());
   v.hidden = false;
   v.play().catch(() => {});

@@ -3,12 +3,15 @@
 // (the caller reads it at their private link) or closes it.
 import { t, duration } from './i18n.js';
 import { api } from './api.js';
+import { getCamera, MediaSession } from './media.js';
 
 const $ = (id) => document.getElementById(id);
 const POLL_MS = 15000;
 
 export class VideomailPanel {
-  constructor() {
+  constructor(sig) {
+    this.sig = sig;
+    this.rec = null; // {stream, media, deadline, timer} while recording an answer
     this.messages = [];
     this.unread = 0;
     this.open = null; // id of the message shown
@@ -16,6 +19,65 @@ export class VideomailPanel {
     this.url = null;
     $('vm-answer-form').addEventListener('submit', (e) => { e.preventDefault(); this.answer(); });
     $('btn-vm-close').onclick = () => this.close();
+    $('btn-vm-record').onclick = () => this.startRecording();
+    $('btn-vm-rec-stop').onclick = () => { $('vm-rec-countdown').textContent = t('vm_saving'); this.sig.send({ type: 'stop_videomail' }); };
+    $('btn-vm-answer-play').onclick = () => this.playAnswer();
+  }
+
+  // Recording a video answer: the server records it from the media connection, as it does
+  // callers' messages.
+  recording() { return !!this.rec?.media; }
+
+  async startRecording() {
+    if (!this.open || this.rec) return;
+    let stream;
+    try { stream = await getCamera(); } catch (e) { $('status').textContent = t('media_denied', { e: e.message }); return; }
+    this.rec = { stream, media: null, deadline: null, timer: null };
+    $('vm-rec').hidden = false;
+    $('vm-rec-preview').srcObject = stream;
+    $('vm-rec-countdown').textContent = t('vm_starting');
+    this.sig.send({ type: 'record_answer', videomail: this.open, text: $('vm-answer').value.trim() || undefined });
+  }
+
+  onRecording(m) {
+    if (!this.rec) return;
+    this.rec.media = new MediaSession(this.sig, { localStream: this.rec.stream });
+    this.rec.deadline = Date.now() + m.max_secs * 1000;
+    const tick = () => {
+      const left = Math.max(0, Math.round((this.rec.deadline - Date.now()) / 1000));
+      $('vm-rec-countdown').textContent = t('vm_left', { t: duration(left) });
+    };
+    tick();
+    this.rec.timer = setInterval(tick, 1000);
+  }
+
+  onOffer(m) { this.rec?.media?.handleOffer(m.sdp); }
+
+  stopRecording() {
+    if (!this.rec) return;
+    clearInterval(this.rec.timer);
+    this.rec.media?.close();
+    this.rec.stream.getTracks().forEach((tr) => tr.stop());
+    this.rec = null;
+    $('vm-rec').hidden = true;
+    $('vm-rec-preview').srcObject = null;
+  }
+
+  onSaved() {
+    this.stopRecording();
+    $('vm-answer').value = '';
+    $('status').textContent = t('vm_answer_sent');
+    this.load();
+  }
+
+  async playAnswer() {
+    if (!this.open) return;
+    const res = await fetch(`/api/videomail/${encodeURIComponent(this.open)}/answer-video`);
+    if (!res.ok) { $('status').textContent = t('error', { e: res.statusText }); return; }
+    if (this.url) URL.revokeObjectURL(this.url);
+    this.url = URL.createObjectURL(await res.blob());
+    $('vm-video').src = this.url;
+    $('vm-video').play().catch(() => {});
   }
 
   // Called once the console has its web session.
@@ -68,8 +130,11 @@ export class VideomailPanel {
     const done = m.state === 'answered' || m.state === 'closed';
     $('vm-answer').disabled = done;
     $('vm-answer-form').querySelector('button[type=submit]').disabled = done;
+    $('btn-vm-record').disabled = done || !!this.rec;
+    $('btn-vm-answer-play').hidden = !m.answer_video_ms;
     $('btn-vm-close').disabled = m.state === 'closed';
-    $('vm-answered').textContent = m.answer_text ? t('vm_answered_with', { t: m.answer_text }) : '';
+    $('vm-answered').textContent = m.answer_text ? t('vm_answered_with', { t: m.answer_text })
+      : m.answer_video_ms ? t('vm_answered_video', { t: duration(Math.round(m.answer_video_ms / 1000)) }) : '';
   }
 
   async show(id) {
