@@ -215,6 +215,44 @@ async fn the_socket_and_the_api_refuse_what_they_should() {
         ErrorCode::VideomailUnavailable,
         "unknown"
     );
+    // Calling back needs the author's page open; a wrong link and an unasked answer are refused.
+    i.send(ClientMsg::CallBack {
+        videomail: "m1".into(),
+    });
+    assert_eq!(error_code(&mut i).await, ErrorCode::InterpreterUnavailable);
+    c.send(ClientMsg::WatchVideomail {
+        token: "nope".into(),
+    });
+    assert_eq!(error_code(&mut c).await, ErrorCode::VideomailUnavailable);
+    c.send(ClientMsg::AnswerCallBack { accept: true });
+    assert_eq!(error_code(&mut c).await, ErrorCode::NoSuchCall);
+    c.send(ClientMsg::WatchVideomail {
+        token: "tok".into(),
+    });
+    c.expect("watched", T, |m| matches!(m, ServerMsg::VideomailWatched))
+        .await
+        .unwrap();
+    i.send(ClientMsg::CallBack {
+        videomail: "m1".into(),
+    });
+    c.expect(
+        "offer",
+        T,
+        |m| matches!(m, ServerMsg::CallBackOffer { from, .. } if from == "安娜"),
+    )
+    .await
+    .unwrap();
+    c.send(ClientMsg::AnswerCallBack { accept: false });
+    i.expect("declined", T, |m| {
+        matches!(
+            m,
+            ServerMsg::CallBackEnded {
+                outcome: signrelay::signal::AskOutcome::Declined
+            }
+        )
+    })
+    .await
+    .unwrap();
     assert_eq!(
         get("/api/videomail/m1/answer-video", Some(basic.clone())).await,
         404,

@@ -27,10 +27,21 @@ pub async fn list(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     require(&app, &headers, STAFF).await?;
-    desk(&app)?;
+    let desk = desk(&app)?;
     let all = app.store.videomails().await.map_err(internal)?;
     let unread = all.iter().filter(|m| m.state == State::Unread).count();
-    Ok(Json(serde_json::json!({ "unread": unread, "messages": all })).into_response())
+    // Whether each author has their page open now (then they can be called back).
+    let messages: Vec<_> = all
+        .iter()
+        .map(|m| {
+            let mut v = serde_json::to_value(m).unwrap_or_default();
+            if let Some(o) = v.as_object_mut() {
+                o.insert("caller_online".into(), desk.watched(&m.id).into());
+            }
+            v
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "unread": unread, "messages": messages })).into_response())
 }
 
 fn webm(bytes: Vec<u8>) -> Response {

@@ -3,6 +3,7 @@
 //! effects to carry out (messages to send, rooms to join or close); the async glue in
 //! `switchboard` performs them. Nothing here does I/O, so every rule is unit-tested.
 
+mod callback;
 mod counters;
 #[cfg(test)]
 mod counters_tests;
@@ -204,6 +205,8 @@ pub struct Relay {
     sent_positions: HashMap<CallId, QueuedView>,
     sent_snapshot: Option<SnapshotKey>,
     devices: counters::Devices,
+    /// Call backs offered to callers with their videomail page open, by caller.
+    callbacks: HashMap<SessionId, callback::Offer>,
 }
 
 /// What a queue snapshot showed: (call, ringing, requeued) in order, staffing, colleagues.
@@ -227,6 +230,7 @@ impl Relay {
             sent_positions: HashMap::new(),
             sent_snapshot: None,
             devices: counters::Devices::default(),
+            callbacks: HashMap::new(),
         }
     }
 
@@ -735,6 +739,7 @@ impl Relay {
     pub fn leave(&mut self, session: SessionId, reason: EndReason, now: Instant) -> Vec<Effect> {
         let mut fx = Vec::new();
         self.detach_counter(session);
+        self.drop_call_backs(session, &mut fx);
         if let Some(&call) = self.guests.get(&session) {
             self.remove_guest(call, session, &mut fx);
         } else if let Some(&call) = self.callers.get(&session) {
@@ -879,6 +884,7 @@ impl Relay {
         }
         self.invites.retain(|_, inv| inv.expires > now);
         self.tick_team(now, &mut fx);
+        self.tick_call_backs(now, &mut fx);
         self.ring_waiting(now, &mut fx);
         self.refresh(now, &mut fx);
         fx

@@ -188,6 +188,22 @@ pub enum ClientMsg {
         #[serde(default)]
         text: Option<String>,
     },
+    /// A caller's videomail page says it is open (`token` is the message's), so an
+    /// interpreter answering it may call back.
+    WatchVideomail {
+        /// The message's private token.
+        token: String,
+    },
+    /// An interpreter offers the author of a videomail whose page is open a call back.
+    CallBack {
+        /// The message.
+        videomail: String,
+    },
+    /// The caller takes or declines an offered call back.
+    AnswerCallBack {
+        /// True to take it.
+        accept: bool,
+    },
     /// A caller gives up waiting.
     CancelCall,
     /// A caller starts a captioned call with a hearing party, without an interpreter (the
@@ -570,6 +586,21 @@ pub enum ServerMsg {
         secs: u32,
         /// Stopped at the length or size limit rather than by the caller.
         limit_reached: bool,
+    },
+    /// To a caller's videomail page: it can be called back now.
+    VideomailWatched,
+    /// To a caller on their videomail page: an interpreter offers to call back.
+    CallBackOffer {
+        /// The interpreter's name.
+        from: String,
+        /// Seconds the offer stands.
+        ring_timeout_secs: u64,
+    },
+    /// How an offered call back ended (to the interpreter; to the caller when it timed out or
+    /// the interpreter left).
+    CallBackEnded {
+        /// Accepted, declined, timeout or gone.
+        outcome: AskOutcome,
     },
     /// To a service point's device: its counter's state changed.
     CounterState {

@@ -277,6 +277,7 @@ impl Switchboard {
         self.leave_briefing(session);
         // A message being recorded is kept: the caller has its link already.
         self.stop_videomail(session, false);
+        self.unwatch(session);
         let fx = lock(&self.relay).leave(session, EndReason::Disconnected, Instant::now());
         self.apply(fx);
         lock(&self.sessions).remove(&session);
@@ -487,6 +488,18 @@ impl Switchboard {
             ClientMsg::StartVideomail { sign_language } => {
                 need(Role::Caller)?;
                 self.start_videomail(session, sign_language)?;
+            }
+            ClientMsg::WatchVideomail { token } => {
+                need(Role::Caller)?;
+                self.watch_videomail(session, &token).await?;
+            }
+            ClientMsg::CallBack { videomail } => {
+                need(Role::Interpreter)?;
+                self.call_back(session, &videomail).await?;
+            }
+            ClientMsg::AnswerCallBack { accept } => {
+                need(Role::Caller)?;
+                self.answer_call_back(session, accept)?;
             }
             ClientMsg::RecordAnswer { videomail, text } => {
                 need(Role::Interpreter)?;

@@ -23,6 +23,8 @@ pub struct Desk {
     dir: PathBuf,
     recordings: Mutex<HashMap<SessionId, Recording>>,
     next_room: AtomicU64,
+    /// Callers with their message's page open, by message id: they can be called back.
+    watchers: Mutex<HashMap<String, SessionId>>,
 }
 
 struct Recording {
@@ -99,6 +101,7 @@ impl Desk {
             dir,
             recordings: Mutex::new(HashMap::new()),
             next_room: AtomicU64::new(1),
+            watchers: Mutex::new(HashMap::new()),
         })
     }
 
@@ -136,6 +139,11 @@ impl Desk {
     /// Messages being recorded now.
     pub fn recording(&self) -> usize {
         lock(&self.recordings).len()
+    }
+
+    /// Whether the author of message `id` has its page open now.
+    pub fn watched(&self, id: &str) -> bool {
+        lock(&self.watchers).contains_key(id)
     }
 }
 
@@ -508,6 +516,89 @@ impl Switchboard {
                 }
             }
         });
+    }
+
+    /// A caller's message page is open: an interpreter may call them back from it.
+    pub(super) async fn watch_videomail(
+        &self,
+        session: SessionId,
+        token: &str,
+    ) -> Result<(), RequestError> {
+        let Some(desk) = self.videomail.as_ref() else {
+            return Err(refuse(
+                ErrorCode::VideomailUnavailable,
+                "videomail is not offered here",
+            ));
+        };
+        let unknown = || refuse(ErrorCode::VideomailUnavailable, "no message for this link");
+        if token.is_empty() || token.len() > 128 {
+            return Err(unknown());
+        }
+        let m = self
+            .store
+            .videomail_by_token(token)
+            .await
+            .map_err(|_| refuse(ErrorCode::Internal, "the service is unavailable; try again"))?
+            .filter(|m| m.deleted_at_ms.is_none())
+            .ok_or_else(unknown)?;
+        lock(&desk.watchers).insert(m.id, session);
+        self.deliver(session, ServerMsg::VideomailWatched);
+        Ok(())
+    }
+
+    /// An interpreter offers the author of message `id` a call back (their page must be open).
+    pub(super) async fn call_back(&self, session: SessionId, id: &str) -> Result<(), RequestError> {
+        let Some(desk) = self.videomail.as_ref() else {
+            return Err(refuse(
+                ErrorCode::VideomailUnavailable,
+                "videomail is not offered here",
+            ));
+        };
+        let Some(caller) = lock(&desk.watchers).get(id).copied() else {
+            return Err(refuse(
+                ErrorCode::InterpreterUnavailable,
+                "the caller's page is not open now; answer in text or video instead",
+            ));
+        };
+        let m = self
+            .store
+            .videomail(id)
+            .await
+            .map_err(|_| refuse(ErrorCode::Internal, "the service is unavailable; try again"))?
+            .ok_or_else(|| refuse(ErrorCode::VideomailUnavailable, "no such message"))?;
+        let fx = lock(&self.relay).offer_call_back(
+            session,
+            caller,
+            crate::signal::Purpose::DailyLife,
+            &m.sign_language,
+            Instant::now(),
+        )?;
+        tracing::info!(%session, "call back offered");
+        self.apply(fx);
+        Ok(())
+    }
+
+    /// The caller takes or declines a call back.
+    pub(super) fn answer_call_back(
+        &self,
+        session: SessionId,
+        accept: bool,
+    ) -> Result<(), RequestError> {
+        let name = self.name(session);
+        let (call, fx) =
+            lock(&self.relay).answer_call_back(session, &name, accept, Instant::now())?;
+        if let Some(call) = call {
+            tracing::info!(%session, %call, "call back connected");
+        }
+        self.apply(fx);
+        Ok(())
+    }
+
+    /// A page is gone: it can no longer be called back.
+    pub(super) fn unwatch(&self, session: SessionId) {
+        if let Some(desk) = self.videomail.as_ref() {
+            lock(&desk.watchers).retain(|_, s| *s != session);
+        }
     }
 
     /// The videomail desk, when videomail is on.

@@ -7,7 +7,9 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launchBrowser, signInInterpreter, axeProblems, metricBecomes } from './lib.mjs';
+import {
+  startServer, launchBrowser, signInInterpreter, axeProblems, metricBecomes, waitForMediaFrom, hangUp,
+} from './lib.mjs';
 
 describe('videomail', { timeout: 180000 }, () => {
   let srv; let caller; let anna; let link;
@@ -96,5 +98,21 @@ describe('videomail', { timeout: 180000 }, () => {
     // A wrong token reads nothing.
     const r = await c.evaluate(async () => (await fetch('/api/my-videomail', { headers: { Authorization: 'Bearer nope' } })).status);
     assert.equal(r, 404);
+  });
+
+  it('while the caller has the message page open, the interpreter can call back', async () => {
+    const a = anna.page;
+    const c = caller.page;
+    // The console learns within its polling period that the author's page is open.
+    await a.waitForSelector('.vm-call-back', { timeout: 25000 });
+    await a.click('.vm-call-back');
+    await c.waitForSelector('#cb-offer:not([hidden])', { timeout: 10000 });
+    assert.match(await c.textContent('#cb-h'), /安娜 回拨给您/);
+    assert.deepEqual(await axeProblems(c), [], 'axe on the call-back ring');
+    await c.click('#btn-cb-accept');
+    await Promise.all([waitForMediaFrom(c, 1), waitForMediaFrom(a, 1)]);
+    await hangUp(a);
+    await c.waitForSelector('#vm:not([hidden])', { timeout: 10000 });
+    await metricBecomes(srv.url, 'signrelay_peers', 0);
   });
 });

@@ -85,7 +85,14 @@ function stopRing() {
 
 setInterval(() => { renderQueue(); renderRing(); }, 1000);
 
-const videomail = new VideomailPanel(sig);
+const videomail = new VideomailPanel(sig, {
+  onCallBack: async (id) => {
+    if (incall) return;
+    try { stream = await getCamera(); } catch (err) { status(t('media_denied', { e: err.message })); stream = null; }
+    status(t('cb_calling'));
+    sig.send({ type: 'call_back', videomail: id });
+  },
+});
 setupLangToggle(() => { renderStatus(); renderQueue(); renderRing(); loadMyCalls().catch(() => {}); videomail.render(); });
 
 // System notifications reach an interpreter whose console is in a background tab; asked for
@@ -209,6 +216,11 @@ sig.on('room', (m) => { ensureInCall().onRoom(m); team?.setRoster(incall.roster,
 sig.on('offer', (m) => { if (videomail.recording()) videomail.onOffer(m); else ensureInCall().onOffer(m); });
 sig.on('videomail_recording', (m) => videomail.onRecording(m));
 sig.on('videomail_saved', () => videomail.onSaved());
+sig.on('call_back_ended', (m) => {
+  if (m.outcome === 'accepted') { status(''); return; }
+  status(t(`cb_ended_${m.outcome}`));
+  if (!incall && stream) { stream.getTracks().forEach((tr) => tr.stop()); stream = null; }
+});
 sig.on('caption', (m) => incall?.onCaption(m));
 sig.on('caption_status', (m) => incall?.onCaptionStatus(m));
 sig.on('chat', (m) => incall?.onChat(m));

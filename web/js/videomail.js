@@ -2,6 +2,9 @@
 // answer. The token comes in the URL fragment (never sent to the server in a request line
 // or a Referer) and goes out only as a Bearer header.
 import { t, setupLangToggle } from './i18n.js';
+import { connectSignal } from './signal.js';
+import { getCamera } from './media.js';
+import { InCall, flash, unflash } from './incall.js';
 
 const $ = (id) => document.getElementById(id);
 const KEY = 'signrelay.videomail';
@@ -52,6 +55,79 @@ $('btn-answer-video').onclick = async () => {
   v.hidden = false;
   v.play().catch(() => {});
 };
-setupLangToggle(render);
+// While this page is open an interpreter answering the message may call back: the offer rings
+// here, and the caller takes it or says it is not a good time.
+let sig = null;
+let welcome = null;
+let incall = null;
+let stream = null;
+let offer = null; // {from, until, timer}
+function renderOffer() {
+  if (!offer) return;
+  const left = Math.max(0, Math.round((offer.until - Date.now()) / 1000));
+  $('cb-h').textContent = t('cb_offer', { n: offer.from });
+  $('cb-countdown').textContent = t('cb_countdown', { s: left });
+}
+function endOffer() {
+  if (!offer) return;
+  clearInterval(offer.timer);
+  offer = null;
+  $('cb-offer').hidden = true;
+  unflash();
+}
+function ensureInCall() {
+  if (!incall) {
+    $('vm').hidden = true;
+    $('incall').hidden = false;
+    incall = new InCall($('incall'), {
+      signal: sig, role: 'caller', localStream: stream, iceServers: welcome?.ice_servers, captions: !!welcome?.captions,
+    });
+  }
+  return incall;
+}
+function endCall() {
+  if (incall) incall.close();
+  incall = null;
+  if (stream) stream.getTracks().forEach((tr) => tr.stop());
+  stream = null;
+  $('incall').hidden = true;
+  $('vm').hidden = !msg;
+}
+function watch() {
+  if (!token) return;
+  sig = connectSignal({ onClose: () => { endOffer(); endCall(); setTimeout(watch, 5000); } });
+  sig.on('welcome', (m) => { welcome = m; sig.send({ type: 'watch_videomail', token }); });
+  sig.on('call_back_offer', (m) => {
+    offer = { from: m.from, until: Date.now() + m.ring_timeout_secs * 1000, timer: setInterval(renderOffer, 1000) };
+    renderOffer();
+    $('cb-offer').hidden = false;
+    flash(t('cb_offer', { n: m.from }), { hold: true });
+    setTimeout(() => $('cb-h').focus(), 0);
+  });
+  sig.on('call_back_ended', (m) => { endOffer(); $('status').textContent = t(`cb_ended_${m.outcome}`); });
+  sig.on('call_connected', (m) => { endOffer(); flash(t('pair', { a: t('answered'), b: m.interpreter })); ensureInCall(); });
+  sig.on('room', (m) => ensureInCall().onRoom(m));
+  sig.on('offer', (m) => ensureInCall().onOffer(m));
+  sig.on('chat', (m) => incall?.onChat(m));
+  sig.on('caption', (m) => incall?.onCaption(m));
+  sig.on('caption_status', (m) => incall?.onCaptionStatus(m));
+  sig.on('call_ended', () => { endCall(); flash(t('ended')); load().catch(() => {}); });
+  sig.on('error', (m) => {
+    if (m.code === 'bad_candidate') return;
+    endOffer();
+    $('status').textContent = t('error', { e: m.message });
+  });
+  sig.on('pong', () => {});
+  sig.on('videomail_watched', () => {});
+  sig.send({ type: 'hello', role: 'caller', name: localStorage.getItem('signrelay.name') || undefined });
+}
+$('btn-cb-accept').onclick = async () => {
+  if (!offer) return;
+  try { stream = await getCamera(); } catch (e) { $('status').textContent = t('media_denied', { e: e.message }); stream = null; }
+  sig.send({ type: 'answer_call_back', accept: true });
+};
+$('btn-cb-decline').onclick = () => { sig.send({ type: 'answer_call_back', accept: false }); endOffer(); };
+setupLangToggle(() => { render(); renderOffer(); });
+watch();
 load().catch(() => {});
 setInterval(() => load().catch(() => {}), 20000);

@@ -9,8 +9,9 @@ const $ = (id) => document.getElementById(id);
 const POLL_MS = 15000;
 
 export class VideomailPanel {
-  constructor(sig) {
+  constructor(sig, { onCallBack } = {}) {
     this.sig = sig;
+    this.onCallBack = onCallBack;
     this.rec = null; // {stream, media, deadline, timer} while recording an answer
     this.messages = [];
     this.unread = 0;
@@ -119,7 +120,17 @@ export class VideomailPanel {
       play.type = 'button';
       play.textContent = t('vm_play');
       play.onclick = () => this.show(m.id);
-      tr.insertCell().append(play);
+      const cell = tr.insertCell();
+      cell.append(play);
+      // The author has their message's page open: a call back rings there.
+      if (m.caller_online && m.state !== 'closed' && this.onCallBack) {
+        const cb = document.createElement('button');
+        cb.type = 'button';
+        cb.className = 'vm-call-back';
+        cb.textContent = t('vm_call_back');
+        cb.onclick = () => this.onCallBack(m.id);
+        cell.append(' ', cb);
+      }
     }
     const m = this.messages.find((x) => x.id === this.open);
     if (m) this.renderDetail(m);
