@@ -274,3 +274,25 @@ async fn videomail_can_be_switched_off() {
     });
     assert_eq!(error_code(&mut c).await, ErrorCode::VideomailUnavailable);
 }
+
+#[tokio::test]
+async fn one_address_cannot_fill_the_disk_with_messages() {
+    let srv = server_with(|_| {}).await;
+    let mut c = caller(srv.addr).await;
+    for _ in 0..signrelay::videomail::PER_ADDRESS_PER_HOUR {
+        c.send(ClientMsg::StartVideomail {
+            sign_language: None,
+        });
+        c.expect("recording", T, |m| {
+            matches!(m, ServerMsg::VideomailRecording { .. })
+        })
+        .await
+        .unwrap();
+        c.send(ClientMsg::StopVideomail);
+        assert_eq!(error_code(&mut c).await, ErrorCode::VideomailUnavailable);
+    }
+    c.send(ClientMsg::StartVideomail {
+        sign_language: None,
+    });
+    assert_eq!(error_code(&mut c).await, ErrorCode::RateLimited);
+}

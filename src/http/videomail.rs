@@ -56,10 +56,27 @@ fn webm(bytes: Vec<u8>) -> Response {
 }
 
 async fn file_of(app: &AppState, m: &Videomail) -> Result<Vec<u8>, ApiError> {
+    sealed_file(app, m, false).await
+}
+
+/// A message's file, or its video answer's, opened.
+async fn sealed_file(app: &AppState, m: &Videomail, answer: bool) -> Result<Vec<u8>, ApiError> {
     if m.deleted_at_ms.is_some() {
         return Err(problem(StatusCode::GONE, "this message was deleted"));
     }
-    desk(app)?.read(&m.id).await.map_err(|e| {
+    if answer && m.answer_video_ms.is_none() {
+        return Err(problem(
+            StatusCode::NOT_FOUND,
+            "this message has no video answer",
+        ));
+    }
+    let desk = desk(app)?;
+    let opened = if answer {
+        desk.read_answer(&m.id).await
+    } else {
+        desk.read(&m.id).await
+    };
+    opened.map_err(|e| {
         tracing::error!(error = %e, "a videomail file does not open");
         problem(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -180,25 +197,6 @@ pub async fn my_video(
     Ok(webm(file_of(&app, &m).await?))
 }
 
-async fn answer_file_of(app: &AppState, m: &Videomail) -> Result<Vec<u8>, ApiError> {
-    if m.deleted_at_ms.is_some() {
-        return Err(problem(StatusCode::GONE, "this message was deleted"));
-    }
-    if m.answer_video_ms.is_none() {
-        return Err(problem(
-            StatusCode::NOT_FOUND,
-            "this message has no video answer",
-        ));
-    }
-    desk(app)?.read_answer(&m.id).await.map_err(|e| {
-        tracing::error!(error = %e, "a videomail answer file does not open");
-        problem(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "the answer file could not be opened",
-        )
-    })
-}
-
 /// `GET /api/videomail/{id}/answer-video`: the recorded answer, for staff.
 pub async fn answer_video(
     AxState(app): AxState<AppState>,
@@ -209,7 +207,7 @@ pub async fn answer_video(
     let Some(m) = app.store.videomail(&id).await.map_err(internal)? else {
         return Err(problem(StatusCode::NOT_FOUND, "no such message"));
     };
-    Ok(webm(answer_file_of(&app, &m).await?))
+    Ok(webm(sealed_file(&app, &m, true).await?))
 }
 
 /// `GET /api/my-videomail/answer-video`: the interpreter's recorded answer, for the caller.
@@ -218,5 +216,5 @@ pub async fn my_answer_video(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let m = mine_of(&app, &headers).await?;
-    Ok(webm(answer_file_of(&app, &m).await?))
+    Ok(webm(sealed_file(&app, &m, true).await?))
 }

@@ -1,7 +1,7 @@
 //! Service points on the switchboard: a counter's device signs in with its secret, and a call
 //! placed from a counter's QR code takes its purpose and sign language from the counter.
 
-use super::{lock, refuse, RequestError, Switchboard};
+use super::{lock, refuse, store_down, RequestError, Switchboard};
 use crate::signal::{ErrorCode, Purpose, Role, SessionId};
 use crate::store::ServicePoint;
 use std::time::Instant;
@@ -31,10 +31,7 @@ impl Switchboard {
             .store
             .service_point_by_device(device)
             .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "service point lookup failed");
-                refuse(ErrorCode::Internal, "the service is unavailable; try again")
-            })?
+            .map_err(store_down)?
             .ok_or_else(unknown)?;
         let fx =
             lock(&self.relay).attach_counter(session, &point.code, &point.name, Instant::now())?;
@@ -60,10 +57,7 @@ impl Switchboard {
             .store
             .service_point(code)
             .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "service point lookup failed");
-                refuse(ErrorCode::Internal, "the service is unavailable; try again")
-            })?
+            .map_err(store_down)?
             .ok_or_else(unknown)?;
         if point.revoked_at_ms.is_some() {
             return Err(refuse(

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod briefings;
+mod callback;
 mod calls;
 mod counters;
 mod lifecycle;
@@ -157,7 +158,7 @@ impl Switchboard {
                 .map_err(|e| tracing::error!(error = %e, "service hours ignored"))
                 .ok()
         });
-        let cfg_for_desk = cfg.clone();
+        let videomail = videomail::Desk::open(&cfg);
         let records = spawn_record_writer(store.clone());
         spawn_retention(store.clone(), cfg.records.clone(), briefings.clone());
         let sb = Arc::new_cyclic(|me| Self {
@@ -180,7 +181,7 @@ impl Switchboard {
             next_session: AtomicU64::new(1),
             briefings,
             hours,
-            videomail: videomail::Desk::open(&cfg_for_desk),
+            videomail,
             me: me.clone(),
         });
         sb.spawn_videomail_retention();
@@ -443,6 +444,12 @@ impl Switchboard {
                 counter,
             } => {
                 need(Role::Caller)?;
+                if self.recording_room(session).is_some() {
+                    return Err(refuse(
+                        ErrorCode::AlreadyInCall,
+                        "finish your message first",
+                    ));
+                }
                 let point = match counter.as_deref() {
                     Some(code) => Some(self.counter_for_call(code).await?),
                     None => None,
@@ -635,6 +642,12 @@ impl Switchboard {
             .map(|s| s.name.clone())
             .unwrap_or_default()
     }
+}
+
+/// A database failure behind a page's request: logged, and a sentence that leaks nothing.
+fn store_down(e: impl std::fmt::Display) -> RequestError {
+    tracing::error!(error = %e, "database request failed");
+    refuse(ErrorCode::Internal, "the service is unavailable; try again")
 }
 
 fn refuse(code: ErrorCode, message: impl Into<String>) -> RequestError {

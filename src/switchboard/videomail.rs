@@ -1,7 +1,7 @@
 //! Videomail on the switchboard: a caller's message is recorded from the media plane into a
 //! sealed WebM file, and the files are opened for interpreters and expired.
 
-use super::{lock, peer_of, refuse, RequestError, Switchboard};
+use super::{lock, peer_of, refuse, store_down, RequestError, Switchboard};
 use crate::config::Config;
 use crate::sfu::{MediaTap, Presence, RoomId};
 use crate::signal::{ErrorCode, ServerMsg, SessionId};
@@ -19,12 +19,15 @@ const MIN_MESSAGE: Duration = Duration::from_millis(800);
 
 /// Where messages are kept and how they are sealed.
 pub struct Desk {
-    key: Key,
+    key: Mutex<Option<Key>>,
+    data_dir: PathBuf,
     dir: PathBuf,
     recordings: Mutex<HashMap<SessionId, Recording>>,
     next_room: AtomicU64,
     /// Callers with their message's page open, by message id: they can be called back.
-    watchers: Mutex<HashMap<String, SessionId>>,
+    pub(super) watchers: Mutex<HashMap<String, SessionId>>,
+    /// Messages started per address in the last hour.
+    quota: Mutex<crate::videomail::Quota>,
 }
 
 struct Recording {
@@ -68,41 +71,52 @@ pub enum DeskError {
 }
 
 impl Desk {
-    /// The desk of a configuration, or None when videomail is off. A missing key is made
-    /// once and kept in the data directory (owner-only), so the defaults work out of the box.
+    /// The desk of a configuration, or None when videomail is off. Without a configured key
+    /// one is made at the first message and kept in the data directory (owner-only), so the
+    /// defaults work out of the box and a server that never took a message writes nothing.
     pub fn open(cfg: &Config) -> Option<Desk> {
         if !cfg.videomail.enabled {
             return None;
         }
-        let dir = cfg.data_dir.join("videomail");
         let key = if cfg.videomail.key.is_empty() {
-            match stored_key(&cfg.data_dir) {
-                Ok(k) => k,
-                Err(e) => {
-                    tracing::error!(error = %e, "videomail is off: no key could be kept");
-                    return None;
-                }
-            }
+            None
         } else {
             match Key::from_hex(&cfg.videomail.key) {
-                Ok(k) => k,
+                Ok(k) => Some(k),
                 Err(e) => {
                     tracing::error!(error = %e, "videomail is off");
                     return None;
                 }
             }
         };
-        if let Err(e) = std::fs::create_dir_all(&dir) {
-            tracing::error!(error = %e, "videomail is off: no folder for the messages");
-            return None;
-        }
         Some(Desk {
-            key,
-            dir,
+            key: Mutex::new(key),
+            data_dir: cfg.data_dir.clone(),
+            dir: cfg.data_dir.join("videomail"),
             recordings: Mutex::new(HashMap::new()),
             next_room: AtomicU64::new(1),
             watchers: Mutex::new(HashMap::new()),
+            quota: Mutex::new(crate::videomail::Quota::default()),
         })
+    }
+
+    /// The sealing key: configured, or the one kept in the data directory (made if missing).
+    fn key(&self) -> Result<Key, DeskError> {
+        let mut key = lock(&self.key);
+        if let Some(k) = key.as_ref() {
+            return Ok(k.clone());
+        }
+        let k = stored_key(&self.data_dir)?;
+        *key = Some(k.clone());
+        Ok(k)
+    }
+
+    /// Seals and writes one file (the folder is made at the first message).
+    async fn write(&self, path: &std::path::Path, aad: &str, webm: &[u8]) -> Result<(), DeskError> {
+        let sealed = self.key()?.seal(aad, webm);
+        tokio::fs::create_dir_all(&self.dir).await?;
+        tokio::fs::write(path, &sealed).await?;
+        Ok(())
     }
 
     fn path(&self, id: &str) -> PathBuf {
@@ -116,13 +130,13 @@ impl Desk {
     /// The WebM file of a message, opened.
     pub async fn read(&self, id: &str) -> Result<Vec<u8>, DeskError> {
         let sealed = tokio::fs::read(self.path(id)).await?;
-        Ok(self.key.open(id, &sealed)?)
+        Ok(self.key()?.open(id, &sealed)?)
     }
 
     /// The WebM file of a message's video answer, opened.
     pub async fn read_answer(&self, id: &str) -> Result<Vec<u8>, DeskError> {
         let sealed = tokio::fs::read(self.answer_path(id)).await?;
-        Ok(self.key.open(&answer_aad(id), &sealed)?)
+        Ok(self.key()?.open(&answer_aad(id), &sealed)?)
     }
 
     /// Removes a message's files (expired); missing ones are fine.
@@ -205,6 +219,14 @@ impl Switchboard {
     ) -> Result<(), RequestError> {
         self.recording_allowed(session)?;
         let now = Instant::now();
+        if let (Some(desk), Some(addr)) = (self.videomail.as_ref(), self.addr(session)) {
+            if !lock(&desk.quota).try_start(addr, now) {
+                return Err(refuse(
+                    ErrorCode::RateLimited,
+                    "too many messages from here in the last hour; please try again later",
+                ));
+            }
+        }
         {
             let mut relay = lock(&self.relay);
             if relay.call_of(session).is_some() {
@@ -257,7 +279,7 @@ impl Switchboard {
             .store
             .videomail(to)
             .await
-            .map_err(|_| refuse(ErrorCode::Internal, "the service is unavailable; try again"))?
+            .map_err(store_down)?
             .filter(|m| m.deleted_at_ms.is_none())
             .ok_or_else(|| refuse(ErrorCode::VideomailUnavailable, "no such message"))?;
         crate::videomail::next(m.state, crate::videomail::Action::Answer)
@@ -427,8 +449,7 @@ impl Switchboard {
                 token,
                 sign_language,
             } => {
-                let sealed = desk.key.seal(&id, &webm);
-                tokio::fs::write(desk.path(&id), &sealed)
+                desk.write(&desk.path(&id), &id, &webm)
                     .await
                     .map_err(|e| stored(&e))?;
                 self.store
@@ -439,11 +460,10 @@ impl Switchboard {
             Kind::Answer { to, by, text } => {
                 // Written aside first: if a colleague answered meanwhile, their answer's file
                 // is left alone.
-                let sealed = desk.key.seal(&answer_aad(&to), &webm);
                 let aside = desk
                     .dir
                     .join(format!("{to}.{}.tmp", crate::token::new_token()));
-                tokio::fs::write(&aside, &sealed)
+                desk.write(&aside, &answer_aad(&to), &webm)
                     .await
                     .map_err(|e| stored(&e))?;
                 let acted = self
@@ -516,89 +536,6 @@ impl Switchboard {
                 }
             }
         });
-    }
-
-    /// A caller's message page is open: an interpreter may call them back from it.
-    pub(super) async fn watch_videomail(
-        &self,
-        session: SessionId,
-        token: &str,
-    ) -> Result<(), RequestError> {
-        let Some(desk) = self.videomail.as_ref() else {
-            return Err(refuse(
-                ErrorCode::VideomailUnavailable,
-                "videomail is not offered here",
-            ));
-        };
-        let unknown = || refuse(ErrorCode::VideomailUnavailable, "no message for this link");
-        if token.is_empty() || token.len() > 128 {
-            return Err(unknown());
-        }
-        let m = self
-            .store
-            .videomail_by_token(token)
-            .await
-            .map_err(|_| refuse(ErrorCode::Internal, "the service is unavailable; try again"))?
-            .filter(|m| m.deleted_at_ms.is_none())
-            .ok_or_else(unknown)?;
-        lock(&desk.watchers).insert(m.id, session);
-        self.deliver(session, ServerMsg::VideomailWatched);
-        Ok(())
-    }
-
-    /// An interpreter offers the author of message `id` a call back (their page must be open).
-    pub(super) async fn call_back(&self, session: SessionId, id: &str) -> Result<(), RequestError> {
-        let Some(desk) = self.videomail.as_ref() else {
-            return Err(refuse(
-                ErrorCode::VideomailUnavailable,
-                "videomail is not offered here",
-            ));
-        };
-        let Some(caller) = lock(&desk.watchers).get(id).copied() else {
-            return Err(refuse(
-                ErrorCode::InterpreterUnavailable,
-                "the caller's page is not open now; answer in text or video instead",
-            ));
-        };
-        let m = self
-            .store
-            .videomail(id)
-            .await
-            .map_err(|_| refuse(ErrorCode::Internal, "the service is unavailable; try again"))?
-            .ok_or_else(|| refuse(ErrorCode::VideomailUnavailable, "no such message"))?;
-        let fx = lock(&self.relay).offer_call_back(
-            session,
-            caller,
-            crate::signal::Purpose::DailyLife,
-            &m.sign_language,
-            Instant::now(),
-        )?;
-        tracing::info!(%session, "call back offered");
-        self.apply(fx);
-        Ok(())
-    }
-
-    /// The caller takes or declines a call back.
-    pub(super) fn answer_call_back(
-        &self,
-        session: SessionId,
-        accept: bool,
-    ) -> Result<(), RequestError> {
-        let name = self.name(session);
-        let (call, fx) =
-            lock(&self.relay).answer_call_back(session, &name, accept, Instant::now())?;
-        if let Some(call) = call {
-            tracing::info!(%session, %call, "call back connected");
-        }
-        self.apply(fx);
-        Ok(())
-    }
-
-    /// A page is gone: it can no longer be called back.
-    pub(super) fn unwatch(&self, session: SessionId) {
-        if let Some(desk) = self.videomail.as_ref() {
-            lock(&desk.watchers).retain(|_, s| *s != session);
-        }
     }
 
     /// The videomail desk, when videomail is on.

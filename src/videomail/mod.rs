@@ -84,6 +84,38 @@ pub fn next(state: State, action: Action) -> Result<State, Refused> {
 /// Longest text answer.
 pub const MAX_ANSWER_CHARS: usize = 2000;
 
+/// How many messages one client address may start in an hour: enough for a family sharing a
+/// connection, too few for a script to fill the disk.
+pub const PER_ADDRESS_PER_HOUR: usize = 6;
+
+/// Messages started per client address in the last hour (one anonymous script must not fill
+/// the disk; each message may be up to `videomail.max_mib`).
+#[derive(Debug, Default)]
+pub struct Quota {
+    started:
+        std::collections::HashMap<std::net::IpAddr, std::collections::VecDeque<std::time::Instant>>,
+}
+
+impl Quota {
+    /// Counts a message from `addr` at `now` if the address is under its hourly allowance.
+    pub fn try_start(&mut self, addr: std::net::IpAddr, now: std::time::Instant) -> bool {
+        let hour = std::time::Duration::from_secs(3600);
+        // Old entries go, for every address, so the map does not grow with addresses seen.
+        self.started.retain(|_, q| {
+            while q.front().is_some_and(|t| now.duration_since(*t) >= hour) {
+                q.pop_front();
+            }
+            !q.is_empty()
+        });
+        let q = self.started.entry(addr).or_default();
+        if q.len() >= PER_ADDRESS_PER_HOUR {
+            return false;
+        }
+        q.push_back(now);
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,6 +144,26 @@ mod tests {
     fn an_unread_message_can_be_answered_or_closed_at_once() {
         assert_eq!(next(State::Unread, Action::Answer), Ok(State::Answered));
         assert_eq!(next(State::Unread, Action::Close), Ok(State::Closed));
+    }
+
+    #[test]
+    fn one_address_may_start_a_few_messages_an_hour() {
+        let mut q = Quota::default();
+        let a: std::net::IpAddr = "203.0.113.7".parse().unwrap();
+        let b: std::net::IpAddr = "203.0.113.8".parse().unwrap();
+        let t0 = std::time::Instant::now();
+        for i in 0..PER_ADDRESS_PER_HOUR {
+            assert!(q.try_start(a, t0 + std::time::Duration::from_secs(i as u64)));
+        }
+        assert!(!q.try_start(a, t0 + std::time::Duration::from_secs(60)));
+        assert!(
+            q.try_start(b, t0 + std::time::Duration::from_secs(60)),
+            "others are not held up"
+        );
+        assert!(
+            q.try_start(a, t0 + std::time::Duration::from_secs(3601)),
+            "an hour later"
+        );
     }
 
     #[test]

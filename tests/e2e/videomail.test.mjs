@@ -53,7 +53,7 @@ describe('videomail', { timeout: 180000 }, () => {
     assert.ok(!sealed.includes(Buffer.from('webm')), 'the file is not readable without the key');
   });
 
-  it('an interpreter sees it unread, plays it and answers; the caller reads the answer', async () => {
+  it('an interpreter sees it unread, plays it and answers; the caller reads the answer', async (t) => {
     const a = anna.page;
     await signInInterpreter(a, srv.url, 'anna', 'pw-anna');
     await a.waitForSelector('#vm-box:not([hidden])', { timeout: 10000 });
@@ -72,6 +72,7 @@ describe('videomail', { timeout: 180000 }, () => {
     });
     assert.deepEqual(file.head, [0x1a, 0x45, 0xdf, 0xa3], 'a WebM (EBML) file');
     assert.ok(file.size > 20000, `a few seconds of video (${file.size} bytes)`);
+    t.diagnostic(`a 5 s message from the fake camera: ${file.size} bytes of WebM`);
     await a.waitForFunction(() => document.querySelector('#vm-list tr')?.dataset.state === 'in_progress', null, { timeout: 10000 });
     // The answer: signed on video from the console's camera, with a line of text.
     await a.fill('#vm-answer', '您好，社保卡补办请带身份证到3号窗口。');

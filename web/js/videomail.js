@@ -39,22 +39,16 @@ async function load() {
   if (before && before.state !== 'answered' && msg.state === 'answered') $('status').textContent = t('vm_mine_answered');
 }
 
-$('btn-replay').onclick = async () => {
-  const r = await fetch('/api/my-videomail/video', { headers: auth });
+// Plays a sealed file the server opens for this token.
+async function playInto(path, video) {
+  const r = await fetch(path, { headers: auth });
   if (!r.ok) { $('status').textContent = t('error', { e: r.statusText }); return; }
-  const v = $('vm-video');
-  v.src = URL.createObjectURL(await r.blob());
-  v.hidden = false;
-  v.play().catch(() => {});
-};
-$('btn-answer-video').onclick = async () => {
-  const r = await fetch('/api/my-videomail/answer-video', { headers: auth });
-  if (!r.ok) { $('status').textContent = t('error', { e: r.statusText }); return; }
-  const v = $('vm-answer-video');
-  v.src = URL.createObjectURL(await r.blob());
-  v.hidden = false;
-  v.play().catch(() => {});
-};
+  video.src = URL.createObjectURL(await r.blob());
+  video.hidden = false;
+  video.play().catch(() => {});
+}
+$('btn-replay').onclick = () => playInto('/api/my-videomail/video', $('vm-video'));
+$('btn-answer-video').onclick = () => playInto('/api/my-videomail/answer-video', $('vm-answer-video'));
 // While this page is open an interpreter answering the message may call back: the offer rings
 // here, and the caller takes it or says it is not a good time.
 let sig = null;
