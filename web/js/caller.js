@@ -273,8 +273,8 @@ function vmTick() {
   const left = Math.max(0, Math.round((vm.deadline - Date.now()) / 1000));
   $('vm-countdown').textContent = t('vm_left', { t: duration(left) });
   // Announced at a few points only, not every second.
-  const mark = [60, 30, 10].find((s) => left <= s && vm.spoken !== s && left > s - 2);
-  if (mark) { vm.spoken = mark; $('vm-countdown-sr').textContent = t('vm_left', { t: duration(left) }); }
+  const point = [60, 30, 10].find((s) => left <= s && vm.spoken !== s && left > s - 2);
+  if (point) { vm.spoken = point; $('vm-countdown-sr').textContent = t('vm_left', { t: duration(left) }); }
 }
 function endVideomail() {
   if (!vm) return;
