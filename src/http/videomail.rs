@@ -55,10 +55,6 @@ fn webm(bytes: Vec<u8>) -> Response {
         .into_response()
 }
 
-async fn file_of(app: &AppState, m: &Videomail) -> Result<Vec<u8>, ApiError> {
-    sealed_file(app, m, false).await
-}
-
 /// A message's file, or its video answer's, opened.
 async fn sealed_file(app: &AppState, m: &Videomail, answer: bool) -> Result<Vec<u8>, ApiError> {
     if m.deleted_at_ms.is_some() {
@@ -96,7 +92,7 @@ pub async fn video(
     let Some(m) = app.store.videomail(&id).await.map_err(internal)? else {
         return Err(problem(StatusCode::NOT_FOUND, "no such message"));
     };
-    let bytes = file_of(&app, &m).await?;
+    let bytes = sealed_file(&app, &m, false).await?;
     if m.state != State::Closed {
         // Two consoles playing at once: one write wins, the other's play still works.
         let _ = app
@@ -194,7 +190,7 @@ pub async fn my_video(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let m = mine_of(&app, &headers).await?;
-    Ok(webm(file_of(&app, &m).await?))
+    Ok(webm(sealed_file(&app, &m, false).await?))
 }
 
 /// `GET /api/videomail/{id}/answer-video`: the recorded answer, for staff.

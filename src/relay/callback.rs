@@ -4,7 +4,6 @@
 
 use super::{err, Call, CallState, Effect, IState, Relay, RelayError};
 use crate::signal::{AskOutcome, CallId, ErrorCode, Purpose, ServerMsg, SessionId};
-use std::collections::HashMap;
 use std::time::Instant;
 
 /// An offered call back, waiting for the caller's answer.
@@ -93,36 +92,24 @@ impl Relay {
         }
         let id = self.next_call;
         self.next_call.0 += 1;
-        self.calls.insert(
-            id,
-            Call {
-                caller,
-                caller_name: caller_name.to_owned(),
-                purpose: offer.purpose,
-                sign_language: offer.sign_language.clone(),
-                // Rung on the interpreter who asked, and answered by them at once.
-                state: CallState::Ringing {
-                    interpreter: offer.interpreter,
-                    deadline: now + self.cfg.ring_timeout,
-                },
-                placed_at: now,
-                requeued: false,
-                declined: HashMap::new(),
-                guests: Vec::new(),
-                rang: self
-                    .interpreters
-                    .get(&offer.interpreter)
-                    .map(|i| vec![i.username.clone()])
-                    .unwrap_or_default(),
-                answered: None,
-                room_open: false,
-                preference: None,
-                support: None,
-                ask: None,
-                stretches: Vec::new(),
-                counter: None,
+        // Rung on the interpreter who asked, and answered by them at once below.
+        let mut call = Call::new(
+            caller,
+            caller_name,
+            offer.purpose,
+            offer.sign_language.clone(),
+            CallState::Ringing {
+                interpreter: offer.interpreter,
+                deadline: now + self.cfg.ring_timeout,
             },
+            now,
         );
+        call.rang = self
+            .interpreters
+            .get(&offer.interpreter)
+            .map(|i| vec![i.username.clone()])
+            .unwrap_or_default();
+        self.calls.insert(id, call);
         self.callers.insert(caller, id);
         if let Some(i) = self.interpreters.get_mut(&offer.interpreter) {
             i.state = IState::Ringing(id);

@@ -137,6 +137,10 @@ impl Relay {
     /// Brings free counter devices into answered calls of their counter, and tells every
     /// device its counter's state when it changed.
     pub(super) fn seat_counters(&mut self, fx: &mut Vec<Effect>) {
+        // Runs on every refresh (each clock tick): most servers have no counter tablets.
+        if self.devices.by_session.is_empty() {
+            return;
+        }
         let devices: Vec<(SessionId, String, String)> = self
             .devices
             .by_session

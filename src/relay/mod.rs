@@ -185,6 +185,38 @@ struct Call {
     counter: Option<counters::Tag>,
 }
 
+impl Call {
+    /// A new call as placed: nobody rung yet, no guests, no room.
+    fn new(
+        caller: SessionId,
+        caller_name: &str,
+        purpose: Purpose,
+        sign_language: String,
+        state: CallState,
+        now: Instant,
+    ) -> Self {
+        Call {
+            caller,
+            caller_name: caller_name.to_owned(),
+            purpose,
+            sign_language,
+            state,
+            placed_at: now,
+            requeued: false,
+            declined: HashMap::new(),
+            guests: Vec::new(),
+            rang: Vec::new(),
+            answered: None,
+            room_open: false,
+            preference: None,
+            support: None,
+            ask: None,
+            stretches: Vec::new(),
+            counter: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Invite {
     call: CallId,
@@ -481,33 +513,22 @@ impl Relay {
         }
         let id = self.next_call;
         self.next_call.0 += 1;
-        self.calls.insert(
-            id,
-            Call {
-                caller: session,
-                caller_name: caller_name.to_owned(),
-                purpose,
-                sign_language: lang.clone(),
-                state: CallState::Queued,
-                placed_at: now,
-                requeued: false,
-                declined: HashMap::new(),
-                guests: Vec::new(),
-                rang: Vec::new(),
-                answered: None,
-                room_open: false,
-                preference,
-                support: None,
-                ask: None,
-                stretches: Vec::new(),
-                counter: opts.counter.map(|(code, name)| counters::Tag {
-                    code: code.to_owned(),
-                    name: name.to_owned(),
-                    device_left: false,
-                    seated: None,
-                }),
-            },
+        let mut call = Call::new(
+            session,
+            caller_name,
+            purpose,
+            lang.clone(),
+            CallState::Queued,
+            now,
         );
+        call.preference = preference;
+        call.counter = opts.counter.map(|(code, name)| counters::Tag {
+            code: code.to_owned(),
+            name: name.to_owned(),
+            device_left: false,
+            seated: None,
+        });
+        self.calls.insert(id, call);
         self.callers.insert(session, id);
         let mut fx = vec![Effect::Placed {
             call: id,
@@ -535,28 +556,16 @@ impl Relay {
         let id = self.next_call;
         self.next_call.0 += 1;
         let purpose = Purpose::DailyLife;
-        self.calls.insert(
-            id,
-            Call {
-                caller: session,
-                caller_name: caller_name.to_owned(),
-                purpose,
-                sign_language: String::new(),
-                state: CallState::Direct,
-                placed_at: now,
-                requeued: false,
-                declined: HashMap::new(),
-                guests: Vec::new(),
-                rang: Vec::new(),
-                answered: None,
-                room_open: true,
-                preference: None,
-                support: None,
-                ask: None,
-                stretches: Vec::new(),
-                counter: None,
-            },
+        let mut call = Call::new(
+            session,
+            caller_name,
+            purpose,
+            String::new(),
+            CallState::Direct,
+            now,
         );
+        call.room_open = true;
+        self.calls.insert(id, call);
         self.callers.insert(session, id);
         let fx = vec![
             Effect::Placed {

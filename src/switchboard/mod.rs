@@ -409,9 +409,7 @@ impl Switchboard {
                 let topics: Vec<crate::signal::Purpose> = acct
                     .topics
                     .iter()
-                    .filter_map(|t| {
-                        serde_json::from_value(serde_json::Value::String(t.clone())).ok()
-                    })
+                    .filter_map(|t| crate::signal::from_wire(t))
                     .collect();
                 lock(&self.relay).set_skills(
                     session,

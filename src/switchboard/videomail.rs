@@ -10,7 +10,7 @@ use crate::videomail::seal::Key;
 use rtc::rtp;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -185,6 +185,9 @@ fn stored_key(data_dir: &std::path::Path) -> std::io::Result<Key> {
 struct RecordTap {
     recorder: Arc<Mutex<Recorder>>,
     video: bool,
+    /// What the last packet left the recorder needing, so the forwarder's question after
+    /// every packet does not take the lock again.
+    needs_keyframe: AtomicBool,
 }
 
 impl MediaTap for RecordTap {
@@ -199,13 +202,15 @@ impl MediaTap for RecordTap {
                 &p.payload,
                 now,
             );
+            self.needs_keyframe
+                .store(r.needs_keyframe(), Ordering::Relaxed);
         } else {
             r.audio(p.header.timestamp, &p.payload, now);
         }
     }
 
     fn wants_keyframe(&self) -> bool {
-        self.video && lock(&self.recorder).needs_keyframe()
+        self.needs_keyframe.load(Ordering::Relaxed)
     }
 }
 
@@ -385,6 +390,7 @@ impl Switchboard {
         Some(Box::new(RecordTap {
             recorder: rec.recorder.clone(),
             video,
+            needs_keyframe: AtomicBool::new(video),
         }))
     }
 

@@ -5,7 +5,7 @@
 import { t, setupLangToggle } from './i18n.js';
 import { connectSignal } from './signal.js';
 import { getCamera } from './media.js';
-import { InCall, flash } from './incall.js';
+import { InCall, flash, forwardCallMessages } from './incall.js';
 
 const $ = (id) => document.getElementById(id);
 const status = (text) => { $('status').textContent = text; };
@@ -99,11 +99,7 @@ function connect() {
     // Offers wait for the camera so the first negotiation already carries it.
     pending = camera().then(() => { flash(t('pair', { a: t('counter_joined'), b: m.interpreter })); ensureInCall(); });
   });
-  sig.on('room', (m) => pending.then(() => ensureInCall().onRoom(m)));
-  sig.on('offer', (m) => pending.then(() => ensureInCall().onOffer(m)));
-  sig.on('chat', (m) => incall?.onChat(m));
-  sig.on('caption', (m) => incall?.onCaption(m));
-  sig.on('caption_status', (m) => incall?.onCaptionStatus(m));
+  forwardCallMessages(sig, { ensure: ensureInCall, current: () => incall, ready: () => pending });
   sig.on('interpreter_lost', (m) => flash(t(m.handed_back ? 'interp_handed_back' : 'interp_lost')));
   sig.on('call_ended', () => { pending.then(endCall); });
   sig.on('error', (m) => {

@@ -1,7 +1,7 @@
 import { t, setupLangToggle } from './i18n.js';
 import { connectSignal } from './signal.js';
 import { getCamera } from './media.js';
-import { InCall, flash } from './incall.js';
+import { InCall, flash, forwardCallMessages } from './incall.js';
 
 const $ = (id) => document.getElementById(id);
 const status = (text) => { $('status').textContent = text; };
@@ -35,11 +35,7 @@ $('join').addEventListener('submit', async (e) => {
   try { stream = await getCamera(); } catch (err) { status(t('media_denied', { e: err.message })); stream = null; }
   sig = connectSignal({ onClose: () => status(t('disconnected')) });
   sig.on('welcome', (m) => { welcome = m; ensureInCall(); });
-  sig.on('room', (m) => ensureInCall().onRoom(m));
-  sig.on('offer', (m) => ensureInCall().onOffer(m));
-  sig.on('chat', (m) => incall?.onChat(m));
-  sig.on('caption', (m) => incall?.onCaption(m));
-  sig.on('caption_status', (m) => incall?.onCaptionStatus(m));
+  forwardCallMessages(sig, { ensure: ensureInCall, current: () => incall });
   sig.on('interpreter_lost', (m) => flash(t(m.handed_back ? 'interp_handed_back' : 'interp_lost')));
   sig.on('call_connected', () => flash(t('answered')));
   sig.on('call_ended', () => {

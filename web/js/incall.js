@@ -23,6 +23,17 @@ export function flash(text, { hold = false } = {}) {
   if (!hold) flash.timer = setTimeout(() => { el.hidden = true; }, 4000);
 }
 
+// The messages of a call a page passes to its InCall, made on first need by `ensure`; `ready`
+// (optional) holds negotiation until the page's camera is open.
+export function forwardCallMessages(sig, { ensure, current, ready }) {
+  const run = (fn) => (ready ? ready().then(fn) : fn());
+  sig.on('room', (m) => run(() => ensure().onRoom(m)));
+  sig.on('offer', (m) => run(() => ensure().onOffer(m)));
+  sig.on('chat', (m) => current()?.onChat(m));
+  sig.on('caption', (m) => current()?.onCaption(m));
+  sig.on('caption_status', (m) => current()?.onCaptionStatus(m));
+}
+
 export function unflash() {
   const el = document.getElementById('alert');
   clearTimeout(flash.timer);

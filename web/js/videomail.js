@@ -4,7 +4,7 @@
 import { t, setupLangToggle } from './i18n.js';
 import { connectSignal } from './signal.js';
 import { getCamera } from './media.js';
-import { InCall, flash, unflash } from './incall.js';
+import { InCall, flash, unflash, forwardCallMessages } from './incall.js';
 
 const $ = (id) => document.getElementById(id);
 const KEY = 'signrelay.videomail';
@@ -100,11 +100,7 @@ function watch() {
   });
   sig.on('call_back_ended', (m) => { endOffer(); $('status').textContent = t(`cb_ended_${m.outcome}`); });
   sig.on('call_connected', (m) => { endOffer(); flash(t('pair', { a: t('answered'), b: m.interpreter })); ensureInCall(); });
-  sig.on('room', (m) => ensureInCall().onRoom(m));
-  sig.on('offer', (m) => ensureInCall().onOffer(m));
-  sig.on('chat', (m) => incall?.onChat(m));
-  sig.on('caption', (m) => incall?.onCaption(m));
-  sig.on('caption_status', (m) => incall?.onCaptionStatus(m));
+  forwardCallMessages(sig, { ensure: ensureInCall, current: () => incall });
   sig.on('call_ended', () => { endCall(); flash(t('ended')); load().catch(() => {}); });
   sig.on('error', (m) => {
     if (m.code === 'bad_candidate') return;
