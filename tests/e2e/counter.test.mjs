@@ -87,6 +87,7 @@ describe('a service counter with a QR code', { timeout: 240000 }, () => {
     await t.waitForSelector('#ready:not([hidden])', { timeout: 10000 });
     await t.waitForFunction(() => /等待居民扫码/.test(document.getElementById('counter-state').textContent), null, { timeout: 10000 });
     await metricBecomes(srv.url, 'signrelay_peers', 0);
+    await metricBecomes(srv.url, 'signrelay_rooms', 0);
   });
 
   it('the dashboard counts the call for the counter, and a revoked counter says so', async () => {

@@ -43,6 +43,7 @@ describe('videomail', { timeout: 180000 }, () => {
     assert.match(link, /\/videomail#[0-9a-f]{32,}$/);
     assert.match(await c.textContent('#vm-saved-detail'), /留言长/);
     await metricBecomes(srv.url, 'signrelay_peers', 0);
+    await metricBecomes(srv.url, 'signrelay_rooms', 0);
 
     // Sealed at rest: no WebM in the clear in the data directory.
     const dir = join(srv.dir, 'data', 'videomail');
@@ -115,5 +116,6 @@ describe('videomail', { timeout: 180000 }, () => {
     await hangUp(a);
     await c.waitForSelector('#vm:not([hidden])', { timeout: 10000 });
     await metricBecomes(srv.url, 'signrelay_peers', 0);
+    await metricBecomes(srv.url, 'signrelay_rooms', 0);
   });
 });
