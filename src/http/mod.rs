@@ -239,6 +239,22 @@ fn metrics_text(app: &AppState) -> impl IntoResponse {
         "Open signaling sockets.",
         &[("", sessions as u64)],
     );
+    let (serving, on_duty) = app.switchboard.call_captioners();
+    family(
+        "signrelay_call_captioners",
+        "gauge",
+        "Captioners on duty for calls, and those serving a call now.",
+        &[
+            ("{state=\"serving\"}", serving as u64),
+            ("{state=\"on_duty\"}", on_duty as u64),
+        ],
+    );
+    family(
+        "signrelay_call_caption_desks",
+        "gauge",
+        "Calls whose captions are numbered for correction now.",
+        &[("", app.switchboard.call_caption_desks() as u64)],
+    );
     family(
         "signrelay_rooms",
         "gauge",

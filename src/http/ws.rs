@@ -5,6 +5,7 @@ use super::guard::{client_addr, too_many};
 use super::AppState;
 use crate::admission::{Pass, Resource, Who};
 use crate::signal::{self, ErrorCode, ServerMsg};
+use crate::store::AccountRole;
 use crate::switchboard::SESSION_QUEUE;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -39,8 +40,16 @@ pub async fn upgrade(
         .into_response();
     }
     let addr = client_addr(&headers);
-    let staff = matches!(current_user(&app, &headers).await, Ok(Some(_)));
-    let who = if staff { Who::Staff } else { Who::Anonymous };
+    let user = current_user(&app, &headers).await.ok().flatten();
+    let who = if user.is_some() {
+        Who::Staff
+    } else {
+        Who::Anonymous
+    };
+    // A captioner's console may take call work on this socket without a second sign-in.
+    let captioner = user
+        .filter(|u| u.role == AccountRole::Captioner)
+        .map(|u| u.display_name);
     let pass = match app
         .switchboard
         .admission()
@@ -51,14 +60,23 @@ pub async fn upgrade(
     };
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| session(socket, app, addr, pass))
+        .on_upgrade(move |socket| session(socket, app, addr, pass, captioner))
 }
 
-async fn session(socket: WebSocket, app: AppState, addr: IpAddr, _pass: Pass) {
+async fn session(
+    socket: WebSocket,
+    app: AppState,
+    addr: IpAddr,
+    _pass: Pass,
+    captioner: Option<String>,
+) {
     let (mut sink, mut stream) = socket.split();
     let (tx, mut rx) = mpsc::channel::<ServerMsg>(SESSION_QUEUE);
     let sb = app.switchboard.clone();
     let id = sb.open_session(tx.clone(), addr);
+    if let Some(name) = &captioner {
+        sb.set_captioner(id, name);
+    }
     tracing::debug!(session = %id, "page connected");
     let writer = tokio::spawn(async move {
         while let Some(msg) = rx.recv().await {

@@ -4,6 +4,7 @@
 //! `switchboard` performs them. Nothing here does I/O, so every rule is unit-tested.
 
 mod callback;
+pub mod captioners;
 mod counters;
 #[cfg(test)]
 mod counters_tests;

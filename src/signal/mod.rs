@@ -1,6 +1,7 @@
 //! The signaling protocol: JSON messages over one WebSocket per page, tagged by `type`.
 //! Shared by the server, the Rust test client and (documented in README) the web pages.
 
+mod call_captioner;
 mod counter;
 mod event;
 mod team;
@@ -10,6 +11,7 @@ pub use event::{
     EventState, NewEvent, Review,
 };
 
+pub use call_captioner::{CallCaptioner, CaptionerDuty, CaptionerState};
 pub use counter::CounterState;
 pub use team::{AskKind, AskOutcome, Colleague};
 
@@ -288,6 +290,31 @@ pub enum ClientMsg {
         /// The text.
         text: String,
     },
+    /// The caller of a call agrees to a captioner listening and correcting the captions
+    /// (`yes`), or withdraws that (the captioner leaves at once).
+    WantCaptioner {
+        /// Agree (true) or withdraw (false).
+        yes: bool,
+    },
+    /// An interpreter in a call proposes a captioner: the caller is asked, nothing else.
+    SuggestCaptioner,
+    /// A captioner's console (signed in with its session cookie) takes call work or stops.
+    CaptionerDuty {
+        /// Take call work.
+        on: bool,
+    },
+    /// The captioner of a call corrects caption line `seq`: a revision of the same line.
+    CorrectCaption {
+        /// The line.
+        seq: u64,
+        /// Its right text.
+        text: String,
+    },
+    /// The captioner of a call accepts caption line `seq` as it is.
+    AcceptCaption {
+        /// The line.
+        seq: u64,
+    },
 }
 
 /// Machine-readable error codes.
@@ -340,6 +367,10 @@ pub enum ErrorCode {
     VideomailUnavailable,
     /// The event does not exist or has ended.
     NoSuchEvent,
+    /// The caption line is too old to correct, or was never sent.
+    NoSuchLine,
+    /// No captioner is on duty for calls, or one was already asked for.
+    CaptionerUnavailable,
     /// The event's publishing token is wrong.
     TokenInvalid,
     /// Too much, too fast, from this page or address; try again later.
@@ -734,6 +765,15 @@ pub enum ServerMsg {
         /// The text.
         text: String,
     },
+    /// To the caller: the interpreter proposes a captioner; the page asks for consent.
+    CaptionerSuggested {
+        /// The call.
+        call_id: CallId,
+    },
+    /// To everyone in a call: whether a captioner is in it.
+    CallCaptioner(CallCaptioner),
+    /// To a captioner's console: its duty and call.
+    CaptionerDuty(CaptionerDuty),
     /// Reply to `refresh_ice`: the ICE servers with new TURN credentials.
     IceServers {
         /// As in `welcome`.
@@ -859,5 +899,39 @@ mod tests {
         assert_eq!(s, r#"{"type":"pong"}"#);
         let s = serde_json::to_string(&ServerMsg::error(Some(1), ErrorCode::BadSdp, "x")).unwrap();
         assert!(s.contains(r#""code":"bad_sdp""#), "{s}");
+    }
+
+    #[test]
+    fn captioner_messages_have_the_wire_form_the_pages_read() {
+        let m = ServerMsg::CallCaptioner(CallCaptioner {
+            call_id: CallId(4),
+            state: CaptionerState::On,
+            name: Some("苏".into()),
+            on_duty: 2,
+        });
+        assert_eq!(
+            serde_json::to_string(&m).unwrap(),
+            r#"{"type":"call_captioner","call_id":4,"state":"on","name":"苏","on_duty":2}"#
+        );
+        let d = ServerMsg::CaptionerDuty(CaptionerDuty {
+            on: true,
+            call_id: None,
+        });
+        assert_eq!(
+            serde_json::to_string(&d).unwrap(),
+            r#"{"type":"captioner_duty","on":true}"#
+        );
+        let c = parse_client(r#"{"type":"correct_caption","seq":3,"text":"对"}"#).unwrap();
+        assert_eq!(
+            c.msg,
+            ClientMsg::CorrectCaption {
+                seq: 3,
+                text: "对".into()
+            }
+        );
+        let w = parse_client(r#"{"type":"want_captioner","yes":false}"#).unwrap();
+        assert_eq!(w.msg, ClientMsg::WantCaptioner { yes: false });
+        // A consent must be said, not implied by a missing field.
+        assert!(parse_client(r#"{"type":"want_captioner"}"#).is_err());
     }
 }

@@ -38,8 +38,9 @@ impl Switchboard {
         }
     }
 
-    /// Tells everyone in a call who is in it.
-    fn send_roster(&self, call: CallId) {
+    /// Tells everyone in a call who is in it (and its captioner, who listens without being
+    /// a party to it).
+    pub(super) fn send_roster(&self, call: CallId) {
         let (mut members, support) = {
             let relay = lock(&self.relay);
             (relay.members(call), relay.support_of(call))
@@ -60,11 +61,20 @@ impl Switchboard {
                 })
                 .collect()
         };
-        self.send_to_call_with(call, |m| ServerMsg::Room {
+        let room = |m: SessionId| ServerMsg::Room {
             call_id: call,
             you: peer_of(m).to_string(),
             participants: participants.clone(),
-        });
+        };
+        self.send_to_call_with(call, room);
+        let captioner = lock(&self.captioners).captioner_of(call).map(|(s, _)| s);
+        if let Some(c) = captioner {
+            self.deliver(c, room(c));
+        }
+        // Someone new in the call (a second interpreter, a guest) learns a captioner listens.
+        if self.call_captioner_state(call) != crate::signal::CaptionerState::Off {
+            self.run_captioners(vec![crate::relay::captioners::Out::CallState(call)]);
+        }
     }
 
     /// Carries out what the call rules decided.
@@ -93,7 +103,10 @@ impl Switchboard {
                 Effect::Roster { call } => {
                     rosters.insert(call);
                 }
-                Effect::CloseRoom { call } => self.sfu.close(RoomId::Call(call.0)),
+                Effect::CloseRoom { call } => {
+                    self.sfu.close(RoomId::Call(call.0));
+                    self.captioners_call_ended(call);
+                }
                 Effect::Placed {
                     call,
                     purpose,
@@ -135,7 +148,8 @@ impl Switchboard {
     }
 }
 
-/// A speaker's captions in a call go to everyone in it (no transcript is kept).
+/// A speaker's captions in a call go to everyone in it and its captioner (no transcript is
+/// kept).
 pub(super) struct CallCaptions {
     pub(super) sb: Weak<Switchboard>,
     pub(super) call: CallId,
@@ -144,7 +158,7 @@ pub(super) struct CallCaptions {
 impl CaptionSink for CallCaptions {
     fn caption(&self, line: CaptionLine) {
         if let Some(sb) = self.sb.upgrade() {
-            sb.send_to_call(self.call, ServerMsg::Caption(Box::new(line)));
+            sb.call_caption(self.call, line);
         }
     }
 

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod briefings;
+mod call_captioner;
 mod callback;
 mod calls;
 mod counters;
@@ -61,6 +62,8 @@ struct SessionInfo {
     briefing: Option<Arc<Briefing>>,
     /// How much text this page may still send as chat.
     text_flow: TextFlow,
+    /// The display name of the captioner account whose session cookie opened this page.
+    captioner: Option<String>,
 }
 
 /// The service: one per server.
@@ -91,6 +94,10 @@ pub struct Switchboard {
     hours: Option<crate::hours::Schedule>,
     /// Videomail, when on.
     videomail: Option<videomail::Desk>,
+    /// Captioners on duty for calls, and the calls whose callers agreed to one.
+    captioners: Mutex<crate::relay::captioners::Captioners>,
+    /// One caption desk per captioned call: line numbers and revisions.
+    call_desks: Mutex<HashMap<crate::signal::CallId, crate::briefing::review::ReviewDesk>>,
     /// This service, for tasks it starts from a borrowed `&self`.
     me: std::sync::Weak<Switchboard>,
 }
@@ -182,6 +189,8 @@ impl Switchboard {
             briefings,
             hours,
             videomail,
+            captioners: Mutex::new(crate::relay::captioners::Captioners::new()),
+            call_desks: Mutex::new(HashMap::new()),
             me: me.clone(),
         });
         sb.spawn_videomail_retention();
@@ -268,6 +277,7 @@ impl Switchboard {
                 name: String::new(),
                 briefing: None,
                 text_flow: TextFlow::new(Instant::now()),
+                captioner: None,
             },
         );
         id
@@ -279,6 +289,7 @@ impl Switchboard {
         // A message being recorded is kept: the caller has its link already.
         self.stop_videomail(session, false);
         self.unwatch(session);
+        self.captioner_gone(session);
         let fx = lock(&self.relay).leave(session, EndReason::Disconnected, Instant::now());
         self.apply(fx);
         lock(&self.sessions).remove(&session);
@@ -621,10 +632,20 @@ impl Switchboard {
                 need(Role::Interpreter)?;
                 self.team_request(session, m, now)?;
             }
+            m @ (ClientMsg::WantCaptioner { .. }
+            | ClientMsg::SuggestCaptioner
+            | ClientMsg::CaptionerDuty { .. }
+            | ClientMsg::CorrectCaption { .. }
+            | ClientMsg::AcceptCaption { .. }) => {
+                self.captioner_request(session, role, m)?;
+            }
             m @ (ClientMsg::Answer { .. }
             | ClientMsg::Candidate { .. }
             | ClientMsg::RequestKeyframe) => {
-                if let Some(room) = self.recording_room(session) {
+                if let Some(room) = self
+                    .recording_room(session)
+                    .or_else(|| self.captioned_room(session))
+                {
                     return self.media(room, session, m);
                 }
                 let call = self.connected_call(session)?;

@@ -328,6 +328,8 @@ sig.on('call_connected', (m) => {
 });
 sig.on('caption', (m) => incall?.onCaption(m));
 sig.on('caption_status', (m) => incall?.onCaptionStatus(m));
+sig.on('call_captioner', (m) => incall?.onCallCaptioner(m));
+sig.on('captioner_suggested', () => incall?.onCaptionerSuggested());
 sig.on('room', (m) => ensureInCall().onRoom(m));
 sig.on('offer', (m) => { if (vm?.media) vm.media.handleOffer(m.sdp); else ensureInCall().onOffer(m); });
 sig.on('chat', (m) => incall?.onChat(m));

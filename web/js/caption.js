@@ -111,6 +111,10 @@ function upsert(line) {
 }
 
 function renderInfo() {
+  if (callId) {
+    $('ev-title').textContent = t('cap_call_title', { n: callId });
+    $('desk-state').textContent = t('cap_call_live');
+  }
   if (!info) return;
   $('ev-title').textContent = info.title;
   const typed = info.captioning === 'typed';
@@ -205,7 +209,123 @@ async function pick() {
   }
   if (!list.length) ul.textContent = t('cap_no_events');
   $('pick').hidden = false;
+  $('calls').hidden = false;
 }
+
+// Call work (通话速录): a socket of its own, signed in by the session cookie. The server puts
+// this console into a call only after the caller agreed, and takes it out the moment the
+// caller withdraws or the call ends; the lines and corrections then travel on this socket.
+let duty = null;
+let callId = null;
+let callMedia = null;
+function renderDuty(on) {
+  const b = $('duty');
+  b.setAttribute('aria-pressed', String(on));
+  b.dataset.i18n = on ? 'cap_duty_off' : 'cap_duty_on';
+  b.textContent = t(b.dataset.i18n);
+  const st = $('duty-state');
+  st.dataset.i18n = callId ? 'cap_duty_call' : on ? 'cap_duty_waiting' : '';
+  st.textContent = st.dataset.i18n ? t(st.dataset.i18n) : '';
+}
+
+function openCall(id) {
+  callId = id;
+  eventId = '';
+  if (es) { es.close(); es = null; }
+  if (sig) { sig.close(); sig = null; }
+  lines = []; partial = null; sel = -1; word = -1; follow = true;
+  info = null;
+  $('ev-title').textContent = t('cap_call_title', { n: id });
+  $('desk-state').textContent = t('cap_call_live');
+  $('event-bar').hidden = true;
+  $('typed-box').hidden = true;
+  $('learn-row').hidden = true;
+  $('listen-cap').dataset.i18n = 'cap_call_listen';
+  $('listen-cap').textContent = t('cap_call_listen');
+  $('pick').hidden = true;
+  $('calls').hidden = true;
+  $('work').hidden = false;
+  status(t('cap_call_joined'));
+  const streams = new Map();
+  let roster = new Map();
+  // The hearing party's voice matters most for the captions; everyone else plays as sound.
+  const place = () => {
+    const main = [...streams.keys()].find((pid) => roster.get(pid) === 'guest')
+      || [...streams.keys()].find((pid) => roster.get(pid) === 'interpreter')
+      || [...streams.keys()][0];
+    const audio = $('call-audio');
+    for (const [pid, stream] of streams) {
+      if (pid === main) {
+        if ($('listen').srcObject !== stream) { $('listen').srcObject = stream; $('listen').play().catch(() => {}); }
+        audio.querySelector(`[data-pid="${pid}"]`)?.remove();
+      } else if (!audio.querySelector(`[data-pid="${pid}"]`)) {
+        const a = document.createElement('audio');
+        a.dataset.pid = pid; a.autoplay = true; a.srcObject = stream;
+        audio.append(a);
+      }
+    }
+  };
+  callMedia = new MediaSession(duty, { onTrack: (pid, stream) => { streams.set(pid, stream); place(); } });
+  duty.on('room', (m) => { callMedia?.setYou(m.you); roster = new Map(m.participants.map((p) => [p.id, p.role])); place(); });
+  render();
+  $('lines').focus();
+}
+
+function closeCall(why) {
+  if (callMedia) callMedia.close();
+  callMedia = null;
+  callId = null;
+  $('listen').srcObject = null;
+  $('call-audio').innerHTML = '';
+  $('event-bar').hidden = false;
+  $('learn-row').hidden = false;
+  $('listen-cap').dataset.i18n = 'cap_listen';
+  $('listen-cap').textContent = t('cap_listen');
+  closeEditIfOpen();
+  $('work').hidden = true;
+  $('pick').hidden = false;
+  $('calls').hidden = false;
+  status(why);
+}
+
+function closeEditIfOpen() { if (editing) { editing = null; $('edit').hidden = true; } }
+
+function startDuty() {
+  const me = connectSignal({
+    onClose: () => {
+      if (duty !== me) return;
+      duty = null;
+      if (callId) closeCall(t('reconnecting'));
+      renderDuty(false);
+    },
+  });
+  duty = me;
+  me.on('captioner_duty', (m) => {
+    if (m.call_id && m.call_id !== callId) openCall(m.call_id);
+    else if (!m.call_id && callId) closeCall(t('cap_call_over'));
+    renderDuty(m.on);
+  });
+  me.on('caption', (m) => {
+    if (!callId) return;
+    if (m.stable) { upsert(m); partial = null; } else partial = m;
+    if (!editing) render();
+  });
+  me.on('offer', (m) => callMedia?.handleOffer(m.sdp));
+  me.on('call_ended', () => { if (callMedia) { callMedia.close(); } });
+  // Candidates the server does not check (link-local, mDNS) leave nothing to do.
+  me.on('error', (m) => { if (m.code !== 'bad_candidate') status(t('error', { e: m.message })); });
+  me.on('*', () => {});
+  me.send({ type: 'captioner_duty', on: true });
+}
+
+$('duty').onclick = () => {
+  if (!duty) { startDuty(); return; }
+  const d = duty;
+  duty = null;
+  d.send({ type: 'captioner_duty', on: false });
+  setTimeout(() => d.close(), 300);
+  renderDuty(false);
+};
 
 // Where a whole-line edit changed the text: the part that differs, for the "learn" offer.
 function changed(a, b) {
@@ -246,6 +366,11 @@ async function sendEdit() {
   const e = editing;
   const text = e.before + $('edit-text').value + e.after;
   const learn = $('learn').checked;
+  if (callId) {
+    duty.send({ type: 'correct_caption', seq: e.seq, text });
+    closeEdit();
+    return;
+  }
   try {
     await api('POST', `/api/events/${encodeURIComponent(eventId)}/captions/${e.seq}`, { text });
     const d = changed(e.old, text);
@@ -260,6 +385,7 @@ async function sendEdit() {
 async function accept() {
   const line = lines[sel];
   if (!line) return;
+  if (callId) { duty.send({ type: 'accept_caption', seq: line.seq }); return; }
   try { await api('POST', `/api/events/${encodeURIComponent(eventId)}/captions/${line.seq}/accept`); } catch (err) { status(t('error', { e: err.message })); }
 }
 
@@ -326,7 +452,7 @@ $('login').addEventListener('submit', async (ev) => {
   } catch (err) { status(t('error', { e: err.message })); }
 });
 
-setupLangToggle(() => { renderInfo(); render(); });
+setupLangToggle(() => { renderInfo(); render(); renderDuty(!!duty); });
 onLangChange(() => {});
 api('GET', '/api/me').then((me) => {
   if (me?.role === 'captioner') { $('login').hidden = true; pick(); }

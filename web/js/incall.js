@@ -32,6 +32,8 @@ export function forwardCallMessages(sig, { ensure, current, ready }) {
   sig.on('chat', (m) => current()?.onChat(m));
   sig.on('caption', (m) => current()?.onCaption(m));
   sig.on('caption_status', (m) => current()?.onCaptionStatus(m));
+  sig.on('call_captioner', (m) => current()?.onCallCaptioner(m));
+  sig.on('captioner_suggested', () => current()?.onCaptionerSuggested());
 }
 
 export function unflash() {
@@ -94,6 +96,16 @@ export class InCall {
           <span id="cap-bar"></span>
         </div>
         <div id="call-captions"></div>
+        <div class="cc-box" id="cc-box">
+          <p id="cc-state" role="status" aria-live="polite"></p>
+          <div id="cc-ask-box" class="cc-ask" hidden>
+            <p id="cc-ask-text"></p>
+            <button type="button" id="cc-yes" data-i18n="cc_yes"></button>
+            <button type="button" id="cc-no" data-i18n="cc_no"></button>
+          </div>
+          ${this.role === 'caller' ? '<button type="button" id="cc-toggle" aria-describedby="cc-hint"></button><p class="hint" id="cc-hint" data-i18n="cc_ask_hint"></p>' : ''}
+          ${this.role === 'interpreter' ? '<button type="button" id="cc-suggest" data-i18n="cc_suggest"></button>' : ''}
+        </div>
         <button type="button" id="cap-save" data-i18n="cap_save"></button>
       </section>` : ''}
       <section class="textpanel" aria-labelledby="tp-h">
@@ -133,6 +145,7 @@ export class InCall {
     label();
     this.offLang = onLangChange(() => {
       label();
+      this.renderCaptioner();
       for (const pid of this.tiles.keys()) this.tile(pid);
       this.renderLive();
     });
@@ -172,6 +185,20 @@ export class InCall {
       });
       // Nothing of a call is kept on the server; saving is the caller's choice, on their device.
       $('cap-save').onclick = () => this.save();
+      // A captioner hears the call, so only the caller's own yes brings one in.
+      this.cc = { state: 'off', name: null, on_duty: 0 };
+      if ($('cc-toggle')) {
+        $('cc-toggle').onclick = () => this.signal.send({ type: 'want_captioner', yes: this.cc.state === 'off' });
+      }
+      if ($('cc-suggest')) {
+        $('cc-suggest').onclick = () => {
+          this.signal.send({ type: 'suggest_captioner' });
+          $('cc-state').textContent = t('cc_suggest_sent');
+        };
+      }
+      $('cc-yes').onclick = () => { $('cc-ask-box').hidden = true; this.signal.send({ type: 'want_captioner', yes: true }); };
+      $('cc-no').onclick = () => { $('cc-ask-box').hidden = true; $('cc-toggle')?.focus(); };
+      this.renderCaptioner();
     }
     $('txt-bigger').onclick = () => setTextScale(0.2);
     $('txt-smaller').onclick = () => setTextScale(-0.2);
@@ -293,10 +320,58 @@ export class InCall {
 
   onCaption(msg) {
     if (!this.captions) return;
+    // A captioner's correction replaces the line where it stands, here and in what is saved.
+    if (msg.rev > 0) {
+      this.captions.revise(msg);
+      const r = this.record.find((x) => x.seq === msg.seq);
+      if (r) r.text = msg.text;
+      return;
+    }
     this.captions.update(msg);
     if (msg.stable && msg.text && msg.speaker !== this.media.you) {
-      this.record.push({ at: new Date(), name: `${msg.name} (${t('captions')})`, text: msg.text });
+      this.record.push({ at: new Date(), name: `${msg.name} (${t('captions')})`, text: msg.text, seq: msg.seq });
     }
+  }
+
+  onCallCaptioner(msg) {
+    if (!this.cc) return;
+    this.cc = msg;
+    this.renderCaptioner();
+  }
+
+  // The proposal was refused: nobody is on duty, or the caller already agreed.
+  onCaptionerRefused() {
+    const st = this.root.querySelector('#cc-state');
+    if (st) st.textContent = t(this.cc?.state === 'off' ? 'cc_none_on_duty' : 'cc_already');
+  }
+
+  onCaptionerSuggested() {
+    if (!this.cc || this.role !== 'caller' || this.cc.state !== 'off') return;
+    const box = this.root.querySelector('#cc-ask-box');
+    this.root.querySelector('#cc-ask-text').textContent = t('cc_suggested');
+    box.hidden = false;
+    // A deaf caller must see the question wherever they are looking: a visual alert, and the
+    // question brought into view with the answer focused.
+    flash(t('cc_suggested_alert'));
+    this.root.querySelector('#cc-yes').focus({ preventScroll: true });
+    box.scrollIntoView({ block: 'center' });
+  }
+
+  renderCaptioner() {
+    if (!this.cc) return;
+    const st = this.root.querySelector('#cc-state');
+    const c = this.cc;
+    const key = c.state === 'on' ? 'cc_on' : c.state === 'waiting' ? (c.on_duty > 0 ? 'cc_waiting' : 'cc_waiting_none') : 'cc_off';
+    st.textContent = t(key, { n: c.name || '' });
+    st.dataset.state = c.state;
+    const btn = this.root.querySelector('#cc-toggle');
+    if (btn) {
+      btn.textContent = t(c.state === 'off' ? 'cc_ask' : 'cc_stop');
+    }
+    const sug = this.root.querySelector('#cc-suggest');
+    if (sug) sug.hidden = c.state !== 'off';
+    const ask = this.root.querySelector('#cc-ask-text');
+    if (ask && ask.textContent) ask.textContent = t('cc_suggested');
   }
 
   onCaptionStatus(msg) { if (this.captions) this.captions.status(msg); }

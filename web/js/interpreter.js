@@ -223,6 +223,7 @@ sig.on('call_back_ended', (m) => {
 });
 sig.on('caption', (m) => incall?.onCaption(m));
 sig.on('caption_status', (m) => incall?.onCaptionStatus(m));
+sig.on('call_captioner', (m) => incall?.onCallCaptioner(m));
 sig.on('chat', (m) => incall?.onChat(m));
 sig.on('invite_created', (m) => incall?.onInvite(m));
 sig.on('call_ended', (m) => {
@@ -239,6 +240,7 @@ sig.on('error', (m) => {
   if (m.code === 'bad_candidate') return;
   if (m.code === 'interpreter_unavailable' || m.code === 'busy') team?.onError();
   if (m.code === 'videomail_unavailable') videomail.stopRecording();
+  if (m.code === 'captioner_unavailable' && incall) { incall.onCaptionerRefused(); return; }
   if (m.code === 'shutting_down') status(t('restarting'));
   else status(t('error', { e: m.message }));
 });

@@ -199,9 +199,32 @@ impl Participant {
         from: Option<std::net::IpAddr>,
         ws_url: &str,
     ) -> Result<Self, ClientError> {
-        let ws = match from {
-            None => tokio_tungstenite::connect_async(ws_url).await?.0,
-            Some(ip) => {
+        Self::open(from, ws_url, None).await
+    }
+
+    /// Connects with an `Authorization` header, as a signed-in console's socket carries its
+    /// session cookie.
+    pub async fn connect_signed_in(ws_url: &str, authorization: &str) -> Result<Self, ClientError> {
+        Self::open(None, ws_url, Some(authorization)).await
+    }
+
+    async fn open(
+        from: Option<std::net::IpAddr>,
+        ws_url: &str,
+        authorization: Option<&str>,
+    ) -> Result<Self, ClientError> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let ws = match (from, authorization) {
+            (None, Some(auth)) => {
+                let mut req = ws_url.into_client_request()?;
+                let value = auth
+                    .parse()
+                    .map_err(|_| ClientError::Http("bad authorization header".into()))?;
+                req.headers_mut().insert("Authorization", value);
+                tokio_tungstenite::connect_async(req).await?.0
+            }
+            (None, None) => tokio_tungstenite::connect_async(ws_url).await?.0,
+            (Some(ip), _) => {
                 let host = ws_url
                     .trim_start_matches("ws://")
                     .split('/')
