@@ -201,6 +201,55 @@ async fn a_captioner_joins_a_call_only_with_the_callers_yes_and_corrects_it() {
     });
     assert_eq!(error_code(&mut i).await, ErrorCode::NotInCall);
 
+    // 速录 beside the recognizer: typed text streams as it is typed, then ends as a line of
+    // the call's own numbering, from the captioner, checked.
+    k.send(ClientMsg::TypeCaption {
+        text: "医生说".into(),
+        done: false,
+    });
+    let typing = caption(&mut c, false).await;
+    assert_eq!(
+        (typing.text.as_str(), typing.role),
+        ("医生说", Role::Captioner)
+    );
+    k.send(ClientMsg::TypeCaption {
+        text: " 医生说先量血压 ".into(),
+        done: true,
+    });
+    for p in [&mut c, &mut i] {
+        let t = caption(p, true).await;
+        assert_eq!(t.text, "医生说先量血压");
+        assert_eq!(
+            t.seq,
+            l.seq + 1,
+            "typed and machine lines share one numbering"
+        );
+        assert!(t.review.typed && t.review.checked);
+        assert_eq!(t.name, "速录员cap1");
+    }
+    k.send(ClientMsg::TypeCaption {
+        text: "长".repeat(501),
+        done: true,
+    });
+    assert_eq!(error_code(&mut k).await, ErrorCode::TooLarge);
+    // A replacement the captioner teaches applies to the call's later machine lines.
+    k.send(ClientMsg::CaptionRule {
+        wrong: "内课".into(),
+        right: "内科".into(),
+    });
+    k.send(ClientMsg::CaptionRule {
+        wrong: "".into(),
+        right: "x".into(),
+    });
+    assert_eq!(error_code(&mut k).await, ErrorCode::BadMessage);
+    srv.switchboard.call_caption(call, line("去内课三楼", true));
+    assert_eq!(caption(&mut c, true).await.text, "去内科三楼");
+    i.send(ClientMsg::TypeCaption {
+        text: "冒充".into(),
+        done: true,
+    });
+    assert_eq!(error_code(&mut i).await, ErrorCode::NotInCall);
+
     // The caller withdraws: the captioner leaves at once and can correct nothing more.
     c.send(ClientMsg::WantCaptioner { yes: false });
     state_is(&mut c, CaptionerState::Off).await;

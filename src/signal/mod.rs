@@ -315,6 +315,22 @@ pub enum ClientMsg {
         /// The line.
         seq: u64,
     },
+    /// The captioner of a call types a line (速录) beside the recognizer: each message
+    /// replaces the text being typed; `done` ends the line.
+    TypeCaption {
+        /// The line so far.
+        text: String,
+        /// The line is finished.
+        #[serde(default)]
+        done: bool,
+    },
+    /// The captioner of a call teaches it a replacement (wrong → right) for its later lines.
+    CaptionRule {
+        /// What the recognizer writes.
+        wrong: String,
+        /// What it should be.
+        right: String,
+    },
 }
 
 /// Machine-readable error codes.
@@ -933,5 +949,15 @@ mod tests {
         assert_eq!(w.msg, ClientMsg::WantCaptioner { yes: false });
         // A consent must be said, not implied by a missing field.
         assert!(parse_client(r#"{"type":"want_captioner"}"#).is_err());
+        // Typing streams without `done`; only the end of a line says it.
+        let t = parse_client(r#"{"type":"type_caption","text":"请"}"#).unwrap();
+        assert_eq!(
+            t.msg,
+            ClientMsg::TypeCaption {
+                text: "请".into(),
+                done: false
+            }
+        );
+        assert!(parse_client(r#"{"type":"caption_rule","wrong":"内课"}"#).is_err());
     }
 }

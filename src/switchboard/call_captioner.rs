@@ -98,6 +98,42 @@ impl Switchboard {
                 let out = self.with_desk(call, seq, |d| d.accept(seq))?;
                 self.run_desk(call, out);
             }
+            ClientMsg::TypeCaption { text, done } => {
+                let (call, name) = {
+                    let c = lock(&self.captioners);
+                    let call = c.call_of(session)?;
+                    let name = c
+                        .captioner_of(call)
+                        .map(|(_, n)| n.to_owned())
+                        .unwrap_or_default();
+                    (call, name)
+                };
+                let now = now_ms();
+                let line = CaptionLine {
+                    speaker: peer_of(session).to_string(),
+                    role: Role::Captioner,
+                    name,
+                    seq: 0,
+                    text,
+                    stable: done,
+                    start_ms: 0,
+                    end_ms: 0,
+                    audio_end_unix_ms: now,
+                    degraded: false,
+                    unsure: Vec::new(),
+                    review: Default::default(),
+                };
+                let out = self
+                    .open_desk(call, |d| d.typed(line, done, now))
+                    .ok_or(CaptionerError::NotServing)??;
+                self.run_desk(call, out);
+            }
+            ClientMsg::CaptionRule { wrong, right } => {
+                let call = lock(&self.captioners).call_of(session)?;
+                self.open_desk(call, |d| d.add_rule(&wrong, &right))
+                    .ok_or(CaptionerError::NotServing)??;
+                tracing::info!(%call, %session, "captioner taught the call a replacement");
+            }
             _ => {}
         }
         Ok(())
@@ -144,22 +180,26 @@ impl Switchboard {
         Ok(f(desk)?)
     }
 
+    /// Runs `f` on a call's desk, opening it on first use; `None` once the call has ended.
+    fn open_desk<T>(&self, call: CallId, f: impl FnOnce(&mut ReviewDesk) -> T) -> Option<T> {
+        let mut desks = lock(&self.call_desks);
+        // A line decoded after its call ended must not open a desk nobody closes; the check
+        // is made under the desks' lock, which the call's end takes too.
+        if !desks.contains_key(&call) && lock(&self.relay).members(call).is_empty() {
+            return None;
+        }
+        let desk = desks
+            .entry(call)
+            .or_insert_with(|| ReviewDesk::new(0, 0, Vec::new()));
+        Some(f(desk))
+    }
+
     /// A machine caption of a call (from its caption task; tests feed lines here directly):
     /// numbered for the whole call, so a correction can name it.
     pub fn call_caption(&self, call: CallId, line: CaptionLine) {
-        let out = {
-            let mut desks = lock(&self.call_desks);
-            // A line decoded after its call ended must not open a desk nobody closes; the
-            // check is made under the desks' lock, which the call's end takes too.
-            if !desks.contains_key(&call) && lock(&self.relay).members(call).is_empty() {
-                return;
-            }
-            desks
-                .entry(call)
-                .or_insert_with(|| ReviewDesk::new(0, 0, Vec::new()))
-                .machine(line, now_ms())
-        };
-        self.run_desk(call, out);
+        if let Some(out) = self.open_desk(call, |d| d.machine(line, now_ms())) {
+            self.run_desk(call, out);
+        }
     }
 
     /// Sends what a call's desk decided: lines for the call's pages and for its captioner.

@@ -636,7 +636,9 @@ impl Switchboard {
             | ClientMsg::SuggestCaptioner
             | ClientMsg::CaptionerDuty { .. }
             | ClientMsg::CorrectCaption { .. }
-            | ClientMsg::AcceptCaption { .. }) => {
+            | ClientMsg::AcceptCaption { .. }
+            | ClientMsg::TypeCaption { .. }
+            | ClientMsg::CaptionRule { .. }) => {
                 self.captioner_request(session, role, m)?;
             }
             m @ (ClientMsg::Answer { .. }

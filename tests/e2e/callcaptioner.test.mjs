@@ -2,7 +2,8 @@
 // call and a hearing guest's fake microphone speaks a real clip through the SFU and Whisper.
 // A captioner is on duty at the console, but hears nothing until the caller agrees; then the
 // console plays the call, the captioner replaces a word by keyboard, and the caller's page
-// shows the corrected line in place (same seq) within 500 ms. The caller withdraws and the
+// shows the corrected line in place (same seq) within 500 ms; a line the captioner types
+// reaches the caller as it is typed. The caller withdraws and the
 // captioner is out at once; after the call nothing is left (/metrics back to zero).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -84,8 +85,9 @@ describe('captioner in a call', { timeout: 300000 }, () => {
     await desk.page.keyboard.press('ArrowRight');
     await desk.page.keyboard.press('r');
     await desk.page.waitForSelector('#edit:not([hidden])');
-    // Learning rules belong to briefings; a call's correction is just a correction.
-    assert.equal(await desk.page.isHidden('#learn-row'), true);
+    // What the captioner teaches applies to this call's later lines only.
+    assert.match(await desk.page.textContent('#learn-row'), /本次通话/);
+    await desk.page.check('#learn');
     const oldWord = await desk.page.inputValue('#edit-text');
     assert.ok(oldWord.length >= 1 && target.text.includes(oldWord), `${oldWord} in ${target.text}`);
     await desk.page.fill('#edit-text', NEW_WORD);
@@ -103,8 +105,21 @@ describe('captioner in a call', { timeout: 300000 }, () => {
     const afterLog = await caller.page.evaluate((seq) => window.signrelay.captionLog.filter((l) => l.seq === seq).length, target.seq);
     assert.equal(afterLog, 1, 'the correction is not a new line');
     assert.ok(beforeLines >= 1);
-    // The console shows it corrected too.
+    // The console shows it corrected too, and the rule was taken.
     await until(desk.page, (seq) => window.signrelay.desk.lines.some((l) => l.seq === seq && l.corrected), target.seq, 5000);
+    assert.match(await desk.page.textContent('#status'), /已记住/);
+
+    // 速录 beside the recognizer: the caller sees the words as they are typed, then the line.
+    const TYPED = '请到三楼挂号窗口';
+    await desk.page.focus('#typed');
+    await desk.page.keyboard.type(TYPED.slice(0, 4), { delay: 40 });
+    await caller.page.waitForFunction((w) => document.querySelector('#call-captions .cap-partial')?.textContent.includes(w), TYPED.slice(0, 4), { timeout: 5000 });
+    await desk.page.keyboard.type(TYPED.slice(4), { delay: 40 });
+    await desk.page.keyboard.press('Enter');
+    await until(caller.page, (w) => (window.signrelay?.captionLog || []).some((l) => l.text === w), TYPED, 5000);
+    await until(desk.page, (w) => window.signrelay.desk.lines.some((l) => l.text === w && l.typed), TYPED, 5000);
+    assert.equal(await desk.page.inputValue('#typed'), '');
+    assert.doesNotMatch(await desk.page.textContent('#status'), /出错|error/i);
 
     if (process.env.E2E_SHOTS) {
       await caller.page.screenshot({ path: join(process.env.E2E_SHOTS, 'call-captioner-caller.png') });

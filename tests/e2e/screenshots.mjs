@@ -25,8 +25,10 @@ async function shot(b, name) {
     }, lang);
     await b.page.screenshot({ path: join(out, `${name}-${lang}.png`) });
   }
-  await b.page.evaluate(() => { if ((localStorage.getItem('signrelay.lang') || 'zh') !== 'zh') document.getElementById('lang-toggle')?.click(); });
+  // English at 200 % too: its long words are where text breaks badly, not Chinese.
   await setTextZoom(b.page, 200);
+  await b.page.screenshot({ path: join(out, `${name}-en-200.png`), fullPage: true });
+  await b.page.evaluate(() => { if ((localStorage.getItem('signrelay.lang') || 'zh') !== 'zh') document.getElementById('lang-toggle')?.click(); });
   await b.page.screenshot({ path: join(out, `${name}-zh-200.png`), fullPage: true });
   await setTextZoom(b.page, 100);
 }

@@ -238,8 +238,9 @@ function openCall(id) {
   $('ev-title').textContent = t('cap_call_title', { n: id });
   $('desk-state').textContent = t('cap_call_live');
   $('event-bar').hidden = true;
-  $('typed-box').hidden = true;
-  $('learn-row').hidden = true;
+  // In a call the captioner types beside the recognizer (its lines stay in the list), and
+  // what they teach applies to this call only.
+  setCallTexts(true);
   $('listen-cap').dataset.i18n = 'cap_call_listen';
   $('listen-cap').textContent = t('cap_call_listen');
   $('pick').hidden = true;
@@ -278,7 +279,7 @@ function closeCall(why) {
   $('listen').srcObject = null;
   $('call-audio').innerHTML = '';
   $('event-bar').hidden = false;
-  $('learn-row').hidden = false;
+  setCallTexts(false);
   $('listen-cap').dataset.i18n = 'cap_listen';
   $('listen-cap').textContent = t('cap_listen');
   closeEditIfOpen();
@@ -286,6 +287,19 @@ function closeCall(why) {
   $('pick').hidden = false;
   $('calls').hidden = false;
   status(why);
+}
+
+function setCallTexts(inCall) {
+  $('typed-box').hidden = !inCall;
+  $('draft').hidden = inCall;
+  $('draft-h').hidden = inCall;
+  $('typed').value = '';
+  const ph = inCall ? 'cap_typed_call_ph' : 'cap_typed_ph';
+  $('typed').dataset.i18nPh = ph;
+  $('typed').placeholder = t(ph);
+  const l = $('learn-label');
+  l.dataset.i18n = inCall ? 'cap_learn_call' : 'cap_learn';
+  l.textContent = t(l.dataset.i18n);
 }
 
 function closeEditIfOpen() { if (editing) { editing = null; $('edit').hidden = true; } }
@@ -307,6 +321,8 @@ function startDuty() {
   });
   me.on('caption', (m) => {
     if (!callId) return;
+    // The line being typed here is already in the typing box.
+    if (m.typed && !m.stable) return;
     if (m.stable) { upsert(m); partial = null; } else partial = m;
     if (!editing) render();
   });
@@ -368,6 +384,11 @@ async function sendEdit() {
   const learn = $('learn').checked;
   if (callId) {
     duty.send({ type: 'correct_caption', seq: e.seq, text });
+    const d = changed(e.old, text);
+    if (learn && d.wrong && d.right) {
+      duty.send({ type: 'caption_rule', wrong: d.wrong, right: d.right });
+      status(t('cap_learnt', { a: d.wrong, b: d.right }));
+    }
     closeEdit();
     return;
   }
@@ -429,6 +450,7 @@ async function sendTyped(done) {
   typingTimer = null;
   const text = $('typed').value;
   if (done) $('typed').value = '';
+  if (callId) { duty?.send({ type: 'type_caption', text, done }); return; }
   try { await api('POST', `/api/events/${encodeURIComponent(eventId)}/typing`, { text, done }); } catch (err) { status(t('error', { e: err.message })); }
 }
 $('typed').addEventListener('compositionstart', () => { composing = true; });

@@ -371,6 +371,8 @@ const dict = {
   cap_edit_line: ['改正第 {n} 行', 'Correct line {n}'],
   cap_replace: ['把“{w}”换成', 'Replace “{w}” with'],
   cap_learn: ['以后自动替换，并加入本场热词', 'Replace it in later lines too, and add it to this event’s terms'],
+  cap_learn_call: ['本次通话以后的字幕也自动替换', 'Replace it in this call’s later lines too'],
+  cap_typed_call_ph: ['机器没听清时，边听边打字补上，Enter 发出一行', 'When the recognizer misses something, type it; Enter sends the line'],
   cap_learnt: ['已记住：“{a}”→“{b}”', 'Learnt: “{a}” → “{b}”'],
   cap_send: ['发送改正（Enter）', 'Send (Enter)'],
   cap_cancel: ['取消', 'Cancel'],
