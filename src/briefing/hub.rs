@@ -299,20 +299,14 @@ impl CaptionHub {
             }
             (since.saturating_sub(t0), now.saturating_sub(t0))
         };
-        let line = CaptionLine {
-            speaker: speaker.to_owned(),
-            role: crate::signal::Role::Captioner,
-            name: name.to_owned(),
-            seq: 0,
-            text: text.to_owned(),
-            stable: done,
-            start_ms,
-            end_ms: end_ms.max(start_ms),
-            audio_end_unix_ms: now,
-            degraded: false,
-            unsure: Vec::new(),
-            review: Default::default(),
-        };
+        let line = CaptionLine::typed_by(
+            speaker.to_owned(),
+            name.to_owned(),
+            text.to_owned(),
+            done,
+            (start_ms, end_ms),
+            now,
+        );
         let out = self.inner.review().typed(line, done, now)?;
         Ok(self.run(out))
     }

@@ -38,6 +38,34 @@ pub struct CaptionLine {
     pub review: Review,
 }
 
+impl CaptionLine {
+    /// A line a captioner types (速录), as far as it goes: what is typed is not recognized, so
+    /// it has no doubtful marks, and the caption desk numbers and marks it.
+    pub fn typed_by(
+        speaker: String,
+        name: String,
+        text: String,
+        done: bool,
+        (start_ms, end_ms): (u64, u64),
+        now_unix_ms: u64,
+    ) -> Self {
+        Self {
+            speaker,
+            role: Role::Captioner,
+            name,
+            seq: 0,
+            text,
+            stable: done,
+            start_ms,
+            end_ms: end_ms.max(start_ms),
+            audio_end_unix_ms: now_unix_ms,
+            degraded: false,
+            unsure: Vec::new(),
+            review: Review::default(),
+        }
+    }
+}
+
 /// A captioner's work on one caption line. A correction is a revision of the same line (same
 /// `seq`, the next `rev`), never a new line.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

@@ -109,20 +109,15 @@ impl Switchboard {
                     (call, name)
                 };
                 let now = now_ms();
-                let line = CaptionLine {
-                    speaker: peer_of(session).to_string(),
-                    role: Role::Captioner,
+                // A call keeps no timeline of its own: the wall clock says when it was typed.
+                let line = CaptionLine::typed_by(
+                    peer_of(session).to_string(),
                     name,
-                    seq: 0,
                     text,
-                    stable: done,
-                    start_ms: 0,
-                    end_ms: 0,
-                    audio_end_unix_ms: now,
-                    degraded: false,
-                    unsure: Vec::new(),
-                    review: Default::default(),
-                };
+                    done,
+                    (0, 0),
+                    now,
+                );
                 let out = self
                     .open_desk(call, |d| d.typed(line, done, now))
                     .ok_or(CaptionerError::NotServing)??;
