@@ -17,6 +17,22 @@ install_missing() {
 # Building whisper.cpp (whisper-rs) needs cmake, a C++ compiler and libclang.
 BUILD_PACKAGES=(cmake g++ libclang-dev)
 
+# whisper-rs-sys reads its cmake options (set in .cargo/config.toml) only when its build script
+# first runs, and cargo does not rerun it when they change: a target dir built before them keeps
+# the slower whisper.cpp. Drops such a build once so the next cargo command redoes it.
+refresh_whisper_build() {
+  local dir="${CARGO_TARGET_DIR:-target}" cache stale=0
+  for cache in "$dir"/*/build/whisper-rs-sys-*/out/build/CMakeCache.txt; do
+    [ -f "$cache" ] || continue
+    grep -q '^GGML_LLAMAFILE:BOOL=ON' "$cache" || stale=1
+  done
+  if [ "$stale" = 1 ]; then
+    echo "== whisper.cpp was built without the options in .cargo/config.toml; rebuilding it" >&2
+    cargo clean -p whisper-rs-sys >/dev/null 2>&1 || true
+    cargo clean --release -p whisper-rs-sys >/dev/null 2>&1 || true
+  fi
+}
+
 # Starts Debian's PostgreSQL (installed if missing) and exports SIGNRELAY_TEST_POSTGRES for the
 # store tests: a login role "signrelay" owning a database "signrelay" and allowed to create the
 # tests' own databases. Idempotent.

@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
 install_missing "${BUILD_PACKAGES[@]}"
+refresh_whisper_build
 python3 -m pip --version >/dev/null 2>&1 || install_missing python3-pip
 cargo build --release --locked
 # Captions need the model; without it (no registry reachable) the server still runs.

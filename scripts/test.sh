@@ -9,6 +9,7 @@ mkdir -p "$CARGO_TARGET_DIR" 2>/dev/null || export CARGO_TARGET_DIR="$PWD/target
 
 . scripts/deps.sh
 install_missing "${BUILD_PACKAGES[@]}" chromium fonts-noto-cjk coturn
+refresh_whisper_build
 python3 -m pip --version >/dev/null 2>&1 || install_missing python3-pip
 if [ ! -d tests/e2e/node_modules/playwright-core ] || [ ! -d tests/e2e/node_modules/axe-core ]; then
   echo "== installing playwright-core and axe-core"

@@ -79,6 +79,57 @@ pub fn echoes_prompt(segment: &str, style: &str, hotwords: &[String]) -> bool {
     found >= 2 && rest.is_empty()
 }
 
+/// A segment's text without the sentences that read the style sentence back, and which of its
+/// characters were kept. Whisper also appends a garbled copy of it after real speech in the
+/// same segment ("…岁之间。这位女生，是普通话的句子。"), where a whole-segment check misses it.
+pub fn drop_style_sentences(segment: &str, style: &str) -> (String, Vec<bool>) {
+    let mut kept = String::with_capacity(segment.len());
+    let mut mask = Vec::with_capacity(segment.chars().count());
+    let mut sentence = String::new();
+    let flush = |sentence: &mut String, kept: &mut String, mask: &mut Vec<bool>| {
+        let n = sentence.chars().count();
+        let keep = !echoes_prompt(sentence, style, &[]) && !quotes_style(sentence, style);
+        if keep {
+            kept.push_str(sentence);
+        }
+        mask.extend(std::iter::repeat_n(keep, n));
+        sentence.clear();
+    };
+    for c in segment.chars() {
+        sentence.push(c);
+        if matches!(c, '。' | '！' | '？' | '.' | '!' | '?') {
+            flush(&mut sentence, &mut kept, &mut mask);
+        }
+    }
+    flush(&mut sentence, &mut kept, &mut mask);
+    (kept, mask)
+}
+
+/// True when `sentence` holds two thirds of the style sentence word for word (at least six
+/// characters), however much else it holds: a loop can wrap the copy in repeated words.
+fn quotes_style(sentence: &str, style: &str) -> bool {
+    let a: Vec<char> = normalize(sentence).replace(' ', "").chars().collect();
+    let b: Vec<char> = normalize(style).replace(' ', "").chars().collect();
+    let need = (b.len() * 2).div_ceil(3).max(6);
+    if b.len() < need || a.len() < need {
+        return false;
+    }
+    // Longest common run of characters, by dynamic programming over the two short strings.
+    let mut best = 0;
+    let mut prev = vec![0usize; b.len() + 1];
+    for ca in &a {
+        let mut cur = vec![0usize; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            if ca == cb {
+                cur[j + 1] = prev[j] + 1;
+                best = best.max(cur[j + 1]);
+            }
+        }
+        prev = cur;
+    }
+    best >= need
+}
+
 /// A segment's text with a leading copy of the style sentence cut off.
 pub fn strip_style_prefix(segment: &str, style: &str) -> String {
     let s = segment.trim_start();
@@ -188,6 +239,41 @@ mod tests {
         assert_eq!(
             strip_style_prefix("以下是普通话的句子。今天开会", style),
             "今天开会"
+        );
+    }
+
+    #[test]
+    fn a_style_sentence_after_speech_in_the_same_segment_is_cut_and_the_speech_kept() {
+        let style = super::super::ZH_STYLE_PROMPT;
+        let (kept, mask) = drop_style_sentences(
+            "购房者主要集中在25到35岁之间。这位女生，是普通话的句子。",
+            style,
+        );
+        assert_eq!(kept, "购房者主要集中在25到35岁之间。");
+        assert_eq!(mask.iter().filter(|k| **k).count(), kept.chars().count());
+        assert_eq!(
+            mask.len(),
+            "购房者主要集中在25到35岁之间。这位女生，是普通话的句子。"
+                .chars()
+                .count()
+        );
+        // Speech about Mandarin, in sentences of any length, stays.
+        for s in [
+            "我们要推广普通话。方便群众办事。",
+            "今天的发布会用普通话和手语进行。",
+            "下面请市残联的同志介绍。",
+        ] {
+            assert_eq!(drop_style_sentences(s, style).0, s);
+        }
+        assert_eq!(drop_style_sentences("以下是普通话的句子。", style).0, "");
+        // Wrapped in a loop's repeated words it is still the style sentence.
+        assert_eq!(
+            drop_style_sentences("岁之间。这位女生，这位女生，是普通话的句子。", style).0,
+            "岁之间。"
+        );
+        assert_eq!(
+            drop_style_sentences("没有句号的一句话", style).0,
+            "没有句号的一句话"
         );
     }
 

@@ -108,6 +108,18 @@ pub fn segments_to_units(
         let stripped = guard::strip_style_prefix(&converted, ZH_STYLE_PROMPT);
         let skip = converted.chars().count() - stripped.chars().count();
         let char_p = char_p.get(skip..).unwrap_or(&[]);
+        let (stripped, kept) = guard::drop_style_sentences(&stripped, ZH_STYLE_PROMPT);
+        let char_p: Vec<f32> = if char_p.len() == kept.len() {
+            char_p
+                .iter()
+                .zip(&kept)
+                .filter(|(_, k)| **k)
+                .map(|(p, _)| *p)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let char_p = &char_p[..];
         if guard::echoes_prompt(&stripped, ZH_STYLE_PROMPT, hotwords) {
             tracing::debug!("segment dropped as the prompt read back");
             continue;

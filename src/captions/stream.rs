@@ -2,7 +2,7 @@
 //! the current buffer; LocalAgreement-2 decides what is final; pauses flush the utterance.
 
 use super::agreement::{Agreement, Unit};
-use super::guard::Repeats;
+use super::guard::{invented, Repeats};
 use super::vad::{Vad, FRAME};
 use super::{build_prompt, caption_text, join_units, segments_to_units};
 use crate::asr::{AsrError, DecodeRequest, Engine, Lang};
@@ -205,14 +205,7 @@ impl StreamRecognizer {
             return Vec::new();
         }
         let pause = self.in_pause();
-        while self
-            .loud_frames
-            .front()
-            .is_some_and(|t| *t <= self.buf_start_ms)
-        {
-            self.loud_frames.pop_front();
-        }
-        if (self.loud_frames.len() as u64) * 20 < MIN_LOUD_MS {
+        if self.loud_ms_in_buffer() < MIN_LOUD_MS {
             if pause {
                 // Only a breath or a sentence's tail: nothing to say.
                 self.reset_buffer(self.fed_ms);
@@ -240,9 +233,29 @@ impl StreamRecognizer {
             buf_ms = self.buf.len() / SAMPLES_PER_MS,
             fed_ms = self.fed_ms,
             pause,
-            hyp_units = hyp.len(),
+            hyp_units = hyp.as_ref().map_or(0, Vec::len),
             "caption decode"
         );
+        let Some(hyp) = hyp else {
+            // Everything decoded was rejected as invented: no evidence either way, so the last
+            // believed guess stands (and is what a pause commits), rather than nothing.
+            let committed = if pause || self.stalled() {
+                self.agreement.flush()
+            } else {
+                Vec::new()
+            };
+            let events = if committed.is_empty() {
+                Vec::new()
+            } else {
+                self.emit(&committed, &[])
+            };
+            if pause {
+                self.reset_buffer(self.fed_ms);
+            } else {
+                self.trim(&committed);
+            }
+            return events;
+        };
         let (mut committed, mut tail) = self.agreement.push(hyp);
         // The speaker stopped: what was said is as good as it will get. Or a whole buffer went
         // by without two decodes agreeing: take the guess rather than fall behind.
@@ -262,8 +275,13 @@ impl StreamRecognizer {
     /// Ends the stream: decodes what is left and commits everything.
     pub async fn finish(&mut self) -> Vec<CaptionEvent> {
         let mut committed = Vec::new();
-        if self.voiced_in_buf && self.fed_ms > self.decoded_to_ms {
-            if let Ok(hyp) = self.decode().await {
+        // The same floor as every decode: the last few hundred ms after a cut sentence, decoded
+        // alone, came back as a confident made-up line ending in a loop.
+        if self.voiced_in_buf
+            && self.fed_ms > self.decoded_to_ms
+            && self.loud_ms_in_buffer() >= MIN_LOUD_MS
+        {
+            if let Ok(Some(hyp)) = self.decode().await {
                 committed = self.agreement.push(hyp).0;
             }
         }
@@ -273,7 +291,21 @@ impl StreamRecognizer {
         events
     }
 
-    async fn decode(&mut self) -> Result<Vec<Unit>, AsrError> {
+    /// Loud speech still inside the buffer, ms (frames cut away with the buffer are forgotten).
+    fn loud_ms_in_buffer(&mut self) -> u64 {
+        while self
+            .loud_frames
+            .front()
+            .is_some_and(|t| *t <= self.buf_start_ms)
+        {
+            self.loud_frames.pop_front();
+        }
+        self.loud_frames.len() as u64 * 20
+    }
+
+    /// Decodes the buffer; `None` when the decoder said something but all of it was rejected
+    /// as invented (a whole-buffer hallucination, often running past the audio's end).
+    async fn decode(&mut self) -> Result<Option<Vec<Unit>>, AsrError> {
         let mut words = self.cfg.hotwords.clone();
         for t in self.cfg.vocabulary.terms() {
             if !words.contains(&t) {
@@ -301,12 +333,11 @@ impl StreamRecognizer {
             self.stats.degraded = self.chunk > self.cfg.min_chunk;
         }
         let len_ms = (self.buf.len() / SAMPLES_PER_MS) as u64;
-        Ok(segments_to_units(
-            &d.segments,
-            self.buf_start_ms,
-            len_ms,
-            &words,
-        ))
+        let units = segments_to_units(&d.segments, self.buf_start_ms, len_ms, &words);
+        if units.is_empty() && d.segments.iter().any(|s| invented(s).is_some()) {
+            return Ok(None);
+        }
+        Ok(Some(units))
     }
 
     fn emit(&mut self, committed: &[Unit], tail: &[Unit]) -> Vec<CaptionEvent> {

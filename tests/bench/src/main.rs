@@ -40,6 +40,22 @@ enum Cmd {
         #[arg(long, default_value_t = 600)]
         pause_ms: u64,
     },
+    /// Benchmark: time of one streaming caption decode per buffer length.
+    #[command(name = "decode")]
+    Decode {
+        /// Directory with manifest.tsv.
+        #[arg(long, default_value = "../shared/speech")]
+        speech: PathBuf,
+        /// Model file.
+        #[arg(long, env = "SIGNRELAY_MODEL")]
+        model: Option<PathBuf>,
+        /// Buffer lengths, seconds.
+        #[arg(long, default_value = "2,4,6,8,12", value_delimiter = ',')]
+        seconds: Vec<usize>,
+        /// Decodes per length.
+        #[arg(long, default_value_t = 5)]
+        repeats: usize,
+    },
     /// Benchmark: N concurrent two-party calls of synthetic RTP through a server process.
     #[command(name = "calls", alias = "bench-calls")]
     Calls {
@@ -122,6 +138,20 @@ fn main() -> ExitCode {
             chunk_ms,
             pause_ms,
         }),
+        Cmd::Decode {
+            speech,
+            model,
+            seconds,
+            repeats,
+        } => run_async(
+            "decode",
+            signrelay_bench::bench::decode::run(signrelay_bench::bench::decode::DecodeBenchArgs {
+                speech_dir: speech,
+                model: model.unwrap_or_else(signrelay::asr::default_model_path),
+                seconds,
+                repeats,
+            }),
+        ),
         Cmd::Calls {
             calls,
             seconds,

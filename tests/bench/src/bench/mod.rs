@@ -2,6 +2,7 @@
 
 pub mod calls;
 pub mod captions;
+pub mod decode;
 mod procstat;
 pub mod soak;
 pub mod sse;
