@@ -78,27 +78,9 @@ pub fn error_rate(lang: Lang, reference: &str, hyp: &str) -> f64 {
 /// Runs the benchmark and prints its report.
 pub async fn run(a: CaptionBenchArgs) -> Result<(), String> {
     let clips = manifest(&a.speech_dir)?;
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2);
-    let offline = Engine::load(
-        &a.model,
-        EngineConfig {
-            workers: 1,
-            threads_per_worker: cores,
-            beam: a.offline_beam,
-        },
-    )
-    .map_err(|e| e.to_string())?;
-    let live = Engine::load(
-        &a.model,
-        EngineConfig {
-            workers: 1,
-            threads_per_worker: cores,
-            beam: 1,
-        },
-    )
-    .map_err(|e| e.to_string())?;
+    let cores = super::cores();
+    let offline = super::load_engine(&a.model, a.offline_beam)?;
+    let live = super::load_engine(&a.model, 1)?;
     println!(
         "# signrelay-bench captions: Whisper base ({}), {cores} cores",
         a.model.display()

@@ -2,7 +2,7 @@
 //! figure live-caption latency follows (a word is final two decodes after it is heard).
 
 use super::captions::manifest;
-use signrelay::asr::{DecodeRequest, Engine, EngineConfig, Lang};
+use signrelay::asr::{DecodeRequest, Lang};
 use signrelay::captions::build_prompt;
 use std::path::PathBuf;
 
@@ -32,18 +32,8 @@ pub async fn run(a: DecodeBenchArgs) -> Result<(), String> {
         }
     }
     let (pcm, file) = best.ok_or("no Mandarin clip in the manifest")?;
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2);
-    let engine = Engine::load(
-        &a.model,
-        EngineConfig {
-            workers: 1,
-            threads_per_worker: cores,
-            beam: 1,
-        },
-    )
-    .map_err(|e| e.to_string())?;
+    let cores = super::cores();
+    let engine = super::load_engine(&a.model, 1)?;
     // What a stream sends: the style sentence alone at the start of speech, and with the last
     // 80 committed characters once it runs (a fixed stand-in sentence of that length here).
     let recent = "近日，国家发展和改革委员会发布通知，要求各地加快推进重点项目建设，确保全年投资目标按期完成。同时，多地出台政策支持新能源汽车消费，推动绿色低碳发展。";

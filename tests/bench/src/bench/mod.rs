@@ -10,6 +10,29 @@ pub mod viewers;
 
 pub use calls::{run, BenchArgs};
 
+/// Whisper on one worker using every core, with `beam` (1 is greedy).
+pub(crate) fn load_engine(
+    model: &std::path::Path,
+    beam: usize,
+) -> Result<signrelay::asr::Engine, String> {
+    signrelay::asr::Engine::load(
+        model,
+        signrelay::asr::EngineConfig {
+            workers: 1,
+            threads_per_worker: cores(),
+            beam,
+        },
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// Cores this process may use.
+pub(crate) fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+}
+
 /// The `p` quantile (0..=1) of `v`, nearest rank; NaN for no samples.
 pub(crate) fn percentile(v: &[f64], p: f64) -> f64 {
     if v.is_empty() {
