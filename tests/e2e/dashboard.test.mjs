@@ -79,8 +79,10 @@ describe('service dashboard', { timeout: 180000 }, () => {
       await signInInterpreter(probe.page, srv.url, 'chen', 'pw-chen-long');
       await admin.page.waitForFunction(() => document.querySelector('#audit-list')?.textContent.includes('create_user'));
       await admin.page.click('tr[data-user="chen"] button');
-      await admin.page.waitForFunction(() => document.querySelector('tr[data-user="chen"]')?.textContent.includes('停用')
-        || document.querySelector('tr[data-user="chen"]')?.textContent.includes('switched off'));
+      // The button reads 停用 before the click too; wait for the row the server re-sent.
+      await admin.page.waitForSelector('tr[data-user="chen"][data-disabled="true"]');
+      const off = await admin.page.textContent('tr[data-user="chen"]');
+      assert.ok(/已停用|switched off/.test(off), off);
       const res = await admin.page.evaluate(async () => (await fetch('/api/login', {
         method: 'POST', headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ username: 'chen', password: 'pw-chen-long' }),

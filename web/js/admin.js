@@ -102,6 +102,9 @@ async function loadUsers() {
   for (const u of users) {
     const tr = document.createElement('tr');
     tr.dataset.user = u.username;
+    // Tests and assistive scripts read the state here, not from the button label, which says
+    // "switch off" while the account is still on.
+    tr.dataset.disabled = String(Boolean(u.disabled));
     tr.innerHTML = '<td></td><td></td><td></td><td></td>';
     tr.children[0].textContent = u.username;
     tr.children[1].textContent = u.display_name;
