@@ -2,7 +2,7 @@
 
 use super::tests::{available, relay, sent_to};
 use super::*;
-use crate::signal::CounterState;
+use crate::signal::{CounterState, Role};
 
 const CALLER: SessionId = SessionId(1);
 const CALLER2: SessionId = SessionId(2);

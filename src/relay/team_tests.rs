@@ -2,7 +2,7 @@
 
 use super::tests::{available, relay, sent_to};
 use super::*;
-use crate::signal::{AskKind, AskOutcome};
+use crate::signal::{AskKind, AskOutcome, Role};
 
 const CALLER: SessionId = SessionId(1);
 const ANNA: SessionId = SessionId(10);

@@ -1,4 +1,5 @@
 use super::*;
+use crate::signal::Role;
 
 const CALLER: SessionId = SessionId(1);
 const CALLER2: SessionId = SessionId(2);
