@@ -100,28 +100,34 @@ impl Relay {
     }
 
     /// A service point was revoked (or its device secret renewed, `revoked` false): its device
-    /// is told and no longer joins calls.
-    pub fn revoke_counter(&mut self, code: &str, revoked: bool) -> Vec<Effect> {
+    /// is told, leaves a call it sits in and joins no more. Secrets are renewed and points
+    /// revoked when a tablet is lost or stolen, so it must not stay in a conversation either.
+    pub fn revoke_counter(&mut self, code: &str, revoked: bool, now: Instant) -> Vec<Effect> {
         let Some(session) = self.devices.by_code.get(code).copied() else {
             return Vec::new();
         };
+        let mut fx = Vec::new();
+        if let Some(&call) = self.guests.get(&session) {
+            self.counter_device_left(session, call);
+            self.remove_guest(call, session, &mut fx);
+        }
         self.devices.remove(session);
-        if !revoked {
-            return vec![Effect::Send(
-                session,
+        fx.push(Effect::Send(
+            session,
+            if revoked {
+                ServerMsg::Error {
+                    req: None,
+                    code: ErrorCode::NoSuchCounter,
+                    message: "this service point was withdrawn; ask an administrator".into(),
+                }
+            } else {
                 ServerMsg::CounterState {
                     state: CounterState::Replaced,
-                },
-            )];
-        }
-        vec![Effect::Send(
-            session,
-            ServerMsg::Error {
-                req: None,
-                code: ErrorCode::NoSuchCounter,
-                message: "this service point was withdrawn; ask an administrator".into(),
+                }
             },
-        )]
+        ));
+        self.refresh(now, &mut fx);
+        fx
     }
 
     /// Whether the session is a counter's device.

@@ -167,7 +167,7 @@ fn a_revoked_counter_tablet_is_told_and_joins_nothing() {
     let t = Instant::now();
     available(&mut r, ANNA, "anna", t);
     r.attach_counter(TABLET, "c0ffee", "3号窗口", t).unwrap();
-    let fx = r.revoke_counter("c0ffee", true);
+    let fx = r.revoke_counter("c0ffee", true, t);
     assert!(sent_to(&fx, TABLET).iter().any(|m| matches!(
         m,
         ServerMsg::Error {
@@ -184,4 +184,33 @@ fn a_revoked_counter_tablet_is_told_and_joins_nothing() {
         r.attach_counter(CALLER, "x", "y", t).is_err(),
         "a caller page is no tablet"
     );
+}
+
+#[test]
+fn a_tablet_withdrawn_during_a_call_leaves_it_and_the_call_goes_on() {
+    for revoked in [true, false] {
+        let mut r = relay();
+        let t = Instant::now();
+        available(&mut r, ANNA, "anna", t);
+        r.attach_counter(TABLET, "c0ffee", "3号窗口", t).unwrap();
+        let (call, _) = r
+            .place_call_with(CALLER, "a", Purpose::DailyLife, None, at_counter(), t)
+            .unwrap();
+        let fx = r.accept(ANNA, call, t).unwrap();
+        assert_eq!(joined(&fx, TABLET), Some((call, Role::Guest)));
+        let fx = r.revoke_counter("c0ffee", revoked, t);
+        assert!(
+            fx.iter().any(|e| matches!(
+                e,
+                Effect::LeaveRoom { call: c, session } if *c == call && *session == TABLET
+            )),
+            "the tablet leaves the room (revoked: {revoked})"
+        );
+        assert_eq!(r.call_of(TABLET), None);
+        assert_eq!(r.members(call).len(), 2, "caller and interpreter stay");
+        assert_eq!(r.call_of(CALLER), Some(call));
+        // Nor does a later refresh seat it again.
+        let fx = r.tick(t + Duration::from_secs(1));
+        assert!(joined(&fx, TABLET).is_none());
+    }
 }

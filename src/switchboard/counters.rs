@@ -69,9 +69,9 @@ impl Switchboard {
     }
 
     /// A service point was revoked (or given a new device secret): its signed-in device stops
-    /// joining calls.
+    /// joining calls and leaves the one it is in.
     pub fn revoke_counter(&self, code: &str, revoked: bool) {
-        let fx = lock(&self.relay).revoke_counter(code, revoked);
+        let fx = lock(&self.relay).revoke_counter(code, revoked, Instant::now());
         self.apply(fx);
     }
 }

@@ -2,7 +2,8 @@
 // and device link; the counter's tablet opens the link once and starts; a resident opens the
 // counter's link (what the QR code holds), calls, an interpreter answers and the tablet joins
 // by itself, with video among the three. The dashboard counts the call for the counter; once
-// revoked, the tablet is told and the link says so.
+// revoked (here during a second call), the tablet leaves the call and is told, the call goes
+// on, and the link says so.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -90,10 +91,18 @@ describe('a service counter with a QR code', { timeout: 240000 }, () => {
     await metricBecomes(srv.url, 'signrelay_rooms', 0);
   });
 
-  it('the dashboard counts the call for the counter, and a revoked counter says so', async () => {
+  it('the dashboard counts the call for the counter; a counter revoked mid-call drops its tablet, not the call', async () => {
     const a = admin.page;
     await a.click('#period button[type=submit]');
     await a.waitForFunction((k) => document.querySelector(`#counter-list tr[data-counter="${k}"] td:nth-child(3)`)?.textContent === '1', code, { timeout: 10000 });
+    // A second call, and the tablet is withdrawn while in it (lost or stolen).
+    await caller.page.goto(`${srv.url}/c/${code}`);
+    await caller.page.waitForSelector('#counter-box:not([hidden])');
+    await caller.page.click('#btn-call');
+    await anna.page.waitForSelector('#ring:not([hidden])', { timeout: 10000 });
+    await anna.page.click('#btn-accept');
+    await Promise.all([waitForMediaFrom(caller.page, 2), waitForMediaFrom(tablet.page, 2)]);
+    await metricBecomes(srv.url, 'signrelay_peers', 3);
     const revoke = a.locator(`#counter-list tr[data-counter="${code}"] button`, { hasText: '停用' });
     await revoke.click();
     await revoke.click();
@@ -101,6 +110,15 @@ describe('a service counter with a QR code', { timeout: 240000 }, () => {
 
     await tablet.page.waitForSelector('#setup:not([hidden])', { timeout: 10000 });
     assert.match(await tablet.page.textContent('#status'), /已停用或已更换/);
+    // The resident and the interpreter go on without it.
+    await metricBecomes(srv.url, 'signrelay_peers', 2);
+    assert.ok(await caller.page.isVisible('#incall'));
+    // The end of the call never replaces the tablet's reason on screen.
+    await new Promise((r) => setTimeout(r, 500));
+    assert.ok(await tablet.page.isVisible('#setup'));
+    assert.match(await tablet.page.textContent('#status'), /已停用或已更换/);
+    await hangUp(caller.page);
+    await metricBecomes(srv.url, 'signrelay_peers', 0);
     await caller.page.goto(`${srv.url}/c/${code}`);
     await caller.page.waitForFunction(() => /二维码已停用/.test(document.getElementById('counter-where').textContent), null, { timeout: 10000 });
     // A plain call still works from here.

@@ -25,6 +25,7 @@ let incall = null;
 let stream = null;
 let state = null;
 let stopped = false;
+let withdrawn = false;
 let retry = 1;
 
 function show(id) {
@@ -67,6 +68,9 @@ function endCall() {
   if (incall) incall.close();
   incall = null;
   releaseCamera();
+  // Withdrawn during a call: the end of the call runs once the camera has settled, which
+  // can be after the reason arrived, and the setup screen that says why must stay.
+  if (withdrawn) return;
   show('ready');
   renderState();
   setTimeout(() => $('counter-state').focus(), 0);
@@ -107,6 +111,7 @@ function connect() {
     if (m.code === 'no_such_counter') {
       // Revoked or replaced: stop trying, and say what to do.
       stopped = true;
+      withdrawn = true;
       localStorage.removeItem(KEY);
       show('setup');
       status(t('counter_revoked'));
