@@ -92,6 +92,20 @@ enum Reply {
     Blocking(std_mpsc::Sender<Result<Decoded, AsrError>>),
 }
 
+impl Reply {
+    fn send(self, res: Result<Decoded, AsrError>) {
+        // The asker may have gone (its stream ended): nothing to tell.
+        match self {
+            Reply::Async(tx) => {
+                let _ = tx.send(res);
+            }
+            Reply::Blocking(tx) => {
+                let _ = tx.send(res);
+            }
+        }
+    }
+}
+
 enum Job {
     Decode(DecodeRequest, Reply, Arc<AtomicBool>, Pending),
 }
@@ -209,6 +223,27 @@ impl Engine {
     pub fn queue_depth(&self) -> usize {
         self.pending.load(Ordering::Relaxed)
     }
+
+    /// An engine whose decodes `answer` makes up: the streaming rules are tested against
+    /// scripted recognizer output, without a model or its timing.
+    #[cfg(test)]
+    pub(crate) fn scripted<F>(mut answer: F) -> Self
+    where
+        F: FnMut(&DecodeRequest) -> Result<Decoded, AsrError> + Send + 'static,
+    {
+        let (tx, rx) = std_mpsc::sync_channel::<Job>(2);
+        std::thread::spawn(move || {
+            for Job::Decode(req, reply, _cancel, pending) in rx {
+                let res = answer(&req);
+                drop(pending);
+                reply.send(res);
+            }
+        });
+        Self {
+            jobs: tx,
+            pending: Arc::new(AtomicUsize::new(0)),
+        }
+    }
 }
 
 fn worker(
@@ -254,14 +289,7 @@ fn worker(
             Err(AsrError::Whisper("the decoder failed on this audio".into()))
         });
         drop(pending);
-        match reply {
-            Reply::Async(tx) => {
-                let _ = tx.send(res);
-            }
-            Reply::Blocking(tx) => {
-                let _ = tx.send(res);
-            }
-        }
+        reply.send(res);
     }
 }
 

@@ -7,6 +7,7 @@ pub mod guard;
 pub mod itn;
 pub mod live;
 pub mod numbers;
+mod replay;
 pub mod segment;
 mod stream;
 pub mod tap;
@@ -14,9 +15,8 @@ pub mod text;
 pub mod transcribe;
 pub mod vad;
 
-pub use stream::{
-    stream_clip, CaptionEvent, StreamConfig, StreamRecognizer, StreamRun, StreamStats,
-};
+pub use replay::{stream_clip, StreamRun};
+pub use stream::{CaptionEvent, Commit, StreamConfig, StreamRecognizer, StreamStats};
 
 use crate::asr::{Lang, Segment};
 use agreement::Unit;

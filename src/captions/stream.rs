@@ -7,7 +7,7 @@ use super::vad::{Vad, FRAME};
 use super::{build_prompt, caption_text, join_units, segments_to_units};
 use crate::asr::{AsrError, DecodeRequest, Engine, Lang};
 use serde::Serialize;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const SAMPLES_PER_MS: usize = 16;
 /// A buffer with less speech than this is not decoded: Whisper turns a breath or the tail of
@@ -32,6 +32,19 @@ pub struct CaptionEvent {
     /// Character ranges `[start, end)` of `text` the decoder was unsure of.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unsure: Vec<[u32; 2]>,
+}
+
+/// Why the last stable text was committed: where caption latency comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Commit {
+    /// Two consecutive decodes agreed on it.
+    Agreed,
+    /// The speaker paused: the last guess was taken.
+    Pause,
+    /// A whole buffer went by without agreement: the guess was taken.
+    Stalled,
+    /// The stream ended.
+    End,
 }
 
 /// Tuning of one stream.
@@ -112,6 +125,7 @@ pub struct StreamRecognizer {
     stats: StreamStats,
     /// The last lines committed (to drop one said again).
     repeats: Repeats,
+    last_commit: Option<Commit>,
 }
 
 impl StreamRecognizer {
@@ -138,12 +152,18 @@ impl StreamRecognizer {
             seq: 0,
             stats: StreamStats::default(),
             repeats: Repeats::new(),
+            last_commit: None,
         }
     }
 
     /// Counters so far.
     pub fn stats(&self) -> &StreamStats {
         &self.stats
+    }
+
+    /// Why the stable text of the last `step` or `finish` was committed (if it was).
+    pub fn last_commit(&self) -> Option<Commit> {
+        self.last_commit
     }
 
     /// Everything committed so far.
@@ -201,6 +221,7 @@ impl StreamRecognizer {
 
     /// Runs a decode if one is due and returns the caption events it produced.
     pub async fn step(&mut self) -> Vec<CaptionEvent> {
+        self.last_commit = None;
         if !self.ready() {
             return Vec::new();
         }
@@ -240,6 +261,11 @@ impl StreamRecognizer {
             // Everything decoded was rejected as invented: no evidence either way, so the last
             // believed guess stands (and is what a pause commits), rather than nothing.
             let committed = if pause || self.stalled() {
+                self.last_commit = Some(if pause {
+                    Commit::Pause
+                } else {
+                    Commit::Stalled
+                });
                 self.agreement.flush()
             } else {
                 Vec::new()
@@ -257,9 +283,15 @@ impl StreamRecognizer {
             return events;
         };
         let (mut committed, mut tail) = self.agreement.push(hyp);
+        self.last_commit = Some(Commit::Agreed);
         // The speaker stopped: what was said is as good as it will get. Or a whole buffer went
         // by without two decodes agreeing: take the guess rather than fall behind.
         if pause || (committed.is_empty() && self.stalled()) {
+            self.last_commit = Some(if pause {
+                Commit::Pause
+            } else {
+                Commit::Stalled
+            });
             committed.extend(self.agreement.flush());
             tail.clear();
         }
@@ -274,6 +306,7 @@ impl StreamRecognizer {
 
     /// Ends the stream: decodes what is left and commits everything.
     pub async fn finish(&mut self) -> Vec<CaptionEvent> {
+        self.last_commit = Some(Commit::End);
         let mut committed = Vec::new();
         // The same floor as every decode: the last few hundred ms after a cut sentence, decoded
         // alone, came back as a confident made-up line ending in a loop.
@@ -463,83 +496,144 @@ impl StreamRecognizer {
     }
 }
 
-/// Result of streaming one clip.
-#[derive(Debug, Clone, Default)]
-pub struct StreamRun {
-    /// Final committed text.
-    pub text: String,
-    /// Latency of each committed unit, seconds (emitted minus its audio's end).
-    pub latencies: Vec<f64>,
-    /// Decode time, s.
-    pub decode_secs: f64,
-    /// Audio length, s.
-    pub audio_secs: f64,
-    /// All events in order.
-    pub events: Vec<CaptionEvent>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::asr::{Decoded, Segment};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
 
-/// Streams `pcm` through a recognizer at real-time pace (`realtime`) or as fast as it decodes.
-pub async fn stream_clip(
-    engine: &Engine,
-    cfg: StreamConfig,
-    pcm: &[f32],
-    realtime: bool,
-) -> StreamRun {
-    let mut rec = StreamRecognizer::new(engine.clone(), cfg);
-    let started = Instant::now();
-    let chunk = 1600; // 100 ms
-    let mut run = StreamRun {
-        audio_secs: pcm.len() as f64 / 16_000.0,
-        ..Default::default()
-    };
-    let mut fed = 0usize;
-    let record = |evs: Vec<CaptionEvent>, run: &mut StreamRun, now: Instant| {
-        for e in evs {
-            if e.stable {
-                let n = e
-                    .text
-                    .chars()
-                    .filter(|c| c.is_alphanumeric() || super::text::is_cjk(*c))
-                    .count()
-                    .max(1);
-                let units = if e.text.contains(' ') {
-                    e.text.split_whitespace().count()
-                } else {
-                    n
-                };
-                let t_emit = now.duration_since(started).as_secs_f64();
-                for i in 0..units {
-                    let end = e.start_ms as f64
-                        + (e.end_ms - e.start_ms) as f64 * (i + 1) as f64 / units as f64;
-                    run.latencies.push(t_emit - end / 1000.0);
-                }
-            }
-            run.events.push(e);
-        }
-    };
-    while fed < pcm.len() {
-        if realtime {
-            // Feed everything that has "arrived" by now.
-            let due = ((started.elapsed().as_secs_f64() * 16_000.0) as usize / chunk + 1) * chunk;
-            if due > fed {
-                let to = due.min(pcm.len());
-                rec.push_audio(&pcm[fed..to]);
-                fed = to;
-            } else {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
-            }
-        } else {
-            let to = (fed + chunk).min(pcm.len());
-            rec.push_audio(&pcm[fed..to]);
-            fed = to;
-        }
-        let evs = rec.step().await;
-        record(evs, &mut run, Instant::now());
+    /// Quiet room noise, below the detector's absolute floor.
+    fn quiet(ms: usize) -> Vec<f32> {
+        (0..ms * SAMPLES_PER_MS)
+            .map(|i| ((i * 7919) % 13) as f32 * 1e-4 - 6e-4)
+            .collect()
     }
-    let evs = rec.finish().await;
-    record(evs, &mut run, Instant::now());
-    run.text = rec.committed_text().to_owned();
-    run.decode_secs = rec.stats().decode_time.as_secs_f64();
-    run
+
+    /// A loud tone: voice as far as the detector is concerned (kept under its 3 s floor window).
+    fn voice(ms: usize) -> Vec<f32> {
+        (0..ms * SAMPLES_PER_MS)
+            .map(|i| (i as f32 * 0.12).sin() * 0.3)
+            .collect()
+    }
+
+    fn segment(text: &str, len_ms: u64, avg_logprob: f32) -> Segment {
+        Segment {
+            start_ms: 0,
+            end_ms: len_ms,
+            text: text.into(),
+            no_speech: 0.01,
+            char_p: Vec::new(),
+            avg_logprob,
+        }
+    }
+
+    /// A recognizer that answers its n-th decode with `script(n, buffer_ms)`, and counts them.
+    fn scripted(
+        script: impl Fn(usize, u64) -> Vec<Segment> + Send + 'static,
+    ) -> (StreamRecognizer, Arc<AtomicUsize>) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let seen = calls.clone();
+        let engine = Engine::scripted(move |req| {
+            let n = seen.fetch_add(1, Ordering::SeqCst);
+            let ms = (req.pcm.len() / SAMPLES_PER_MS) as u64;
+            Ok(Decoded {
+                segments: script(n, ms),
+                elapsed: Duration::from_millis(5),
+            })
+        });
+        (
+            StreamRecognizer::new(engine, StreamConfig::new(Lang::Zh)),
+            calls,
+        )
+    }
+
+    /// Feeds `pcm` in 100 ms pieces, stepping after each like the live tap does.
+    async fn feed(rec: &mut StreamRecognizer, pcm: &[f32]) -> Vec<CaptionEvent> {
+        let mut out = Vec::new();
+        for piece in pcm.chunks(100 * SAMPLES_PER_MS) {
+            rec.push_audio(piece);
+            out.extend(rec.step().await);
+        }
+        out
+    }
+
+    fn stable(events: &[CaptionEvent]) -> Vec<&str> {
+        events
+            .iter()
+            .filter(|e| e.stable)
+            .map(|e| e.text.as_str())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_decode_rejected_as_invented_keeps_the_last_believed_guess_for_the_pause() {
+        // The first decode hears the phrase; every later one comes back as a made-up run the
+        // guards reject. The pause must still commit the phrase, not nothing.
+        let (mut rec, calls) = scripted(|n, ms| {
+            if n == 0 {
+                vec![segment("我们今天讨论残疾人证办理", ms, -0.2)]
+            } else {
+                vec![segment("这是一段没有人说过的话", ms, -2.0)]
+            }
+        });
+        let mut pcm = quiet(300);
+        pcm.extend(voice(1500));
+        pcm.extend(quiet(1500));
+        let events = feed(&mut rec, &pcm).await;
+        assert!(calls.load(Ordering::SeqCst) >= 2, "a rejected decode ran");
+        assert_eq!(stable(&events), ["我们今天讨论残疾人证办理"]);
+        assert_eq!(rec.committed_text(), "我们今天讨论残疾人证办理");
+    }
+
+    #[tokio::test]
+    async fn a_decode_with_nothing_invented_may_still_revise_the_guess() {
+        // The contrast: a believed later decode does replace the first guess.
+        let (mut rec, _) = scripted(|n, ms| {
+            let text = if n == 0 {
+                "我们今天讨论"
+            } else {
+                "我们今天讨论残疾人证办理"
+            };
+            vec![segment(text, ms, -0.2)]
+        });
+        let mut pcm = quiet(300);
+        pcm.extend(voice(1500));
+        pcm.extend(quiet(1500));
+        let events = feed(&mut rec, &pcm).await;
+        assert_eq!(
+            rec.committed_text(),
+            "我们今天讨论残疾人证办理",
+            "{events:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_end_of_a_stream_does_not_decode_a_breath() {
+        let (mut rec, calls) =
+            scripted(|_, ms| vec![segment("谢谢大家谢谢大家谢谢大家", ms, -0.3)]);
+        let mut pcm = quiet(300);
+        pcm.extend(voice(200));
+        feed(&mut rec, &pcm).await;
+        let events = rec.finish().await;
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            0,
+            "200 ms of sound is not decoded"
+        );
+        assert!(stable(&events).is_empty(), "{events:?}");
+    }
+
+    #[tokio::test]
+    async fn the_end_of_a_stream_decodes_real_speech_and_commits_it() {
+        let (mut rec, calls) = scripted(|_, ms| vec![segment("请到前面的窗口办理", ms, -0.3)]);
+        // Under one decode interval, so only the end decodes it.
+        let mut pcm = quiet(300);
+        pcm.extend(voice(600));
+        feed(&mut rec, &pcm).await;
+        let events = rec.finish().await;
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(stable(&events), ["请到前面的窗口办理"]);
+        assert!(!rec.has_pending_audio());
+    }
 }

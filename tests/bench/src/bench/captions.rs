@@ -5,7 +5,7 @@ use super::procstat;
 use signrelay::asr::{Engine, EngineConfig, Lang};
 use signrelay::captions::numbers::canonical_numbers;
 use signrelay::captions::text::{cer, wer};
-use signrelay::captions::{stream_clip, StreamConfig};
+use signrelay::captions::{stream_clip, Commit, StreamConfig};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -91,6 +91,7 @@ pub async fn run(a: CaptionBenchArgs) -> Result<(), String> {
     );
     println!("clip | lang | secs | offline err | stream err | latency p50/p95 s | stream RTF");
     let (mut all_lat_zh, mut all_lat_en) = (Vec::new(), Vec::new());
+    let mut by_commit: std::collections::BTreeMap<Commit, Vec<f64>> = Default::default();
     let (mut sum_off, mut sum_str, mut n_zh, mut sum_off_en, mut sum_str_en, mut n_en) =
         (0.0, 0.0, 0, 0.0, 0.0, 0);
     let (me, ticks) = (std::process::id(), procstat::clock_ticks());
@@ -114,6 +115,9 @@ pub async fn run(a: CaptionBenchArgs) -> Result<(), String> {
             .join(" ");
         let r = stream_clip(&live, a.stream_config(c.lang), &pcm, true).await;
         audio_total += r.audio_secs;
+        for (why, l) in &r.by_commit {
+            by_commit.entry(*why).or_default().extend(l);
+        }
         let (eo, es) = (
             error_rate(c.lang, &c.reference, &off_text),
             error_rate(c.lang, &c.reference, &r.text),
@@ -155,6 +159,20 @@ pub async fn run(a: CaptionBenchArgs) -> Result<(), String> {
         all.iter().sum::<f64>() / all.len().max(1) as f64, super::percentile(&all, 0.5), super::percentile(&all, 0.95),
         super::percentile(&all_lat_zh, 0.5), super::percentile(&all_lat_zh, 0.95), super::percentile(&all_lat_en, 0.5), super::percentile(&all_lat_en, 0.95)
     );
+    // Where the latency comes from: text two decodes agreed on waits for the second one,
+    // text a pause committed waits for the pause.
+    let causes: Vec<String> = by_commit
+        .iter()
+        .map(|(why, l)| {
+            format!(
+                "{why:?} {:.0}% p50 {:.2} / p95 {:.2}",
+                l.len() as f64 / all.len().max(1) as f64 * 100.0,
+                super::percentile(l, 0.5),
+                super::percentile(l, 0.95)
+            )
+        })
+        .collect();
+    println!("latency by what committed the text: {}", causes.join("; "));
     println!("process CPU {:.0}% of one core over {:.0} s wall for {:.0} s of audio (offline and streaming together); peak RSS {:.0} MB", cpu / wall * 100.0, wall, audio_total, procstat::status_mb(me, "VmHWM:"));
     drop(offline);
 
