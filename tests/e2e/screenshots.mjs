@@ -1,4 +1,4 @@
-// Screenshots of every screen a caller, interpreter and viewer meets, at phone size (390×844)
+// Screenshots of every screen a caller, interpreter, viewer and admin meets, at phone size (390×844)
 // in Chinese and English, and at 200 % text: `node tests/e2e/screenshots.mjs [out-dir]`
 // (SIGNRELAY_BIN set, as for the tests). Written to tests/e2e/artifacts/screens by default.
 import { mkdirSync } from 'node:fs';
@@ -16,6 +16,7 @@ const anna = await launchBrowser({ viewport: PHONE });
 const viewer = await launchBrowser({ viewport: PHONE });
 const speaker = await launchBrowser();
 const interp = await launchBrowser();
+const admin = await launchBrowser({ viewport: PHONE });
 
 async function shot(b, name) {
   for (const lang of ['zh', 'en']) {
@@ -76,8 +77,20 @@ try {
   await viewer.page.goto(`${srv.url}${ev.viewer_path}`);
   await waitForMediaFrom(viewer.page, 2);
   await shot(viewer, 'viewer');
+
+  // The admin's dashboard on a phone, with a counter and the seeded accounts in its lists.
+  await admin.page.goto(`${srv.url}/admin`);
+  await admin.page.fill('#username', 'boss');
+  await admin.page.fill('#password', 'pw-boss-long');
+  await admin.page.click('#login button[type=submit]');
+  await admin.page.waitForSelector('#desk:not([hidden])');
+  await admin.page.fill('#nc-name', '3号窗口');
+  await admin.page.fill('#nc-dept', '社保局');
+  await admin.page.click('#new-counter button[type=submit]');
+  await admin.page.waitForSelector('#counter-list tr');
+  await shot(admin, 'admin-dashboard');
   console.log(`screenshots in ${out}`);
 } finally {
-  for (const b of [caller, anna, viewer, speaker, interp]) await b.browser.close().catch(() => {});
+  for (const b of [caller, anna, viewer, speaker, interp, admin]) await b.browser.close().catch(() => {});
   await srv.stop();
 }

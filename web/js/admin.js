@@ -1,6 +1,6 @@
 // The service dashboard: live queue and interpreters, service levels of a period with charts,
 // CSV export of the records, and user management. Signs in with a session cookie.
-import { t, setupLangToggle } from './i18n.js';
+import { t, currentLang, setupLangToggle } from './i18n.js';
 import { api } from './api.js';
 
 const $ = (id) => document.getElementById(id);
@@ -151,7 +151,10 @@ async function loadCounters() {
     tr.dataset.counter = p.code;
     tr.insertCell().textContent = p.revoked_at_ms ? `${p.name} · ${t('counter_revoked_at')}` : p.name;
     tr.insertCell().textContent = [p.department, p.address].filter(Boolean).join(' · ');
-    tr.insertCell().textContent = String(calls[p.code] || 0);
+    const n = tr.insertCell();
+    n.textContent = String(calls[p.code] || 0);
+    // Stacked on a narrow screen the column header is gone: the figure says what it counts.
+    n.dataset.label = `${t('counter_calls')}${currentLang() === 'zh' ? '：' : ': '}`;
     const act = tr.insertCell();
     if (p.revoked_at_ms) continue;
     const poster = document.createElement('a');
@@ -239,6 +242,10 @@ $('new-user').addEventListener('submit', async (e) => {
     await Promise.all([loadUsers(), loadAudit()]);
   } catch (err) { status(t('error', { e: err.message })); }
 });
-setupLangToggle(() => { if (lastStats) renderStats(lastStats); });
+setupLangToggle(() => {
+  if (lastStats) renderStats(lastStats);
+  // Rows carry words of the language they were drawn in (roles, buttons, labels).
+  if (!$('desk').hidden) Promise.all([loadUsers(), loadCounters()]).catch((e) => status(t('error', { e: e.message })));
+});
 // Already signed in (cookie): go straight to the dashboard.
 api('GET', '/api/me').then((me) => { if (me?.role === 'admin') enter(); }).catch(() => {});
