@@ -13,6 +13,12 @@ const SAMPLES_PER_MS: usize = 16;
 /// A buffer with less speech than this is not decoded: Whisper turns a breath or the tail of
 /// a sentence into words that were never said.
 const MIN_LOUD_MS: u64 = 300;
+/// Most loud speech one committed Chinese character or word accounts for when the buffer is
+/// cut after it (about three times what it takes to say).
+const LOUD_MS_PER_CHAR: u64 = 500;
+const LOUD_MS_PER_WORD: u64 = 800;
+/// Loud speech beyond that allowed for (a filler, a word Whisper rightly left out).
+const COVER_SLACK_MS: u64 = 1000;
 
 /// One caption update. Stable text never changes once sent; an unstable event replaces the
 /// previous unstable one (it is the recognizer's current guess at what follows).
@@ -434,13 +440,13 @@ impl StreamRecognizer {
             .map(|u| u.end_ms);
         let buf_ms = (self.buf.len() / SAMPLES_PER_MS) as u64;
         let cut = match sentence_end {
-            Some(t) => Some(t),
+            Some(t) => Some(self.covered_until(t)),
             None if buf_ms > self.cfg.max_buffer.as_millis() as u64 => {
                 let end = self.agreement.committed_end_ms();
                 // After a forced commit there is committed text to cut at; if the decode heard
                 // nothing at all, keep only the last second.
                 Some(if end > self.buf_start_ms {
-                    end
+                    self.covered_until(end)
                 } else {
                     self.fed_ms.saturating_sub(1000)
                 })
@@ -449,6 +455,33 @@ impl StreamRecognizer {
         };
         if let Some(t) = cut {
             self.cut_at(t);
+        }
+    }
+
+    /// Where the buffer may be cut after committed text said to end at `t`: there, unless the
+    /// loud speech before `t` is far more than that text takes to say. Then Whisper skipped
+    /// part of the buffer yet still ended its segment at the buffer's end (6 characters
+    /// claimed 13 s), and cutting at `t` threw the skipped speech away unheard. Cutting where
+    /// the text's share of speech runs out only re-decodes audio whose words are committed,
+    /// which the agreement recognises.
+    fn covered_until(&mut self, t: u64) -> u64 {
+        self.loud_ms_in_buffer();
+        let budget: u64 = self
+            .in_buffer
+            .iter()
+            .filter(|u| u.end_ms <= t)
+            .map(|u| {
+                if u.text.chars().any(super::text::is_cjk) {
+                    LOUD_MS_PER_CHAR
+                } else {
+                    LOUD_MS_PER_WORD
+                }
+            })
+            .sum::<u64>()
+            + COVER_SLACK_MS;
+        match self.loud_frames.get((budget / 20) as usize) {
+            Some(&at) if at < t => at,
+            _ => t,
         }
     }
 
@@ -515,6 +548,18 @@ mod tests {
         (0..ms * SAMPLES_PER_MS)
             .map(|i| (i as f32 * 0.12).sin() * 0.3)
             .collect()
+    }
+
+    /// Speech-like sound: syllables of tone with short gaps, for any length (a steady tone
+    /// becomes its own noise floor after 3 s).
+    fn talking(ms: usize) -> Vec<f32> {
+        let mut out = Vec::new();
+        while out.len() < ms * SAMPLES_PER_MS {
+            out.extend(voice(400));
+            out.extend(quiet(100));
+        }
+        out.truncate(ms * SAMPLES_PER_MS);
+        out
     }
 
     fn segment(text: &str, len_ms: u64, avg_logprob: f32) -> Segment {
@@ -606,6 +651,34 @@ mod tests {
             "我们今天讨论残疾人证办理",
             "{events:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_sentence_too_short_for_its_audio_does_not_take_the_audio_with_it() {
+        // Whisper hears one short sentence in an 8 s buffer and says it lasts all 8 s. Cutting
+        // the buffer after it must keep the speech six characters cannot have filled.
+        let lens = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = lens.clone();
+        let (mut rec, _) = scripted(move |_, ms| {
+            seen.lock().unwrap().push(ms);
+            if ms >= 6500 {
+                vec![segment("最真实的状态。", ms, -0.2)]
+            } else {
+                Vec::new()
+            }
+        });
+        let mut pcm = quiet(300);
+        pcm.extend(talking(10_000));
+        let events = feed(&mut rec, &pcm).await;
+        assert_eq!(stable(&events), ["最真实的状态。"]);
+        let lens = lens.lock().unwrap().clone();
+        let after = lens
+            .iter()
+            .skip_while(|ms| **ms < 6500)
+            .find(|ms| **ms < 6500)
+            .copied();
+        // Six characters account for at most 4 s of speech: the cut comes there, not at 8 s.
+        assert!(after.is_some_and(|ms| ms >= 3000), "decodes: {lens:?}");
     }
 
     #[tokio::test]
