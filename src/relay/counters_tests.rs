@@ -28,6 +28,17 @@ fn states(fx: &[Effect], who: SessionId) -> Vec<CounterState> {
         .collect()
 }
 
+/// Anna free, the tablet signed in, a resident's call from the counter answered: the effects
+/// of the answer.
+fn answered_counter_call(r: &mut Relay, t: Instant) -> (CallId, Vec<Effect>) {
+    available(r, ANNA, "anna", t);
+    r.attach_counter(TABLET, "c0ffee", "3号窗口", t).unwrap();
+    let (call, _) = r
+        .place_call_with(CALLER, "a", Purpose::DailyLife, None, at_counter(), t)
+        .unwrap();
+    (call, r.accept(ANNA, call, t).unwrap())
+}
+
 fn joined(fx: &[Effect], who: SessionId) -> Option<(CallId, Role)> {
     fx.iter().find_map(|e| match e {
         Effect::JoinRoom {
@@ -120,12 +131,7 @@ fn a_tablet_that_signs_in_during_the_call_joins_it_and_one_that_hangs_up_stays_o
 fn a_dropped_tablet_rejoins_and_the_newest_tablet_wins() {
     let mut r = relay();
     let t = Instant::now();
-    available(&mut r, ANNA, "anna", t);
-    r.attach_counter(TABLET, "c0ffee", "3号窗口", t).unwrap();
-    let (call, _) = r
-        .place_call_with(CALLER, "a", Purpose::DailyLife, None, at_counter(), t)
-        .unwrap();
-    r.accept(ANNA, call, t).unwrap();
+    let (call, _) = answered_counter_call(&mut r, t);
     let fx = r.leave(TABLET, EndReason::Disconnected, t);
     assert!(fx
         .iter()
@@ -191,12 +197,7 @@ fn a_tablet_withdrawn_during_a_call_leaves_it_and_the_call_goes_on() {
     for revoked in [true, false] {
         let mut r = relay();
         let t = Instant::now();
-        available(&mut r, ANNA, "anna", t);
-        r.attach_counter(TABLET, "c0ffee", "3号窗口", t).unwrap();
-        let (call, _) = r
-            .place_call_with(CALLER, "a", Purpose::DailyLife, None, at_counter(), t)
-            .unwrap();
-        let fx = r.accept(ANNA, call, t).unwrap();
+        let (call, fx) = answered_counter_call(&mut r, t);
         assert_eq!(joined(&fx, TABLET), Some((call, Role::Guest)));
         let fx = r.revoke_counter("c0ffee", revoked, t);
         assert!(

@@ -225,17 +225,7 @@ impl Relay {
                 name: call.caller_name.clone(),
             });
         }
-        fx.push(Effect::JoinRoom {
-            call: call_id,
-            session,
-            role: Role::Interpreter,
-            name,
-        });
-        if let Some(i) = self.interpreters.get_mut(&session) {
-            i.state = IState::InCall(call_id);
-        }
-        self.push_status(session, &mut fx);
-        self.refresh(now, &mut fx);
+        self.join_as_interpreter(call_id, session, name, now, &mut fx);
         Ok(fx)
     }
 

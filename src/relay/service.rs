@@ -16,6 +16,29 @@ impl Relay {
         }
     }
 
+    /// An interpreter who answered (a call or a colleague's ask) joins its room as
+    /// interpreter and is in that call from now on; every console sees the change.
+    pub(super) fn join_as_interpreter(
+        &mut self,
+        call_id: CallId,
+        session: SessionId,
+        name: String,
+        now: Instant,
+        fx: &mut Vec<Effect>,
+    ) {
+        fx.push(Effect::JoinRoom {
+            call: call_id,
+            session,
+            role: Role::Interpreter,
+            name,
+        });
+        if let Some(i) = self.interpreters.get_mut(&session) {
+            i.state = IState::InCall(call_id);
+        }
+        self.push_status(session, fx);
+        self.refresh(now, fx);
+    }
+
     /// Puts a ringing call back in the queue and tells the interpreter the ring stopped.
     pub(super) fn unring(
         &mut self,

@@ -368,12 +368,6 @@ impl Relay {
                 ));
             }
         }
-        fx.push(Effect::JoinRoom {
-            call: call_id,
-            session,
-            role: Role::Interpreter,
-            name,
-        });
         fx.push(Effect::Send(
             ask.from,
             ServerMsg::AskEnded {
@@ -382,11 +376,7 @@ impl Relay {
                 outcome: AskOutcome::Accepted,
             },
         ));
-        if let Some(i) = self.interpreters.get_mut(&session) {
-            i.state = IState::InCall(call_id);
-        }
-        self.push_status(session, &mut fx);
-        self.refresh(now, &mut fx);
+        self.join_as_interpreter(call_id, session, name, now, &mut fx);
         Ok(fx)
     }
 
