@@ -3,9 +3,9 @@
 //! a broken model or converter, or Traditional output, fails them.
 
 use signrelay::asr::{Engine, EngineConfig, Lang};
-use signrelay::captions::stream_clip;
 use signrelay::captions::transcribe::cues;
 use signrelay::captions::StreamConfig;
+use signrelay::captions::{stream_clip, Pace};
 use signrelay_bench::bench::captions::{error_rate, manifest, Clip};
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, OnceLock};
@@ -112,7 +112,7 @@ fn streaming_final_text_matches_offline_and_stable_text_is_never_retracted() {
             engine(),
             StreamConfig::new(lang),
             &audio,
-            false,
+            Pace::AsFast,
         ));
         let diff = error_rate(lang, &offline, &run.text);
         assert!(
@@ -157,7 +157,7 @@ fn a_buffer_that_never_agrees_is_committed_through_events_too() {
         engine(),
         cfg,
         &pcm("en_librispeech_1995-1837-0001.wav"),
-        false,
+        Pace::AsFast,
     ));
     assert!(!run.text.is_empty());
     assert_event_invariants(&run, Lang::En);
@@ -191,7 +191,7 @@ fn silence_and_steady_noise_give_no_text_and_cost_no_decodes() {
             engine(),
             StreamConfig::new(Lang::Zh),
             &audio,
-            false,
+            Pace::AsFast,
         ));
         assert_eq!(run.text, "", "{name} streaming");
         assert_eq!(run.decode_secs, 0.0, "{name} must not reach the recognizer");

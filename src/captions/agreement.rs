@@ -33,12 +33,24 @@ pub struct Agreement {
     committed_end_ms: u64,
     committed_tail: Vec<String>,
     prev: Vec<Unit>,
+    /// Units at the end of a hypothesis that heard too little audio after them to be a vote.
+    provisional: usize,
 }
 
 impl Agreement {
     /// An empty state.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty state in which the last `n` units of a hypothesis are only a guess: where the
+    /// previous hypothesis differs only within its last `n`, the new one's units that have `n`
+    /// after them are committed without waiting for another decode.
+    pub fn with_provisional(n: usize) -> Self {
+        Self {
+            provisional: n,
+            ..Self::default()
+        }
     }
 
     /// End of the committed text, ms.
@@ -67,11 +79,27 @@ impl Agreement {
             .zip(new.iter())
             .take_while(|(a, b)| a.key() == b.key())
             .count();
+        let agree = self.informed_agreement(agree, &new);
         let tail = new.split_off(agree);
         let committed = new;
         self.record(&committed);
         self.prev = tail.clone();
         (committed, tail)
+    }
+
+    /// Extends the agreed prefix `agree` of `new` past a difference the previous hypothesis
+    /// cannot vote on: it lay in that hypothesis's last `provisional` units, whose audio was
+    /// cut off mid-word or had no following words to settle it. The new hypothesis heard more
+    /// and commits what has `provisional` units after it, up to the first unit the decoder was
+    /// unsure of. A difference earlier in the previous hypothesis is a real disagreement and
+    /// waits, as in LocalAgreement-2.
+    fn informed_agreement(&self, agree: usize, new: &[Unit]) -> usize {
+        let k = self.provisional;
+        if k == 0 || self.prev.is_empty() || agree < self.prev.len().saturating_sub(k) {
+            return agree;
+        }
+        let settled = new.len().saturating_sub(k).max(agree);
+        agree + new[agree..settled].iter().take_while(|u| !u.unsure).count()
     }
 
     /// Commits whatever the last hypothesis said (end of an utterance, end of stream).
@@ -185,6 +213,46 @@ mod tests {
         let (c, t) = a.push(hyp("four five six", 1300));
         assert_eq!(text(&c), "five");
         assert_eq!(text(&t), "six");
+    }
+
+    #[test]
+    fn a_difference_in_the_last_units_of_the_previous_guess_is_no_vote() {
+        let mut a = Agreement::with_provisional(2);
+        // The first decode heard "country" cut off and guessed "count".
+        a.push(hyp("ask not what your count", 0));
+        // The next heard more: the two differ only in the first's last two units, so what has
+        // two units after it now is committed, though no decode agreed on "your country".
+        let (c, t) = a.push(hyp("ask not what you country can do", 0));
+        assert_eq!(text(&c), "ask not what you country");
+        assert_eq!(text(&t), "can do");
+    }
+
+    #[test]
+    fn a_difference_the_previous_guess_had_heard_past_still_waits() {
+        let mut a = Agreement::with_provisional(2);
+        a.push(hyp("ask not what your country can do", 0));
+        // "your" had four units after it in the first decode: a real disagreement.
+        let (c, t) = a.push(hyp("ask not what you country can do for", 0));
+        assert_eq!(text(&c), "ask not what");
+        assert_eq!(text(&t), "you country can do for");
+    }
+
+    #[test]
+    fn an_unsure_unit_is_not_committed_on_one_decode() {
+        let mut a = Agreement::with_provisional(2);
+        a.push(hyp("ask not what your count", 0));
+        let mut h = hyp("ask not what you country can do", 0);
+        h[3].unsure = true;
+        let (c, _) = a.push(h);
+        assert_eq!(text(&c), "ask not what");
+    }
+
+    #[test]
+    fn without_a_provisional_tail_it_is_local_agreement_2() {
+        let mut a = Agreement::new();
+        a.push(hyp("ask not what your count", 0));
+        let (c, _) = a.push(hyp("ask not what you country can do", 0));
+        assert_eq!(text(&c), "ask not what");
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub mod text;
 pub mod transcribe;
 pub mod vad;
 
-pub use replay::{stream_clip, StreamRun};
+pub use replay::{stream_clip, Pace, StreamRun};
 pub use stream::{CaptionEvent, Commit, StreamConfig, StreamRecognizer, StreamStats};
 
 use crate::asr::{Lang, Segment};

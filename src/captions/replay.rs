@@ -23,54 +23,76 @@ pub struct StreamRun {
     pub events: Vec<CaptionEvent>,
 }
 
-/// Streams `pcm` through a recognizer at real-time pace (`realtime`) or as fast as it decodes.
-pub async fn stream_clip(
-    engine: &Engine,
-    cfg: StreamConfig,
-    pcm: &[f32],
-    realtime: bool,
-) -> StreamRun {
+/// How audio is fed to the recognizer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pace {
+    /// As it would arrive from a speaker: the clock decides what has arrived by each decode.
+    RealTime,
+    /// As fast as decodes run: every decode sees the same audio, but latency means nothing.
+    AsFast,
+    /// Real-time pace on a simulated clock on which each decode takes
+    /// `modeled_decode_time`: the same decode points and text in every run (on any machine,
+    /// under any load), with the latencies the reference machine would see.
+    Modeled,
+}
+
+/// Streams `pcm` through a recognizer at the given pace.
+pub async fn stream_clip(engine: &Engine, cfg: StreamConfig, pcm: &[f32], pace: Pace) -> StreamRun {
     let mut rec = StreamRecognizer::new(engine.clone(), cfg);
+    if pace == Pace::Modeled {
+        rec.use_modeled_decode_time();
+    }
     let started = Instant::now();
+    // The simulated clock of `Pace::Modeled`, s.
+    let mut sim_now = 0.0f64;
     let chunk = 1600; // 100 ms
     let mut run = StreamRun {
         audio_secs: pcm.len() as f64 / 16_000.0,
         ..Default::default()
     };
     let mut fed = 0usize;
-    let record =
-        |evs: Vec<CaptionEvent>, why: Option<Commit>, run: &mut StreamRun, now: Instant| {
-            for e in evs {
-                if e.stable {
-                    let n = e
-                        .text
-                        .chars()
-                        .filter(|c| c.is_alphanumeric() || super::text::is_cjk(*c))
-                        .count()
-                        .max(1);
-                    let units = if e.text.contains(' ') {
-                        e.text.split_whitespace().count()
-                    } else {
-                        n
-                    };
-                    let t_emit = now.duration_since(started).as_secs_f64();
-                    for i in 0..units {
-                        let end = e.start_ms as f64
-                            + (e.end_ms - e.start_ms) as f64 * (i + 1) as f64 / units as f64;
-                        run.latencies.push(t_emit - end / 1000.0);
-                        if let Some(why) = why {
-                            run.by_commit
-                                .entry(why)
-                                .or_default()
-                                .push(t_emit - end / 1000.0);
-                        }
+    let record = |evs: Vec<CaptionEvent>, why: Option<Commit>, run: &mut StreamRun, t_emit: f64| {
+        for e in evs {
+            if e.stable {
+                let n = e
+                    .text
+                    .chars()
+                    .filter(|c| c.is_alphanumeric() || super::text::is_cjk(*c))
+                    .count()
+                    .max(1);
+                let units = if e.text.contains(' ') {
+                    e.text.split_whitespace().count()
+                } else {
+                    n
+                };
+                for i in 0..units {
+                    let end = e.start_ms as f64
+                        + (e.end_ms - e.start_ms) as f64 * (i + 1) as f64 / units as f64;
+                    run.latencies.push(t_emit - end / 1000.0);
+                    if let Some(why) = why {
+                        run.by_commit
+                            .entry(why)
+                            .or_default()
+                            .push(t_emit - end / 1000.0);
                     }
                 }
-                run.events.push(e);
             }
-        };
+            run.events.push(e);
+        }
+    };
+    let elapsed = |sim_now: f64| match pace {
+        Pace::Modeled => sim_now,
+        _ => started.elapsed().as_secs_f64(),
+    };
     while fed < pcm.len() {
-        if realtime {
+        if pace == Pace::Modeled {
+            // Everything that arrived while the last decode ran, and the next 100 ms.
+            let due = ((sim_now * 16_000.0) as usize / chunk + 1) * chunk;
+            let to = due.max(fed + chunk).min(pcm.len());
+            sim_now = sim_now.max(to as f64 / 16_000.0);
+            rec.push_audio(&pcm[fed..to]);
+            fed = to;
+        } else if pace == Pace::RealTime {
             // Feed everything that has "arrived" by now.
             let due = ((started.elapsed().as_secs_f64() * 16_000.0) as usize / chunk + 1) * chunk;
             if due > fed {
@@ -86,11 +108,15 @@ pub async fn stream_clip(
             rec.push_audio(&pcm[fed..to]);
             fed = to;
         }
+        let spent = rec.stats().decode_time;
         let evs = rec.step().await;
-        record(evs, rec.last_commit(), &mut run, Instant::now());
+        sim_now += (rec.stats().decode_time - spent).as_secs_f64();
+        record(evs, rec.last_commit(), &mut run, elapsed(sim_now));
     }
+    let spent = rec.stats().decode_time;
     let evs = rec.finish().await;
-    record(evs, rec.last_commit(), &mut run, Instant::now());
+    sim_now += (rec.stats().decode_time - spent).as_secs_f64();
+    record(evs, rec.last_commit(), &mut run, elapsed(sim_now));
     run.text = rec.committed_text().to_owned();
     run.decode_secs = rec.stats().decode_time.as_secs_f64();
     run

@@ -71,6 +71,9 @@ pub struct StreamConfig {
     pub pause: Duration,
     /// The buffer is cut to committed text when it grows past this.
     pub max_buffer: Duration,
+    /// Last units of a decode too close to the buffer's end to vote on (0: LocalAgreement-2
+    /// alone), see `Agreement::with_provisional`.
+    pub provisional_units: usize,
 }
 
 impl StreamConfig {
@@ -84,6 +87,8 @@ impl StreamConfig {
             max_chunk: Duration::from_millis(4000),
             pause: Duration::from_millis(600),
             max_buffer: Duration::from_secs(12),
+            // About a second of speech: four Mandarin characters, two English words.
+            provisional_units: if lang == Lang::Zh { 4 } else { 2 },
         }
     }
 }
@@ -132,12 +137,22 @@ pub struct StreamRecognizer {
     /// The last lines committed (to drop one said again).
     repeats: Repeats,
     last_commit: Option<Commit>,
+    /// Decode times taken from `modeled_decode_time` instead of the clock (reproducible
+    /// benchmark runs).
+    modeled_cost: bool,
+}
+
+/// Time one greedy decode of a buffer takes on the reference machine (two cores, Whisper base
+/// q8_0: `signrelay-bench decode` measured 0.27 s for 2 s, 0.5 s for 6 s, 1.0 s for 12 s).
+pub fn modeled_decode_time(buf_ms: u64) -> Duration {
+    Duration::from_millis(150 + buf_ms * 7 / 100)
 }
 
 impl StreamRecognizer {
     /// A new stream on a shared engine.
     pub fn new(engine: Engine, cfg: StreamConfig) -> Self {
         let chunk = cfg.min_chunk;
+        let agreement = Agreement::with_provisional(cfg.provisional_units);
         Self {
             engine,
             cfg,
@@ -151,7 +166,7 @@ impl StreamRecognizer {
             last_voice_ms: 0,
             decoded_to_ms: 0,
             chunk,
-            agreement: Agreement::new(),
+            agreement,
             committed_text: String::new(),
             prompt_text: String::new(),
             in_buffer: Vec::new(),
@@ -159,7 +174,15 @@ impl StreamRecognizer {
             stats: StreamStats::default(),
             repeats: Repeats::new(),
             last_commit: None,
+            modeled_cost: false,
         }
+    }
+
+    /// From now on, decodes count as taking `modeled_decode_time` (for the interval they set
+    /// and the stats), whatever the clock says: a replay paced by that model decodes at the
+    /// same points in every run, so two recognizer versions can be compared clip by clip.
+    pub fn use_modeled_decode_time(&mut self) {
+        self.modeled_cost = true;
     }
 
     /// Counters so far.
@@ -359,19 +382,24 @@ impl StreamRecognizer {
             beam: None,
         };
         let decoded_to = self.fed_ms;
+        let len_ms = (self.buf.len() / SAMPLES_PER_MS) as u64;
         let d = self.engine.decode(req).await?;
+        let elapsed = if self.modeled_cost {
+            modeled_decode_time(len_ms)
+        } else {
+            d.elapsed
+        };
         self.decoded_to_ms = decoded_to;
         self.stats.decodes += 1;
-        self.stats.decode_time += d.elapsed;
+        self.stats.decode_time += elapsed;
         // Keep decoding about as often as decodes take: slower when behind, back when not.
-        if d.elapsed > self.chunk * 9 / 10 {
+        if elapsed > self.chunk * 9 / 10 {
             self.chunk = (self.chunk * 3 / 2).min(self.cfg.max_chunk);
             self.stats.degraded = true;
-        } else if d.elapsed < self.chunk / 2 && self.chunk > self.cfg.min_chunk {
+        } else if elapsed < self.chunk / 2 && self.chunk > self.cfg.min_chunk {
             self.chunk = (self.chunk * 4 / 5).max(self.cfg.min_chunk);
             self.stats.degraded = self.chunk > self.cfg.min_chunk;
         }
-        let len_ms = (self.buf.len() / SAMPLES_PER_MS) as u64;
         let units = segments_to_units(&d.segments, self.buf_start_ms, len_ms, &words);
         if units.is_empty() && d.segments.iter().any(|s| invented(s).is_some()) {
             return Ok(None);

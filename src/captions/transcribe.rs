@@ -101,7 +101,12 @@ pub fn run(o: &Options) -> Result<String, String> {
         let mut cfg = super::StreamConfig::new(lang);
         cfg.hotwords = o.hotwords.clone();
         let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-        let run = rt.block_on(super::stream_clip(&engine, cfg, &pcm, true));
+        let run = rt.block_on(super::stream_clip(
+            &engine,
+            cfg,
+            &pcm,
+            super::Pace::RealTime,
+        ));
         let lines: Vec<String> = run
             .events
             .iter()

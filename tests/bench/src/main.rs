@@ -39,6 +39,16 @@ enum Cmd {
         /// Pause that ends an utterance, ms.
         #[arg(long, default_value_t = 600)]
         pause_ms: u64,
+        /// Last units of a decode that do not vote (default: the recognizer's own).
+        #[arg(long)]
+        provisional: Option<usize>,
+        /// Time streaming decodes by a model of the reference machine, not the clock: every
+        /// run decodes at the same points (compare two versions clip by clip).
+        #[arg(long)]
+        modeled: bool,
+        /// Write each clip's committed lines here as JSON lines.
+        #[arg(long)]
+        events: Option<PathBuf>,
     },
     /// Benchmark: time of one streaming caption decode per buffer length.
     #[command(name = "decode")]
@@ -130,6 +140,9 @@ fn main() -> ExitCode {
             offline_beam,
             chunk_ms,
             pause_ms,
+            provisional,
+            modeled,
+            events,
         } => bench_captions(signrelay_bench::bench::captions::CaptionBenchArgs {
             speech_dir: speech,
             model: model.unwrap_or_else(signrelay::asr::default_model_path),
@@ -137,6 +150,9 @@ fn main() -> ExitCode {
             offline_beam,
             chunk_ms,
             pause_ms,
+            provisional,
+            modeled,
+            events_dir: events,
         }),
         Cmd::Decode {
             speech,

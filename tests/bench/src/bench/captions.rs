@@ -5,7 +5,7 @@ use super::procstat;
 use signrelay::asr::{Engine, EngineConfig, Lang};
 use signrelay::captions::numbers::canonical_numbers;
 use signrelay::captions::text::{cer, wer};
-use signrelay::captions::{stream_clip, Commit, StreamConfig};
+use signrelay::captions::{stream_clip, Commit, Pace, StreamConfig};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -24,6 +24,13 @@ pub struct CaptionBenchArgs {
     pub chunk_ms: u64,
     /// Pause that ends an utterance, ms.
     pub pause_ms: u64,
+    /// Feed clips at real-time pace on the clock, or on a clock with modeled decode times
+    /// (the same decode points every run: for comparing two recognizer versions).
+    pub modeled: bool,
+    /// Where to write each clip's caption events (JSON lines, with the time each was sent).
+    pub events_dir: Option<PathBuf>,
+    /// Provisional tail units (Mandarin characters; English gets about half as many words).
+    pub provisional: Option<usize>,
 }
 
 impl CaptionBenchArgs {
@@ -31,6 +38,9 @@ impl CaptionBenchArgs {
         let mut c = StreamConfig::new(lang);
         c.min_chunk = Duration::from_millis(self.chunk_ms);
         c.pause = Duration::from_millis(self.pause_ms);
+        if let Some(n) = self.provisional {
+            c.provisional_units = if lang == Lang::Zh { n } else { n.div_ceil(2) };
+        }
         c
     }
 }
@@ -86,8 +96,11 @@ pub async fn run(a: CaptionBenchArgs) -> Result<(), String> {
         a.model.display()
     );
     println!(
-        "# offline: beam {}, one decode per utterance; streaming: greedy, real-time pace in 100 ms chunks, decode every {} ms, pause {} ms",
-        a.offline_beam, a.chunk_ms, a.pause_ms
+        "# offline: beam {}, one decode per utterance; streaming: greedy, real-time pace{} in 100 ms chunks, decode every {} ms, pause {} ms",
+        a.offline_beam,
+        if a.modeled { " (modeled decode times)" } else { "" },
+        a.chunk_ms,
+        a.pause_ms
     );
     println!("clip | lang | secs | offline err | stream err | latency p50/p95 s | stream RTF");
     let (mut all_lat_zh, mut all_lat_en) = (Vec::new(), Vec::new());
@@ -113,8 +126,24 @@ pub async fn run(a: CaptionBenchArgs) -> Result<(), String> {
             .map(|q| q.text.as_str())
             .collect::<Vec<_>>()
             .join(" ");
-        let r = stream_clip(&live, a.stream_config(c.lang), &pcm, true).await;
+        let pace = if a.modeled {
+            Pace::Modeled
+        } else {
+            Pace::RealTime
+        };
+        let r = stream_clip(&live, a.stream_config(c.lang), &pcm, pace).await;
         audio_total += r.audio_secs;
+        if let Some(dir) = &a.events_dir {
+            let lines: Vec<String> = r
+                .events
+                .iter()
+                .filter(|e| e.stable)
+                .filter_map(|e| serde_json::to_string(e).ok())
+                .collect();
+            let path = dir.join(format!("{}.jsonl", c.file.trim_end_matches(".wav")));
+            std::fs::write(&path, lines.join("\n") + "\n")
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+        }
         for (why, l) in &r.by_commit {
             by_commit.entry(*why).or_default().extend(l);
         }
@@ -197,7 +226,7 @@ pub async fn run(a: CaptionBenchArgs) -> Result<(), String> {
             let e = engine.clone();
             let cfg = a.stream_config(Lang::Zh);
             tasks.push(tokio::spawn(async move {
-                let r = stream_clip(&e, cfg, &pcm, true).await;
+                let r = stream_clip(&e, cfg, &pcm, Pace::RealTime).await;
                 (error_rate(Lang::Zh, &clip.reference, &r.text), r.latencies)
             }));
         }
