@@ -27,12 +27,17 @@ const MAX_WORDS_PER_SEC: f64 = 7.0;
 pub fn contained_in(a: &str, b: &str) -> f64 {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
+    share_in_order(&a, &b)
+}
+
+/// The share of `a`'s items found, in order, in `b` (longest common subsequence).
+fn share_in_order<T: PartialEq>(a: &[T], b: &[T]) -> f64 {
     if a.is_empty() {
         return 0.0;
     }
     let mut prev = vec![0usize; b.len() + 1];
     let mut cur = vec![0usize; b.len() + 1];
-    for x in &a {
+    for x in a {
         for (j, y) in b.iter().enumerate() {
             cur[j + 1] = if x == y {
                 prev[j] + 1
@@ -43,6 +48,31 @@ pub fn contained_in(a: &str, b: &str) -> f64 {
         std::mem::swap(&mut prev, &mut cur);
     }
     prev[b.len()] as f64 / a.len() as f64
+}
+
+/// A line as the units a reader counts: each Chinese character, each word of other scripts.
+/// Letters are too few to compare by: 18 of the 19 letters of "what you can do for your"
+/// occur, in order, in "ask not what your country can do for you", and streaming commits
+/// English in such fragments.
+fn reading_units(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut word = String::new();
+    for c in normalize(line).chars() {
+        if super::text::is_cjk(c) || !c.is_alphanumeric() {
+            if !word.is_empty() {
+                out.push(std::mem::take(&mut word));
+            }
+            if super::text::is_cjk(c) {
+                out.push(c.to_string());
+            }
+        } else {
+            word.push(c);
+        }
+    }
+    if !word.is_empty() {
+        out.push(word);
+    }
+    out
 }
 
 /// True when a segment is the decoder reading its prompt back: mostly the style sentence, or
@@ -166,13 +196,13 @@ pub fn invented(s: &Segment) -> Option<&'static str> {
 /// re-reads the sentence in its prompt when the audio after it is quiet or unclear.
 #[derive(Debug, Default)]
 pub struct Repeats {
-    recent: VecDeque<String>,
+    recent: VecDeque<Vec<String>>,
 }
 
 /// Lines remembered.
 const REMEMBER: usize = 3;
-/// A line this short may well be said twice ("谢谢", "好的").
-const MIN_REPEAT_CHARS: usize = 6;
+/// A line this short may well be said twice ("谢谢", "好的", "thank you very much").
+const MIN_REPEAT_UNITS: usize = 6;
 
 impl Repeats {
     /// An empty memory.
@@ -182,16 +212,16 @@ impl Repeats {
 
     /// True if `line` is new; remembers it. A line mostly made of a recent line is not new.
     pub fn admit(&mut self, line: &str) -> bool {
-        let key = normalize(line).replace(' ', "");
-        let n = key.chars().count();
+        let key = reading_units(line);
+        let n = key.len();
         if n == 0 {
             return false;
         }
-        let repeat = n >= MIN_REPEAT_CHARS
+        let repeat = n >= MIN_REPEAT_UNITS
             && self
                 .recent
                 .iter()
-                .any(|r| contained_in(&key, r) >= 0.8 && r.chars().count() + 2 >= n);
+                .any(|r| share_in_order(&key, r) >= 0.8 && r.len() + 2 >= n);
         if repeat {
             return false;
         }
@@ -296,6 +326,18 @@ mod tests {
         assert!(r.admit("谢谢"));
         assert!(r.admit("谢谢"), "short replies may repeat");
         assert!(r.admit("甚至出现交易几乎停滞的情况以后政府出台了新的政策来稳定市场"));
+    }
+
+    #[test]
+    fn english_lines_are_compared_word_by_word() {
+        let mut r = Repeats::new();
+        let first = "ask not what your country can do for you, ask";
+        assert!(r.admit(first));
+        // 18 of its 19 letters occur, in order, in the line before; 4 of its 6 words do.
+        assert!(r.admit("what you can do for your"));
+        assert!(!r.admit(first), "said again");
+        assert!(r.admit("thank you very much"));
+        assert!(r.admit("thank you very much"), "short replies may repeat");
     }
 
     #[test]
