@@ -215,44 +215,73 @@ mod tests {
         assert_eq!(text(&t), "six");
     }
 
+    /// What the second of two decodes commits, and leaves as its tail, with a provisional
+    /// tail of `k` units (the units of `unsure` marked so).
+    fn second_commit(k: usize, first: &str, second: &str, unsure: &[usize]) -> (String, String) {
+        let mut a = Agreement::with_provisional(k);
+        a.push(hyp(first, 0));
+        let mut h = hyp(second, 0);
+        for &i in unsure {
+            h[i].unsure = true;
+        }
+        let (c, t) = a.push(h);
+        (text(&c), text(&t))
+    }
+
     #[test]
     fn a_difference_in_the_last_units_of_the_previous_guess_is_no_vote() {
-        let mut a = Agreement::with_provisional(2);
-        // The first decode heard "country" cut off and guessed "count".
-        a.push(hyp("ask not what your count", 0));
-        // The next heard more: the two differ only in the first's last two units, so what has
-        // two units after it now is committed, though no decode agreed on "your country".
-        let (c, t) = a.push(hyp("ask not what you country can do", 0));
-        assert_eq!(text(&c), "ask not what you country");
-        assert_eq!(text(&t), "can do");
+        // The first decode heard "country" cut off and guessed "count"; the two differ only in
+        // its last two units, so what has two units after it now is committed, though no
+        // decode agreed on "your country".
+        let (c, t) = second_commit(
+            2,
+            "ask not what your count",
+            "ask not what you country can do",
+            &[],
+        );
+        assert_eq!(c, "ask not what you country");
+        assert_eq!(t, "can do");
     }
 
     #[test]
     fn a_difference_the_previous_guess_had_heard_past_still_waits() {
-        let mut a = Agreement::with_provisional(2);
-        a.push(hyp("ask not what your country can do", 0));
         // "your" had four units after it in the first decode: a real disagreement.
-        let (c, t) = a.push(hyp("ask not what you country can do for", 0));
-        assert_eq!(text(&c), "ask not what");
-        assert_eq!(text(&t), "you country can do for");
+        let (c, t) = second_commit(
+            2,
+            "ask not what your country can do",
+            "ask not what you country can do for",
+            &[],
+        );
+        assert_eq!(c, "ask not what");
+        assert_eq!(t, "you country can do for");
     }
 
     #[test]
     fn an_unsure_unit_is_not_committed_on_one_decode() {
-        let mut a = Agreement::with_provisional(2);
-        a.push(hyp("ask not what your count", 0));
-        let mut h = hyp("ask not what you country can do", 0);
-        h[3].unsure = true;
-        let (c, _) = a.push(h);
-        assert_eq!(text(&c), "ask not what");
+        assert_eq!(
+            second_commit(
+                2,
+                "ask not what your count",
+                "ask not what you country can do",
+                &[3]
+            )
+            .0,
+            "ask not what"
+        );
     }
 
     #[test]
     fn without_a_provisional_tail_it_is_local_agreement_2() {
-        let mut a = Agreement::new();
-        a.push(hyp("ask not what your count", 0));
-        let (c, _) = a.push(hyp("ask not what you country can do", 0));
-        assert_eq!(text(&c), "ask not what");
+        assert_eq!(
+            second_commit(
+                0,
+                "ask not what your count",
+                "ask not what you country can do",
+                &[]
+            )
+            .0,
+            "ask not what"
+        );
     }
 
     #[test]

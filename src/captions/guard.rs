@@ -50,29 +50,16 @@ fn share_in_order<T: PartialEq>(a: &[T], b: &[T]) -> f64 {
     prev[b.len()] as f64 / a.len() as f64
 }
 
-/// A line as the units a reader counts: each Chinese character, each word of other scripts.
-/// Letters are too few to compare by: 18 of the 19 letters of "what you can do for your"
-/// occur, in order, in "ask not what your country can do for you", and streaming commits
-/// English in such fragments.
+/// A line as the units the captions are made of (`text::units`: each Chinese character,
+/// each word of other scripts), normalised. Letters are too few to compare by: 18 of the 19
+/// letters of "what you can do for your" occur, in order, in "ask not what your country can
+/// do for you", and streaming commits English in such fragments.
 fn reading_units(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut word = String::new();
-    for c in normalize(line).chars() {
-        if super::text::is_cjk(c) || !c.is_alphanumeric() {
-            if !word.is_empty() {
-                out.push(std::mem::take(&mut word));
-            }
-            if super::text::is_cjk(c) {
-                out.push(c.to_string());
-            }
-        } else {
-            word.push(c);
-        }
-    }
-    if !word.is_empty() {
-        out.push(word);
-    }
-    out
+    super::text::units(line)
+        .iter()
+        .map(|u| normalize(u))
+        .filter(|k| !k.is_empty())
+        .collect()
 }
 
 /// True when a segment is the decoder reading its prompt back: mostly the style sentence, or
