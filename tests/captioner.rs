@@ -527,6 +527,94 @@ async fn a_captioner_corrects_accepts_types_and_teaches_and_every_view_follows()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_recognizers_settled_text_replaces_its_live_line_everywhere_but_not_a_persons() {
+    let srv = server().await;
+    let addr = srv.addr;
+    let res = call(
+        addr,
+        Some("org"),
+        "POST",
+        "/api/events",
+        r#"{"title":"发布会"}"#,
+    )
+    .await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    let created: EventCreated = serde_json::from_str(&res.body).unwrap();
+    let id = created.event.id.clone();
+    let ev = srv.briefings.get(&id).unwrap();
+    let mut live = open(addr, &id, "live", None).await;
+    // The recognizer's lines 7 and 8 are the event's first two.
+    ev.caption(line("甚至出现交易几乎停止的情况", 7));
+    ev.caption(line("东北军的一些爱国将士", 8));
+    assert_eq!(caption(&mut live).await.seq, 0);
+    assert_eq!(caption(&mut live).await.seq, 1);
+    let settled = |text: &str, n: u64| {
+        let mut l = line(text, n);
+        l.review.settled = true;
+        l
+    };
+    ev.caption(settled("甚至出现交易几乎停滞的情况", 7));
+    let l = caption(&mut live).await;
+    assert_eq!(
+        (
+            l.seq,
+            l.review.rev,
+            l.review.settled,
+            l.review.corrected,
+            l.text.as_str()
+        ),
+        (0, 1, true, false, "甚至出现交易几乎停滞的情况")
+    );
+    // A line a person corrected keeps the person's text.
+    let res = call(
+        addr,
+        Some("org"),
+        "PUT",
+        &format!("/api/events/{id}/captioners"),
+        r#"{"captioners":["cap1"]}"#,
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let r = call(
+        addr,
+        Some("cap1"),
+        "POST",
+        &format!("/api/events/{id}/captions/1"),
+        r#"{"text":"东北军的一些爱国将士们"}"#,
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(caption(&mut live).await.review.rev, 1);
+    ev.caption(settled("东北军一些爱国将士", 8));
+    let vtt = call(
+        addr,
+        None,
+        "GET",
+        &format!("/events/{id}/transcript.vtt"),
+        "",
+    )
+    .await
+    .body;
+    assert!(
+        vtt.contains("几乎停滞的情况") && !vtt.contains("停止") && vtt.contains("将士们"),
+        "{vtt}"
+    );
+    let json = call(
+        addr,
+        None,
+        "GET",
+        &format!("/events/{id}/transcript.json"),
+        "",
+    )
+    .await
+    .body;
+    let lines: Vec<CaptionLine> = serde_json::from_str(&json).unwrap();
+    assert_eq!(lines.len(), 2, "a revision is no new line");
+    assert!(lines[0].review.settled && !lines[0].review.corrected);
+    srv.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn corrections_rules_and_captioners_survive_a_restart() {
     let dir = std::env::temp_dir().join(format!(
         "signrelay-captioner-restart-{}",

@@ -115,24 +115,44 @@ fn streaming_final_text_matches_offline_and_stable_text_is_never_retracted() {
             Pace::AsFast,
         ));
         let diff = error_rate(lang, &offline, &run.text);
+        let live_diff = error_rate(lang, &offline, &run.live_text);
         assert!(
-            diff <= bound,
-            "{file}: streaming differs from offline by {:.1}%:\n{}\n{}",
+            diff <= bound && live_diff <= bound,
+            "{file}: streaming differs from offline by {:.1}% (live {:.1}%):\n{}\n{}\n{}",
             diff * 100.0,
+            live_diff * 100.0,
             run.text,
+            run.live_text,
             offline
+        );
+        // The settling pass decodes each utterance as the offline pass does: its text is no
+        // further from offline than the live lines were.
+        assert!(
+            diff <= live_diff,
+            "{file}: settling moved away from offline ({:.1}% against {:.1}% live)",
+            diff * 100.0,
+            live_diff * 100.0
         );
         assert_event_invariants(&run, lang);
         assert!(!run.text.is_empty());
     }
 }
 
-/// Stable events come in order, each once, and together are the final text; an unstable tail
-/// always belongs to the next stable event.
+/// Stable events come in order, each once, and together are the live text; an unstable tail
+/// always belongs to the next stable event. A settling revision names a line already sent,
+/// and the lines as revised are the final text.
 fn assert_event_invariants(run: &signrelay::captions::StreamRun, lang: Lang) {
     let mut next = 0;
-    let mut stable = Vec::new();
+    let mut stable: Vec<String> = Vec::new();
     for e in &run.events {
+        if e.revision {
+            assert!(
+                e.stable && e.seq < next,
+                "a revision of a line not sent: {e:?}"
+            );
+            stable[e.seq as usize] = e.text.clone();
+            continue;
+        }
         assert_eq!(e.seq, next, "event out of order: {e:?}");
         if e.stable {
             next += 1;
@@ -140,11 +160,23 @@ fn assert_event_invariants(run: &signrelay::captions::StreamRun, lang: Lang) {
         }
     }
     let sep = if lang == Lang::Zh { "" } else { " " };
+    let live: Vec<&str> = run
+        .events
+        .iter()
+        .filter(|e| e.stable && !e.revision)
+        .map(|e| e.text.as_str())
+        .collect();
     assert_eq!(
-        stable.join(sep),
-        run.text,
+        live.join(sep),
+        run.live_text,
         "every committed word reaches the viewers"
     );
+    let settled: Vec<&str> = stable
+        .iter()
+        .map(String::as_str)
+        .filter(|t| !t.is_empty())
+        .collect();
+    assert_eq!(settled.join(sep), run.text, "revisions make the final text");
 }
 
 #[test]

@@ -35,6 +35,11 @@ pub struct Agreement {
     prev: Vec<Unit>,
     /// Units at the end of a hypothesis that heard too little audio after them to be a vote.
     provisional: usize,
+    /// A unit whose audio ended this long before the end of the audio a decode heard is
+    /// committed on that decode's word, agreed or not (0: never).
+    deadline_ms: u64,
+    /// Units the last push committed for being overdue rather than agreed.
+    last_overdue: usize,
 }
 
 impl Agreement {
@@ -53,6 +58,22 @@ impl Agreement {
         }
     }
 
+    /// The same state with a latency bound: a unit whose audio ended `ms` before the end of
+    /// the audio a decode heard is committed as that decode spells it, whether or not the
+    /// decode before agreed. Two decodes that keep changing a word would otherwise hold it,
+    /// and every word after it, for as long as they disagree (seconds, on long buffers of
+    /// unpunctuated speech); a decode that heard `ms` of speech after a word is as well
+    /// informed about it as the streaming decodes get.
+    pub fn with_deadline(mut self, ms: u64) -> Self {
+        self.deadline_ms = ms;
+        self
+    }
+
+    /// How many units the last push committed for being overdue rather than agreed.
+    pub fn last_overdue(&self) -> usize {
+        self.last_overdue
+    }
+
     /// End of the committed text, ms.
     pub fn committed_end_ms(&self) -> u64 {
         self.committed_end_ms
@@ -61,6 +82,12 @@ impl Agreement {
     /// Feeds a new hypothesis (absolute times). Returns the newly committed units and the
     /// uncommitted tail (which the next hypothesis may still change).
     pub fn push(&mut self, hyp: Vec<Unit>) -> (Vec<Unit>, Vec<Unit>) {
+        self.push_heard(hyp, 0)
+    }
+
+    /// Like [`Agreement::push`], for a decode that heard audio up to `heard_to_ms`: units
+    /// past the deadline (see [`Agreement::with_deadline`]) are committed as well.
+    pub fn push_heard(&mut self, hyp: Vec<Unit>, heard_to_ms: u64) -> (Vec<Unit>, Vec<Unit>) {
         tracing::trace!(
             hyp_units = hyp.len(),
             tail_units = self.committed_tail.len(),
@@ -69,7 +96,8 @@ impl Agreement {
         let mut new = hyp;
         // Words first: find where the committed text ends in the new hypothesis. Times are
         // only a fallback, since Whisper's are rough.
-        if !self.drop_through_committed(&mut new) {
+        let anchored = self.committed_tail.is_empty() || self.drop_through_committed(&mut new);
+        if !anchored {
             let end = self.committed_end_ms;
             new.retain(|u| end == 0 || u.start_ms + OVERLAP_TOLERANCE_MS > end);
         }
@@ -80,6 +108,15 @@ impl Agreement {
             .take_while(|(a, b)| a.key() == b.key())
             .count();
         let agree = self.informed_agreement(agree, &new);
+        let agreed = agree;
+        // Only where the committed words were found: placed by times alone, the head of the
+        // hypothesis may be committed text read again, which is overdue by its times.
+        let agree = if anchored {
+            self.overdue(agree, &new, heard_to_ms)
+        } else {
+            agree
+        };
+        self.last_overdue = agree - agreed;
         let tail = new.split_off(agree);
         let committed = new;
         self.record(&committed);
@@ -100,6 +137,24 @@ impl Agreement {
         }
         let settled = new.len().saturating_sub(k).max(agree);
         agree + new[agree..settled].iter().take_while(|u| !u.unsure).count()
+    }
+
+    /// Extends the committed prefix `agree` of `new` over the units whose audio ended at least
+    /// the deadline before `heard_to_ms`, but no further than the previous hypothesis reached
+    /// (and a little): a decode that says far more than the one before about the same audio
+    /// is looping or reading committed text again, which no deadline should publish.
+    fn overdue(&self, agree: usize, new: &[Unit], heard_to_ms: u64) -> usize {
+        if self.deadline_ms == 0 {
+            return agree;
+        }
+        let due = heard_to_ms.saturating_sub(self.deadline_ms);
+        let most = self.prev.len().saturating_sub(agree) + OVERDUE_SLACK;
+        agree
+            + new[agree..]
+                .iter()
+                .take(most)
+                .take_while(|u| u.end_ms <= due)
+                .count()
     }
 
     /// Commits whatever the last hypothesis said (end of an utterance, end of stream).
@@ -139,19 +194,49 @@ impl Agreement {
             } else {
                 n
             };
-            for p in n..=last_start {
-                if keys[p - n..p] == *want {
-                    new.drain(..p);
-                    return true;
-                }
+            let found: Vec<usize> = (n..=last_start)
+                .filter(|&p| keys[p - n..p] == *want)
+                .collect();
+            if let Some(p) = self.nearest_end(new, &found, 0) {
+                new.drain(..p);
+                return true;
+            }
+        }
+        // The last committed units may be spelt otherwise now (a unit committed on one
+        // decode's word, which the next decode changed): find the committed units before
+        // them, at least three, and take the same number of units after as theirs.
+        for skip in 1..=MAX_RESPELT.min(tail.len().saturating_sub(3)) {
+            let want = &tail[..tail.len() - skip];
+            let n = want.len();
+            let found: Vec<usize> = (n..=keys.len().min(n + SEARCH_SLACK))
+                .filter(|&p| keys[p - n..p] == *want && p + skip <= keys.len())
+                .collect();
+            if let Some(p) = self.nearest_end(new, &found, skip) {
+                new.drain(..p + skip);
+                return true;
             }
         }
         false
+    }
+
+    /// Of the places `found` where the committed words end in `new` (`skip` units before
+    /// the end), the one whose time is nearest the committed end: the same words may occur
+    /// twice in a buffer ("你可以装各样的软件……你只要放不同的软件"), and taking the first
+    /// occurrence read the text between them again as new.
+    fn nearest_end(&self, new: &[Unit], found: &[usize], skip: usize) -> Option<usize> {
+        found
+            .iter()
+            .copied()
+            .min_by_key(|&p| new[p + skip - 1].end_ms.abs_diff(self.committed_end_ms))
     }
 }
 
 /// How far past the head of a hypothesis the committed words are looked for.
 const SEARCH_SLACK: usize = 40;
+/// Units a deadline may commit beyond what the previous hypothesis said.
+const OVERDUE_SLACK: usize = 2;
+/// Most trailing committed units a new hypothesis may spell otherwise and still be anchored.
+const MAX_RESPELT: usize = 2;
 
 #[cfg(test)]
 mod tests {
@@ -282,6 +367,77 @@ mod tests {
             .0,
             "ask not what"
         );
+    }
+
+    #[test]
+    fn a_unit_heard_past_the_deadline_is_committed_without_agreement() {
+        // Two decodes disagree at "your"/"you" (a real disagreement: both heard past it). With
+        // no deadline it waits; with 1 s it is committed once the decode heard 1 s after it.
+        // hyp() puts unit i at [300 i, 300 i + 250).
+        let decode = |a: &mut Agreement, heard| {
+            a.push_heard(hyp("ask not what your country can do", 0), 0);
+            a.push_heard(hyp("ask not what you country can do for", 0), heard)
+        };
+        let (c, _) = decode(&mut Agreement::with_provisional(2), 2400);
+        assert_eq!(text(&c), "ask not what");
+        let mut a = Agreement::with_provisional(2).with_deadline(1000);
+        let (c, t) = decode(&mut a, 2400);
+        // Units ending by 1400 ms: "ask not what you country" (the fifth ends at 1450: not yet).
+        assert_eq!(text(&c), "ask not what you");
+        assert_eq!(text(&t), "country can do for");
+        assert_eq!(a.last_overdue(), 1);
+        // Heard to 3000 ms: everything ending by 2000 ms is due.
+        let (c, t) = decode(
+            &mut Agreement::with_provisional(2).with_deadline(1000),
+            3000,
+        );
+        assert_eq!(text(&c), "ask not what you country can");
+        assert_eq!(text(&t), "do for");
+    }
+
+    #[test]
+    fn a_deadline_never_publishes_a_loop_or_text_placed_by_times_alone() {
+        // The previous decode said four units; this one loops on far more for the same
+        // audio. The deadline commits no further than the previous said (and two more).
+        let mut a = Agreement::new().with_deadline(500);
+        a.push_heard(hyp("we meet today", 0), 0);
+        let (c, _) = a.push_heard(hyp("we met today to to to to to to to to to", 0), 10_000);
+        assert_eq!(text(&c), "we met today to to");
+        // A hypothesis in which the committed words cannot be found is placed by times: its
+        // head may be committed text again, so only agreement commits from it.
+        let mut a = Agreement::new().with_deadline(500);
+        a.push_heard(hyp("one two three", 0), 0);
+        a.push_heard(hyp("one two three", 0), 0);
+        let (c, t) = a.push_heard(hyp("alpha beta gamma delta epsilon", 1000), 10_000);
+        assert!(c.is_empty(), "{}", text(&c));
+        assert_eq!(text(&t), "alpha beta gamma delta epsilon");
+    }
+
+    #[test]
+    fn committed_words_said_twice_in_a_buffer_are_found_where_their_time_is() {
+        // The committed text ends with five words the buffer says twice. The second time, at
+        // the committed end's time, is the committed one: the words between are not new.
+        let said = "one two three four five and one two three four five";
+        let mut a = Agreement::new();
+        a.push(hyp(said, 0));
+        a.push(hyp(said, 0));
+        let (c, t) = a.push(hyp(&format!("{said} six"), 0));
+        assert!(c.is_empty(), "{}", text(&c));
+        assert_eq!(text(&t), "six");
+    }
+
+    #[test]
+    fn a_committed_word_the_next_decode_spells_otherwise_still_anchors_it() {
+        // "you" was committed on one decode's word; the next decode of the same buffer says
+        // "your" there. The words before it place the committed end: "you" is not committed
+        // twice, nor is the buffer's head.
+        let mut a = Agreement::new().with_deadline(1000);
+        a.push_heard(hyp("ask not what your country", 0), 0);
+        let (c, _) = a.push_heard(hyp("ask not what you country can", 0), 2200);
+        assert_eq!(text(&c), "ask not what you");
+        let (c, t) = a.push_heard(hyp("ask not what your country can do for", 0), 0);
+        assert_eq!(text(&c), "country can");
+        assert_eq!(text(&t), "do for");
     }
 
     #[test]

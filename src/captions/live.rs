@@ -208,7 +208,7 @@ impl Emitter {
                 self.last_unstable_empty = false;
             }
             let audio_end_unix_ms = self.t0_unix_ms + e.end_ms;
-            if e.stable {
+            if e.stable && !e.revision {
                 self.stats.lines.fetch_add(1, Ordering::Relaxed);
                 self.stats
                     .lag
@@ -226,7 +226,10 @@ impl Emitter {
                 audio_end_unix_ms,
                 degraded,
                 unsure: e.unsure,
-                review: Default::default(),
+                review: crate::signal::Review {
+                    settled: e.revision,
+                    ..Default::default()
+                },
             });
         }
     }
@@ -401,6 +404,26 @@ async fn run(
             }
             out.send(evs, st.degraded);
         }
+        if rec.settle_due() {
+            // A finished utterance decoded again, whole: its live lines went out already.
+            let degraded = rec.stats().degraded || lost_audio;
+            let evs = {
+                let settle = rec.settle();
+                tokio::pin!(settle);
+                loop {
+                    tokio::select! {
+                        biased;
+                        _ = &mut stop => break None,
+                        evs = &mut settle => break Some(evs),
+                        _ = tokio::time::sleep(HEALTH_EVERY) => report(&mut lag, &out, true, degraded),
+                    }
+                }
+            };
+            let Some(evs) = evs else {
+                break;
+            };
+            out.send(evs, rec.stats().degraded);
+        }
         if !rec.has_pending_audio() {
             lag.caught_up_at = Instant::now();
         }
@@ -414,6 +437,10 @@ async fn run(
     // The last words, unless the recognizer is too busy to say them soon.
     if let Ok(evs) = tokio::time::timeout(FINAL_DECODE_LIMIT, rec.finish()).await {
         out.send(evs, rec.stats().degraded);
+        // The transcript keeps the settled text of the last utterance too.
+        if let Ok(evs) = tokio::time::timeout(FINAL_DECODE_LIMIT, rec.settle()).await {
+            out.send(evs, rec.stats().degraded);
+        }
     }
     out.sink.status(CaptionStatus {
         speaker: out.speaker.id.clone(),

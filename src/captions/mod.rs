@@ -9,6 +9,7 @@ pub mod live;
 pub mod numbers;
 mod replay;
 pub mod segment;
+pub mod settle;
 mod stream;
 pub mod tap;
 pub mod text;

@@ -3,6 +3,7 @@
 
 use super::agreement::{Agreement, Unit};
 use super::guard::{invented, Repeats};
+use super::settle::{Settler, SETTLE_BEAM};
 use super::vad::{Vad, FRAME};
 use super::{build_prompt, caption_text, join_units, segments_to_units};
 use crate::asr::{AsrError, DecodeRequest, Engine, Lang};
@@ -19,6 +20,11 @@ const LOUD_MS_PER_CHAR: u64 = 500;
 const LOUD_MS_PER_WORD: u64 = 800;
 /// Loud speech beyond that allowed for (a filler, a word Whisper rightly left out).
 const COVER_SLACK_MS: u64 = 1000;
+/// Frames without loud speech (the voice detector's hangover aside) that make a pause the
+/// settling pass may cut at: 400 ms, a pause between sentences more than within one.
+const GAP_FRAMES: u64 = 20;
+/// Audio heard after a word before it is committed on one decode's spelling.
+const DEFAULT_DEADLINE_MS: u64 = 1500;
 
 /// One caption update. Stable text never changes once sent; an unstable event replaces the
 /// previous unstable one (it is the recognizer's current guess at what follows).
@@ -38,6 +44,9 @@ pub struct CaptionEvent {
     /// Character ranges `[start, end)` of `text` the decoder was unsure of.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unsure: Vec<[u32; 2]>,
+    /// The settling pass's text for stable line `seq`, sent earlier: it replaces that line.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub revision: bool,
 }
 
 /// Why the last stable text was committed: where caption latency comes from.
@@ -45,6 +54,9 @@ pub struct CaptionEvent {
 pub enum Commit {
     /// Two consecutive decodes agreed on it.
     Agreed,
+    /// Its audio ended the deadline before the end of what the decode heard: the decode's
+    /// word was taken, agreed or not.
+    Overdue,
     /// The speaker paused: the last guess was taken.
     Pause,
     /// A whole buffer went by without agreement: the guess was taken.
@@ -74,6 +86,15 @@ pub struct StreamConfig {
     /// Last units of a decode too close to the buffer's end to vote on (0: LocalAgreement-2
     /// alone), see `Agreement::with_provisional`.
     pub provisional_units: usize,
+    /// A unit whose audio ended this long before the end of the audio a decode heard is
+    /// committed as that decode spells it (see `Agreement::with_deadline`; zero: never).
+    pub deadline: Duration,
+    /// Decode each finished utterance once more, whole and with beam search, and revise its
+    /// live lines to that text (`settle.rs`).
+    pub settle: bool,
+    /// About how long a run of speech without a pause grows before it is settled (see
+    /// `Settler::long_cut`): longer reads better, but holds the live pass up longer.
+    pub settle_span: Duration,
 }
 
 impl StreamConfig {
@@ -89,6 +110,9 @@ impl StreamConfig {
             max_buffer: Duration::from_secs(12),
             // About a second of speech: four Mandarin characters, two English words.
             provisional_units: if lang == Lang::Zh { 4 } else { 2 },
+            deadline: Duration::from_millis(DEFAULT_DEADLINE_MS),
+            settle: true,
+            settle_span: Duration::from_millis(super::settle::DEFAULT_SPAN_MS),
         }
     }
 }
@@ -102,6 +126,8 @@ pub struct StreamStats {
     pub decode_time: Duration,
     /// Decodes skipped because the recognizer was saturated.
     pub skipped: u64,
+    /// Settling decodes run (also counted in `decodes` and `decode_time`).
+    pub settles: u64,
     /// Audio fed, ms.
     pub audio_ms: u64,
     /// Voiced audio fed, ms.
@@ -140,6 +166,12 @@ pub struct StreamRecognizer {
     /// Decode times taken from `modeled_decode_time` instead of the clock (reproducible
     /// benchmark runs).
     modeled_cost: bool,
+    /// Finished utterances waiting for their settling decode.
+    settler: Settler,
+    /// Settle the audio up to here at the next `settle`.
+    settle_through: Option<u64>,
+    /// Frames since the last loud one.
+    quiet_frames: u64,
 }
 
 /// Time one greedy decode of a buffer takes on the reference machine (two cores, Whisper base
@@ -148,11 +180,22 @@ pub fn modeled_decode_time(buf_ms: u64) -> Duration {
     Duration::from_millis(150 + buf_ms * 7 / 100)
 }
 
+/// Time one settling decode (beam 5) takes on the reference machine (`signrelay-bench decode
+/// --beam 5`).
+pub fn modeled_settle_time(buf_ms: u64) -> Duration {
+    Duration::from_millis(SETTLE_FIXED_MS + buf_ms * SETTLE_PER_S_MS / 1000)
+}
+/// Fixed and per-second-of-audio parts of `modeled_settle_time`, ms.
+const SETTLE_FIXED_MS: u64 = 300;
+const SETTLE_PER_S_MS: u64 = 120;
+
 impl StreamRecognizer {
     /// A new stream on a shared engine.
     pub fn new(engine: Engine, cfg: StreamConfig) -> Self {
         let chunk = cfg.min_chunk;
-        let agreement = Agreement::with_provisional(cfg.provisional_units);
+        let settler = Settler::new(cfg.lang, cfg.settle_span.as_millis() as u64);
+        let agreement = Agreement::with_provisional(cfg.provisional_units)
+            .with_deadline(cfg.deadline.as_millis() as u64);
         Self {
             engine,
             cfg,
@@ -175,6 +218,9 @@ impl StreamRecognizer {
             repeats: Repeats::new(),
             last_commit: None,
             modeled_cost: false,
+            settler,
+            settle_through: None,
+            quiet_frames: 0,
         }
     }
 
@@ -207,10 +253,18 @@ impl StreamRecognizer {
         let whole = self.frame_rest.len() / FRAME * FRAME;
         for f in self.frame_rest[..whole].chunks(FRAME) {
             self.fed_ms += 20;
-            if self.vad.frame(f) {
-                if self.vad.last_was_loud() {
-                    self.loud_frames.push_back(self.fed_ms);
+            let voiced = self.vad.frame(f);
+            if voiced && self.vad.last_was_loud() {
+                if self.quiet_frames >= GAP_FRAMES && self.cfg.settle {
+                    // A pause between sentences: a place to settle.
+                    self.settler.gap(self.fed_ms - 20 - self.quiet_frames * 10);
                 }
+                self.quiet_frames = 0;
+                self.loud_frames.push_back(self.fed_ms);
+            } else {
+                self.quiet_frames += 1;
+            }
+            if voiced {
                 self.voiced_in_buf = true;
                 self.last_voice_ms = self.fed_ms;
                 self.stats.voiced_ms += 20;
@@ -218,6 +272,9 @@ impl StreamRecognizer {
         }
         self.frame_rest.drain(..whole);
         self.stats.audio_ms = self.fed_ms;
+        if self.cfg.settle {
+            self.settler.push_audio(pcm, !self.voiced_in_buf);
+        }
         if !self.voiced_in_buf {
             // Nothing said: keep only a short pre-roll so the next word's onset is not cut.
             let keep = 300 * SAMPLES_PER_MS;
@@ -309,10 +366,17 @@ impl StreamRecognizer {
             } else {
                 self.trim(&committed);
             }
+            if !pause {
+                self.plan_settle(false);
+            }
             return events;
         };
-        let (mut committed, mut tail) = self.agreement.push(hyp);
-        self.last_commit = Some(Commit::Agreed);
+        let (mut committed, mut tail) = self.agreement.push_heard(hyp, self.decoded_to_ms);
+        self.last_commit = Some(if self.agreement.last_overdue() > 0 {
+            Commit::Overdue
+        } else {
+            Commit::Agreed
+        });
         // The speaker stopped: what was said is as good as it will get. Or a whole buffer went
         // by without two decodes agreeing: take the guess rather than fall behind.
         if pause || (committed.is_empty() && self.stalled()) {
@@ -330,7 +394,78 @@ impl StreamRecognizer {
         } else {
             self.trim(&committed);
         }
+        if !pause {
+            self.plan_settle(false);
+        }
         events
+    }
+
+    /// Marks what the next `settle` decodes: the whole utterance after a pause, a long run of
+    /// speech without one at a sentence end.
+    fn plan_settle(&mut self, utterance_over: bool) {
+        if !self.settler.pending() {
+            return;
+        }
+        let through = if utterance_over {
+            Some(self.fed_ms)
+        } else {
+            self.settler.long_cut(self.fed_ms)
+        };
+        if let Some(t) = through {
+            self.settle_through = Some(self.settle_through.map_or(t, |s| s.max(t)));
+        }
+    }
+
+    /// True when a finished utterance waits for its settling decode (`settle`).
+    pub fn settle_due(&self) -> bool {
+        self.settle_through.is_some()
+    }
+
+    /// Decodes the finished utterance once more, whole and with beam search, and returns the
+    /// revisions of its live lines (events with `revision`). Separate from `step` so that
+    /// the live lines go out before this slower decode runs.
+    pub async fn settle(&mut self) -> Vec<CaptionEvent> {
+        let Some(through) = self.settle_through.take() else {
+            return Vec::new();
+        };
+        let Some(mut span) = self.settler.take(through) else {
+            return Vec::new();
+        };
+        let words = self.words();
+        let len_ms = (span.pcm.len() / SAMPLES_PER_MS) as u64;
+        let req = DecodeRequest {
+            pcm: std::mem::take(&mut span.pcm),
+            lang: self.cfg.lang,
+            prompt: build_prompt(self.cfg.lang, &words, self.settler.prompt()),
+            fit_audio_ctx: true,
+            beam: Some(SETTLE_BEAM),
+        };
+        let d = match self.engine.decode(req).await {
+            Ok(d) => d,
+            Err(e) => {
+                // The live lines stand.
+                tracing::debug!(error = %e, "settling decode not run");
+                return Vec::new();
+            }
+        };
+        self.stats.settles += 1;
+        self.stats.decode_time += if self.modeled_cost {
+            modeled_settle_time(len_ms)
+        } else {
+            d.elapsed
+        };
+        self.settler.revise(span, &d.segments, &words)
+    }
+
+    /// The stream's hotwords and the terms learnt so far.
+    fn words(&self) -> Vec<String> {
+        let mut words = self.cfg.hotwords.clone();
+        for t in self.cfg.vocabulary.terms() {
+            if !words.contains(&t) {
+                words.push(t);
+            }
+        }
+        words
     }
 
     /// Ends the stream: decodes what is left and commits everything.
@@ -368,12 +503,7 @@ impl StreamRecognizer {
     /// Decodes the buffer; `None` when the decoder said something but all of it was rejected
     /// as invented (a whole-buffer hallucination, often running past the audio's end).
     async fn decode(&mut self) -> Result<Option<Vec<Unit>>, AsrError> {
-        let mut words = self.cfg.hotwords.clone();
-        for t in self.cfg.vocabulary.terms() {
-            if !words.contains(&t) {
-                words.push(t);
-            }
-        }
+        let words = self.words();
         let req = DecodeRequest {
             pcm: self.buf.clone(),
             lang: self.cfg.lang,
@@ -432,6 +562,7 @@ impl StreamRecognizer {
                 text,
                 stable: true,
                 unsure,
+                revision: false,
             });
             self.seq += 1;
         }
@@ -443,7 +574,11 @@ impl StreamRecognizer {
             text: tail_text,
             stable: false,
             unsure: tail_unsure,
+            revision: false,
         });
+        if self.cfg.settle {
+            self.settler.lines(&out);
+        }
         out
     }
 
@@ -554,6 +689,8 @@ impl StreamRecognizer {
         self.agreement.clear_tail();
         self.voiced_in_buf = false;
         self.decoded_to_ms = self.fed_ms;
+        // The utterance is over: its live lines may be settled.
+        self.plan_settle(true);
     }
 }
 
@@ -634,7 +771,7 @@ mod tests {
     fn stable(events: &[CaptionEvent]) -> Vec<&str> {
         events
             .iter()
-            .filter(|e| e.stable)
+            .filter(|e| e.stable && !e.revision)
             .map(|e| e.text.as_str())
             .collect()
     }
@@ -698,7 +835,7 @@ mod tests {
         let mut pcm = quiet(300);
         pcm.extend(talking(10_000));
         let events = feed(&mut rec, &pcm).await;
-        assert_eq!(stable(&events), ["最真实的状态。"]);
+        assert_eq!(stable(&events).concat(), "最真实的状态。");
         let lens = lens.lock().unwrap().clone();
         let after = lens
             .iter()
@@ -707,6 +844,79 @@ mod tests {
             .copied();
         // Six characters account for at most 4 s of speech: the cut comes there, not at 8 s.
         assert!(after.is_some_and(|ms| ms >= 3000), "decodes: {lens:?}");
+    }
+
+    #[tokio::test]
+    async fn a_finished_utterance_is_settled_by_one_whole_decode_after_its_live_lines() {
+        // Live decodes hear 停止 where the settling decode (beam search, the whole utterance)
+        // hears 停滞. The live line goes out at the pause; the settling decode runs only when
+        // asked, once, on all of the utterance, and revises that line in place.
+        let beams = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = beams.clone();
+        let engine = Engine::scripted(move |req| {
+            seen.lock()
+                .unwrap()
+                .push((req.beam, req.pcm.len() / SAMPLES_PER_MS));
+            let text = if req.beam == Some(SETTLE_BEAM) {
+                "甚至出现交易几乎停滞的情况。"
+            } else {
+                "甚至出现交易几乎停止的情况。"
+            };
+            let ms = (req.pcm.len() / SAMPLES_PER_MS) as u64;
+            Ok(Decoded {
+                segments: vec![segment(text, ms, -0.2)],
+                elapsed: Duration::from_millis(5),
+            })
+        });
+        let mut rec = StreamRecognizer::new(engine, StreamConfig::new(Lang::Zh));
+        let mut pcm = quiet(300);
+        pcm.extend(talking(2500));
+        pcm.extend(quiet(1000));
+        let live = feed(&mut rec, &pcm).await;
+        assert_eq!(stable(&live).concat(), "甚至出现交易几乎停止的情况。");
+        assert!(beams
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|(b, _)| *b != Some(SETTLE_BEAM)));
+        assert!(rec.settle_due());
+        let revised = rec.settle().await;
+        assert!(!rec.settle_due());
+        let settling: Vec<_> = beams
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(b, _)| *b == Some(SETTLE_BEAM))
+            .map(|(_, ms)| *ms)
+            .collect();
+        assert_eq!(settling.len(), 1);
+        assert!(settling[0] >= 2500, "the whole utterance: {settling:?}");
+        let line_of = |text: &str| live.iter().find(|e| e.stable && e.text.contains(text));
+        let stopped = line_of("停止").map(|e| e.seq);
+        assert!(!revised.is_empty() && revised.iter().all(|e| e.revision && e.stable));
+        let fixed = revised.iter().find(|e| Some(e.seq) == stopped).unwrap();
+        assert!(fixed.text.contains("停滞"), "{revised:?}");
+        // The live text is what was committed; nothing is settled twice.
+        assert_eq!(rec.committed_text(), "甚至出现交易几乎停止的情况。");
+        assert!(rec.settle().await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn without_settling_no_second_decode_runs() {
+        let (rec, calls) = scripted(|_, ms| vec![segment("请到前面的窗口办理。", ms, -0.2)]);
+        let mut rec = {
+            let mut cfg = StreamConfig::new(Lang::Zh);
+            cfg.settle = false;
+            StreamRecognizer::new(rec.engine.clone(), cfg)
+        };
+        let mut pcm = quiet(300);
+        pcm.extend(talking(2000));
+        pcm.extend(quiet(1000));
+        feed(&mut rec, &pcm).await;
+        let n = calls.load(Ordering::SeqCst);
+        assert!(!rec.settle_due());
+        assert!(rec.settle().await.is_empty());
+        assert_eq!(calls.load(Ordering::SeqCst), n);
     }
 
     #[tokio::test]

@@ -92,6 +92,10 @@ pub struct Review {
     /// console only, never a line of the transcript.
     #[serde(default, skip_serializing_if = "is_false")]
     pub draft: bool,
+    /// The recognizer re-read the finished utterance (whole, beam search) and revised the
+    /// line to that text; set on the revision the recognizer sends and on the line after it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub settled: bool,
 }
 
 fn is_zero(n: &u32) -> bool {

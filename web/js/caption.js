@@ -70,8 +70,9 @@ function renderLine(li, line, i) {
   const state = document.createElement('span');
   state.className = 'state';
   const r = line.rev || 0;
-  state.textContent = line.typed ? t('cap_state_typed') : line.corrected ? t('cap_state_corrected', { r }) : line.checked ? t('cap_state_checked') : t('cap_state_new');
-  li.dataset.state = line.typed ? 'typed' : line.corrected ? 'corrected' : line.checked ? 'checked' : 'new';
+  // A line the recognizer re-read whole (settled) is still unchecked: a person has not seen it.
+  state.textContent = line.typed ? t('cap_state_typed') : line.corrected ? t('cap_state_corrected', { r }) : line.checked ? t('cap_state_checked') : line.settled ? t('cap_state_settled') : t('cap_state_new');
+  li.dataset.state = line.typed ? 'typed' : line.corrected ? 'corrected' : line.checked ? 'checked' : line.settled ? 'settled' : 'new';
   li.append(num, ' ', body, ' ', state);
 }
 

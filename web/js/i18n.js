@@ -381,6 +381,7 @@ const dict = {
   cap_draft: ['机器识别参考：', 'Recognizer’s suggestion:'],
   cap_unsure: ['识别没把握', 'The recognizer was unsure'],
   cap_state_new: ['待校', 'unchecked'],
+  cap_state_settled: ['待校（整句重识）', 'unchecked (re-read whole)'],
   cap_state_checked: ['✓ 已确认', '✓ accepted'],
   cap_state_corrected: ['✎ 已改（第 {r} 版）', '✎ corrected (rev {r})'],
   cap_state_typed: ['⌨ 速录', '⌨ typed'],

@@ -42,6 +42,17 @@ enum Cmd {
         /// Last units of a decode that do not vote (default: the recognizer's own).
         #[arg(long)]
         provisional: Option<usize>,
+        /// Audio heard after a word before it is committed on one decode's spelling, ms
+        /// (0: only agreement commits; default: the recognizer's own).
+        #[arg(long)]
+        deadline_ms: Option<u64>,
+        /// Leave the live lines as committed (no settling pass).
+        #[arg(long)]
+        no_settle: bool,
+        /// How long speech without a pause runs before it is settled, ms (default: the
+        /// recognizer's own).
+        #[arg(long)]
+        settle_span_ms: Option<u64>,
         /// Time streaming decodes by a model of the reference machine, not the clock: every
         /// run decodes at the same points (compare two versions clip by clip).
         #[arg(long)]
@@ -65,6 +76,9 @@ enum Cmd {
         /// Decodes per length.
         #[arg(long, default_value_t = 5)]
         repeats: usize,
+        /// Beam width (1: greedy, as streaming decodes; 5: the settling pass).
+        #[arg(long, default_value_t = 1)]
+        beam: usize,
     },
     /// Benchmark: N concurrent two-party calls of synthetic RTP through a server process.
     #[command(name = "calls", alias = "bench-calls")]
@@ -141,6 +155,9 @@ fn main() -> ExitCode {
             chunk_ms,
             pause_ms,
             provisional,
+            deadline_ms,
+            no_settle,
+            settle_span_ms,
             modeled,
             events,
         } => bench_captions(signrelay_bench::bench::captions::CaptionBenchArgs {
@@ -151,6 +168,9 @@ fn main() -> ExitCode {
             chunk_ms,
             pause_ms,
             provisional,
+            deadline_ms,
+            settle: !no_settle,
+            settle_span_ms,
             modeled,
             events_dir: events,
         }),
@@ -159,6 +179,7 @@ fn main() -> ExitCode {
             model,
             seconds,
             repeats,
+            beam,
         } => run_async(
             "decode",
             signrelay_bench::bench::decode::run(signrelay_bench::bench::decode::DecodeBenchArgs {
@@ -166,6 +187,7 @@ fn main() -> ExitCode {
                 model: model.unwrap_or_else(signrelay::asr::default_model_path),
                 seconds,
                 repeats,
+                beam,
             }),
         ),
         Cmd::Calls {

@@ -31,6 +31,12 @@ pub struct CaptionBenchArgs {
     pub events_dir: Option<PathBuf>,
     /// Provisional tail units (Mandarin characters; English gets about half as many words).
     pub provisional: Option<usize>,
+    /// Commit deadline, ms (0: off; `None`: the recognizer's default).
+    pub deadline_ms: Option<u64>,
+    /// Run the settling pass (decode each finished utterance again, whole, with beam 5).
+    pub settle: bool,
+    /// Settling span, ms (`None`: the recognizer's default).
+    pub settle_span_ms: Option<u64>,
 }
 
 impl CaptionBenchArgs {
@@ -40,6 +46,13 @@ impl CaptionBenchArgs {
         c.pause = Duration::from_millis(self.pause_ms);
         if let Some(n) = self.provisional {
             c.provisional_units = if lang == Lang::Zh { n } else { n.div_ceil(2) };
+        }
+        if let Some(ms) = self.deadline_ms {
+            c.deadline = Duration::from_millis(ms);
+        }
+        c.settle = self.settle;
+        if let Some(ms) = self.settle_span_ms {
+            c.settle_span = Duration::from_millis(ms);
         }
         c
     }
@@ -102,8 +115,10 @@ pub async fn run(a: CaptionBenchArgs) -> Result<(), String> {
         a.chunk_ms,
         a.pause_ms
     );
-    println!("clip | lang | secs | offline err | stream err | latency p50/p95 s | stream RTF");
+    println!("clip | lang | secs | offline err | live err | settled err | live latency p50/p95 s | settled latency p50/p95 s | lines revised | stream RTF");
     let (mut all_lat_zh, mut all_lat_en) = (Vec::new(), Vec::new());
+    let mut settle_lat = Vec::new();
+    let (mut sum_live, mut sum_live_en, mut lines, mut revised) = (0.0, 0.0, 0, 0);
     let mut by_commit: std::collections::BTreeMap<Commit, Vec<f64>> = Default::default();
     let (mut sum_off, mut sum_str, mut n_zh, mut sum_off_en, mut sum_str_en, mut n_en) =
         (0.0, 0.0, 0, 0.0, 0.0, 0);
@@ -147,39 +162,56 @@ pub async fn run(a: CaptionBenchArgs) -> Result<(), String> {
         for (why, l) in &r.by_commit {
             by_commit.entry(*why).or_default().extend(l);
         }
-        let (eo, es) = (
+        let (eo, es, el) = (
             error_rate(c.lang, &c.reference, &off_text),
             error_rate(c.lang, &c.reference, &r.text),
+            error_rate(c.lang, &c.reference, &r.live_text),
         );
+        settle_lat.extend(&r.settle_latencies);
+        lines += r.lines;
+        revised += r.revised;
         if c.lang == Lang::Zh {
+            sum_live += el;
             sum_off += eo;
             sum_str += es;
             n_zh += 1;
             all_lat_zh.extend(&r.latencies);
         } else {
+            sum_live_en += el;
             sum_off_en += eo;
             sum_str_en += es;
             n_en += 1;
             all_lat_en.extend(&r.latencies);
         }
         println!(
-            "{} | {:?} | {:.1} | {:.1}% | {:.1}% | {:.2} / {:.2} | {:.2}",
+            "{} | {:?} | {:.1} | {:.1}% | {:.1}% | {:.1}% | {:.2} / {:.2} | {:.2} / {:.2} | {}/{} | {:.2}",
             c.file,
             c.lang,
             r.audio_secs,
             eo * 100.0,
+            el * 100.0,
             es * 100.0,
             super::percentile(&r.latencies, 0.5),
             super::percentile(&r.latencies, 0.95),
+            super::percentile(&r.settle_latencies, 0.5),
+            super::percentile(&r.settle_latencies, 0.95),
+            r.revised,
+            r.lines,
             r.decode_secs / r.audio_secs
         );
     }
     let wall = wall0.elapsed().as_secs_f64();
     let cpu = procstat::cpu_secs(me, ticks) - cpu0;
+    let (zh, en) = (n_zh.max(1) as f64 / 100.0, n_en.max(1) as f64 / 100.0);
     println!(
-        "mean Mandarin CER: offline {:.1}%, streaming {:.1}%; mean English WER: offline {:.1}%, streaming {:.1}%",
-        sum_off / n_zh.max(1) as f64 * 100.0, sum_str / n_zh.max(1) as f64 * 100.0,
-        sum_off_en / n_en.max(1) as f64 * 100.0, sum_str_en / n_en.max(1) as f64 * 100.0
+        "mean Mandarin CER: offline {:.1}%, streaming live {:.1}%, settled {:.1}%; mean English WER: offline {:.1}%, streaming live {:.1}%, settled {:.1}%",
+        sum_off / zh, sum_live / zh, sum_str / zh,
+        sum_off_en / en, sum_live_en / en, sum_str_en / en
+    );
+    println!(
+        "settling pass: {revised} of {lines} lines revised; latency of revised text p50 {:.2} s, p95 {:.2} s",
+        super::percentile(&settle_lat, 0.5),
+        super::percentile(&settle_lat, 0.95)
     );
     let mut all = all_lat_zh.clone();
     all.extend(&all_lat_en);

@@ -17,6 +17,8 @@ pub struct DecodeBenchArgs {
     pub seconds: Vec<usize>,
     /// Decodes per length (each at another place in the clip).
     pub repeats: usize,
+    /// Beam width.
+    pub beam: usize,
 }
 
 /// Runs the benchmark and prints its report.
@@ -42,8 +44,9 @@ pub async fn run(a: DecodeBenchArgs) -> Result<(), String> {
         ("style + 80 chars", build_prompt(Lang::Zh, &[], recent)),
     ];
     println!(
-        "# signrelay-bench decode: Whisper base ({}), greedy, {cores} threads, {file}",
-        a.model.display()
+        "# signrelay-bench decode: Whisper base ({}), beam {}, {cores} threads, {file}",
+        a.model.display(),
+        a.beam.max(1)
     );
     println!("# median (min-max) of {} decodes per cell, ms; the encoder window fits the buffer as in streaming", a.repeats);
     println!("buffer s | {} | {}", prompts[0].0, prompts[1].0);
@@ -65,7 +68,7 @@ pub async fn run(a: DecodeBenchArgs) -> Result<(), String> {
                         lang: Lang::Zh,
                         prompt: prompt.clone(),
                         fit_audio_ctx: true,
-                        beam: None,
+                        beam: Some(a.beam.max(1)),
                     })
                     .await
                     .map_err(|e| e.to_string())?;
