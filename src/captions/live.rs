@@ -376,20 +376,8 @@ async fn run(
             let asked = Instant::now();
             let decodes = rec.stats().decodes;
             let was_degraded = rec.stats().degraded || lost_audio;
-            let evs = {
-                let step = rec.step();
-                tokio::pin!(step);
-                // A slow decode is exactly when pages must hear that captions are behind.
-                loop {
-                    tokio::select! {
-                        biased;
-                        _ = &mut stop => break None,
-                        evs = &mut step => break Some(evs),
-                        _ = tokio::time::sleep(HEALTH_EVERY) => report(&mut lag, &out, true, was_degraded),
-                    }
-                }
-            };
-            let Some(evs) = evs else {
+            let Some(evs) = reporting(rec.step(), &mut stop, &mut lag, &out, was_degraded).await
+            else {
                 break;
             };
             let st = rec.stats();
@@ -407,19 +395,8 @@ async fn run(
         if rec.settle_due() {
             // A finished utterance decoded again, whole: its live lines went out already.
             let degraded = rec.stats().degraded || lost_audio;
-            let evs = {
-                let settle = rec.settle();
-                tokio::pin!(settle);
-                loop {
-                    tokio::select! {
-                        biased;
-                        _ = &mut stop => break None,
-                        evs = &mut settle => break Some(evs),
-                        _ = tokio::time::sleep(HEALTH_EVERY) => report(&mut lag, &out, true, degraded),
-                    }
-                }
-            };
-            let Some(evs) = evs else {
+            let Some(evs) = reporting(rec.settle(), &mut stop, &mut lag, &out, degraded).await
+            else {
                 break;
             };
             out.send(evs, rec.stats().degraded);
@@ -448,6 +425,26 @@ async fn run(
         degraded: false,
     });
     tracing::info!(speaker = %out.speaker.id, "captioning ended");
+}
+
+/// Runs a decode while telling the pages every [`HEALTH_EVERY`] that captions are behind (a
+/// slow decode is exactly when they must hear it); `None` once the stream was told to stop.
+async fn reporting<T>(
+    work: impl std::future::Future<Output = T>,
+    stop: &mut oneshot::Receiver<()>,
+    lag: &mut Lag,
+    out: &Emitter,
+    degraded: bool,
+) -> Option<T> {
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            biased;
+            _ = &mut *stop => return None,
+            v = &mut work => return Some(v),
+            _ = tokio::time::sleep(HEALTH_EVERY) => report(lag, out, true, degraded),
+        }
+    }
 }
 
 /// Tells the sink how far behind the captions are: every [`HEALTH_EVERY`] while behind, and

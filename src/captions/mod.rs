@@ -149,7 +149,37 @@ pub fn segments_to_units(
             });
         }
     }
-    out
+    cut_loops_across_segments(out)
+}
+
+/// The loop guards again over the whole decode: Whisper often gives each sentence of a loop
+/// its own segment, and the sentences of a loop need not split where the segments do ("共房者
+/// 主要" | "集中在二十五岁……。共房者主要" | …), so no one segment held the repeat.
+fn cut_loops_across_segments(units: Vec<Unit>) -> Vec<Unit> {
+    let key: Vec<String> = units.iter().map(|u| text::normalize(&u.text)).collect();
+    let kept = text::repetitions_kept(&key, 2);
+    let kept_keys: Vec<String> = kept.iter().map(|&i| key[i].clone()).collect();
+    let kept: Vec<usize> = text::doubled_kept(&kept_keys, MIN_DOUBLED_UNITS)
+        .into_iter()
+        .map(|j| kept[j])
+        .collect();
+    if kept.len() == units.len() {
+        return units;
+    }
+    tracing::debug!(
+        units = units.len(),
+        kept = kept.len(),
+        "repetition across segments cut"
+    );
+    let mut keep = vec![false; units.len()];
+    for i in kept {
+        keep[i] = true;
+    }
+    units
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(u, k)| k.then_some(u))
+        .collect()
 }
 
 /// Which units hold a character the decoder was unsure of (units spell the text in order).
@@ -223,4 +253,44 @@ pub fn join_units(units: &[Unit]) -> String {
         .collect::<String>()
         .trim()
         .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segment(text: &str, start_ms: u64, end_ms: u64) -> Segment {
+        Segment {
+            start_ms,
+            end_ms,
+            text: text.into(),
+            no_speech: 0.01,
+            char_p: Vec::new(),
+            avg_logprob: -0.3,
+        }
+    }
+
+    #[test]
+    fn a_loop_whose_sentences_straddle_segments_is_cut() {
+        // Each segment alone repeats nothing; together they say one sentence three times.
+        let segs = [
+            segment("购房者主要集中在二十五到三十五岁之间。共房者主要", 0, 4000),
+            segment("集中在二十五到三十五岁之间。共房者主要", 4000, 8000),
+            segment("集中在二十五到三十五岁之间。", 8000, 10000),
+        ];
+        let units = segments_to_units(&segs, 0, 10_000, &[]);
+        let text = join_units(&units);
+        assert_eq!(text.matches("之间").count(), 2, "{text}");
+        assert!(text.starts_with("购房者主要集中在"), "{text}");
+        // Speech that does not repeat is left whole.
+        let segs = [
+            segment("购房者主要集中在二十五到三十五岁之间。", 0, 4000),
+            segment("会发现一九九零年后出生的人口急剧减少。", 4000, 8000),
+        ];
+        let units = segments_to_units(&segs, 0, 8000, &[]);
+        assert_eq!(
+            join_units(&units),
+            "购房者主要集中在二十五到三十五岁之间。会发现一九九零年后出生的人口急剧减少。"
+        );
+    }
 }

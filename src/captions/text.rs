@@ -131,10 +131,18 @@ pub fn units(s: &str) -> Vec<String> {
 /// sentence again in the quiet part).
 pub fn cut_doubled(units: &[String], min_len: usize) -> Vec<String> {
     let key: Vec<String> = units.iter().map(|u| normalize(u)).collect();
-    let mut out: Vec<usize> = Vec::with_capacity(units.len());
+    doubled_kept(&key, min_len)
+        .into_iter()
+        .map(|k| units[k].clone())
+        .collect()
+}
+
+/// Which of the units (as their normalised keys) `cut_doubled` keeps.
+pub fn doubled_kept(key: &[String], min_len: usize) -> Vec<usize> {
+    let mut out: Vec<usize> = Vec::with_capacity(key.len());
     let mut i = 0;
-    while i < units.len() {
-        let longest = (units.len() - i) / 2;
+    while i < key.len() {
+        let longest = (key.len() - i) / 2;
         let doubled = (min_len.max(1)..=longest)
             .rev()
             .find(|&len| key[i..i + len] == key[i + len..i + 2 * len]);
@@ -149,19 +157,31 @@ pub fn cut_doubled(units: &[String], min_len: usize) -> Vec<String> {
             }
         }
     }
-    out.into_iter().map(|k| units[k].clone()).collect()
+    out
 }
 
-/// Removes a loop: the same run of 1–12 units repeated more than `max_repeats` times in a row
-/// is cut to one occurrence (Whisper's greedy decoder can get stuck repeating a phrase).
+/// Removes a loop: the same run of 1–40 units repeated more than `max_repeats` times in a row
+/// is cut to one occurrence (Whisper's greedy decoder can get stuck repeating a phrase, a
+/// whole sentence of twenty characters and more too).
 pub fn cut_repetitions(units: &[String], max_repeats: usize) -> Vec<String> {
     let key: Vec<String> = units.iter().map(|u| normalize(u)).collect();
-    let mut out: Vec<usize> = Vec::with_capacity(units.len());
+    repetitions_kept(&key, max_repeats)
+        .into_iter()
+        .map(|k| units[k].clone())
+        .collect()
+}
+
+/// Longest run of units a loop is looked for in.
+const LOOP_UNITS: usize = 40;
+
+/// Which of the units (as their normalised keys) `cut_repetitions` keeps.
+pub fn repetitions_kept(key: &[String], max_repeats: usize) -> Vec<usize> {
+    let mut out: Vec<usize> = Vec::with_capacity(key.len());
     let mut i = 0;
-    while i < units.len() {
+    while i < key.len() {
         let mut skipped = false;
-        for len in 1..=12usize {
-            if i + len * (max_repeats + 1) > units.len() {
+        for len in 1..=LOOP_UNITS {
+            if i + len * (max_repeats + 1) > key.len() {
                 break;
             }
             let pat = &key[i..i + len];
@@ -169,7 +189,7 @@ pub fn cut_repetitions(units: &[String], max_repeats: usize) -> Vec<String> {
                 continue;
             }
             let mut reps = 1;
-            while i + (reps + 1) * len <= units.len()
+            while i + (reps + 1) * len <= key.len()
                 && key[i + reps * len..i + (reps + 1) * len] == *pat
             {
                 reps += 1;
@@ -186,7 +206,7 @@ pub fn cut_repetitions(units: &[String], max_repeats: usize) -> Vec<String> {
             i += 1;
         }
     }
-    out.into_iter().map(|k| units[k].clone()).collect()
+    out
 }
 
 /// Levenshtein distance between two token sequences.
