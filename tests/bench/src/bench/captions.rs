@@ -239,7 +239,7 @@ pub async fn run(a: CaptionBenchArgs) -> Result<(), String> {
 
     // Concurrency: K streams of the Mandarin clips at once, each decode 1 thread when K > 1.
     let zh: Vec<&Clip> = clips.iter().filter(|c| c.lang == Lang::Zh).collect();
-    for &k in &a.streams {
+    for &k in a.streams.iter().filter(|k| **k > 0) {
         let threads = if k > 1 { 1 } else { cores };
         let engine = Engine::load(
             &a.model,

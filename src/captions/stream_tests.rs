@@ -1,0 +1,253 @@
+//! The stream recognizer against a scripted engine: its guards, its cut bound and the
+//! settling pass.
+
+use super::*;
+use crate::asr::{Decoded, Segment};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// Quiet room noise, below the detector's absolute floor.
+fn quiet(ms: usize) -> Vec<f32> {
+    (0..ms * SAMPLES_PER_MS)
+        .map(|i| ((i * 7919) % 13) as f32 * 1e-4 - 6e-4)
+        .collect()
+}
+
+/// A loud tone: voice as far as the detector is concerned (kept under its 3 s floor window).
+fn voice(ms: usize) -> Vec<f32> {
+    (0..ms * SAMPLES_PER_MS)
+        .map(|i| (i as f32 * 0.12).sin() * 0.3)
+        .collect()
+}
+
+/// Speech-like sound: syllables of tone with short gaps, for any length (a steady tone
+/// becomes its own noise floor after 3 s).
+fn talking(ms: usize) -> Vec<f32> {
+    let mut out = Vec::new();
+    while out.len() < ms * SAMPLES_PER_MS {
+        out.extend(voice(400));
+        out.extend(quiet(100));
+    }
+    out.truncate(ms * SAMPLES_PER_MS);
+    out
+}
+
+fn segment(text: &str, len_ms: u64, avg_logprob: f32) -> Segment {
+    Segment {
+        start_ms: 0,
+        end_ms: len_ms,
+        text: text.into(),
+        no_speech: 0.01,
+        char_p: Vec::new(),
+        avg_logprob,
+    }
+}
+
+/// A recognizer that answers its n-th decode with `script(n, buffer_ms)`, and counts them.
+fn scripted(
+    script: impl Fn(usize, u64) -> Vec<Segment> + Send + 'static,
+) -> (StreamRecognizer, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    let engine = Engine::scripted(move |req| {
+        let n = seen.fetch_add(1, Ordering::SeqCst);
+        let ms = (req.pcm.len() / SAMPLES_PER_MS) as u64;
+        Ok(Decoded {
+            segments: script(n, ms),
+            elapsed: Duration::from_millis(5),
+        })
+    });
+    (
+        StreamRecognizer::new(engine, StreamConfig::new(Lang::Zh)),
+        calls,
+    )
+}
+
+/// Feeds `pcm` in 100 ms pieces, stepping after each like the live tap does.
+async fn feed(rec: &mut StreamRecognizer, pcm: &[f32]) -> Vec<CaptionEvent> {
+    let mut out = Vec::new();
+    for piece in pcm.chunks(100 * SAMPLES_PER_MS) {
+        rec.push_audio(piece);
+        out.extend(rec.step().await);
+    }
+    out
+}
+
+fn stable(events: &[CaptionEvent]) -> Vec<&str> {
+    events
+        .iter()
+        .filter(|e| e.stable && !e.revision)
+        .map(|e| e.text.as_str())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_decode_rejected_as_invented_keeps_the_last_believed_guess_for_the_pause() {
+    // The first decode hears the phrase; every later one comes back as a made-up run the
+    // guards reject. The pause must still commit the phrase, not nothing.
+    let (mut rec, calls) = scripted(|n, ms| {
+        if n == 0 {
+            vec![segment("我们今天讨论残疾人证办理", ms, -0.2)]
+        } else {
+            vec![segment("这是一段没有人说过的话", ms, -2.0)]
+        }
+    });
+    let mut pcm = quiet(300);
+    pcm.extend(voice(1500));
+    pcm.extend(quiet(1500));
+    let events = feed(&mut rec, &pcm).await;
+    assert!(calls.load(Ordering::SeqCst) >= 2, "a rejected decode ran");
+    assert_eq!(stable(&events), ["我们今天讨论残疾人证办理"]);
+    assert_eq!(rec.committed_text(), "我们今天讨论残疾人证办理");
+}
+
+#[tokio::test]
+async fn a_decode_with_nothing_invented_may_still_revise_the_guess() {
+    // The contrast: a believed later decode does replace the first guess.
+    let (mut rec, _) = scripted(|n, ms| {
+        let text = if n == 0 {
+            "我们今天讨论"
+        } else {
+            "我们今天讨论残疾人证办理"
+        };
+        vec![segment(text, ms, -0.2)]
+    });
+    let mut pcm = quiet(300);
+    pcm.extend(voice(1500));
+    pcm.extend(quiet(1500));
+    let events = feed(&mut rec, &pcm).await;
+    assert_eq!(
+        rec.committed_text(),
+        "我们今天讨论残疾人证办理",
+        "{events:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_sentence_too_short_for_its_audio_does_not_take_the_audio_with_it() {
+    // Whisper hears one short sentence in an 8 s buffer and says it lasts all 8 s. Cutting
+    // the buffer after it must keep the speech six characters cannot have filled.
+    let lens = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = lens.clone();
+    let (mut rec, _) = scripted(move |_, ms| {
+        seen.lock().unwrap().push(ms);
+        if ms >= 6500 {
+            vec![segment("最真实的状态。", ms, -0.2)]
+        } else {
+            Vec::new()
+        }
+    });
+    let mut pcm = quiet(300);
+    pcm.extend(talking(10_000));
+    let events = feed(&mut rec, &pcm).await;
+    assert_eq!(stable(&events).concat(), "最真实的状态。");
+    let lens = lens.lock().unwrap().clone();
+    let after = lens
+        .iter()
+        .skip_while(|ms| **ms < 6500)
+        .find(|ms| **ms < 6500)
+        .copied();
+    // Six characters account for at most 4 s of speech: the cut comes there, not at 8 s.
+    assert!(after.is_some_and(|ms| ms >= 3000), "decodes: {lens:?}");
+}
+
+#[tokio::test]
+async fn a_finished_utterance_is_settled_by_one_whole_decode_after_its_live_lines() {
+    // Live decodes hear 停止 where the settling decode (beam search, the whole utterance)
+    // hears 停滞. The live line goes out at the pause; the settling decode runs only when
+    // asked, once, on all of the utterance, and revises that line in place.
+    let beams = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = beams.clone();
+    let engine = Engine::scripted(move |req| {
+        seen.lock()
+            .unwrap()
+            .push((req.beam, req.pcm.len() / SAMPLES_PER_MS));
+        let text = if req.beam == Some(SETTLE_BEAM) {
+            "甚至出现交易几乎停滞的情况。"
+        } else {
+            "甚至出现交易几乎停止的情况。"
+        };
+        let ms = (req.pcm.len() / SAMPLES_PER_MS) as u64;
+        Ok(Decoded {
+            segments: vec![segment(text, ms, -0.2)],
+            elapsed: Duration::from_millis(5),
+        })
+    });
+    let mut rec = StreamRecognizer::new(engine, StreamConfig::new(Lang::Zh));
+    let mut pcm = quiet(300);
+    pcm.extend(talking(2500));
+    pcm.extend(quiet(1000));
+    let live = feed(&mut rec, &pcm).await;
+    assert_eq!(stable(&live).concat(), "甚至出现交易几乎停止的情况。");
+    assert!(beams
+        .lock()
+        .unwrap()
+        .iter()
+        .all(|(b, _)| *b != Some(SETTLE_BEAM)));
+    assert!(rec.settle_due());
+    let revised = rec.settle().await;
+    assert!(!rec.settle_due());
+    let settling: Vec<_> = beams
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(b, _)| *b == Some(SETTLE_BEAM))
+        .map(|(_, ms)| *ms)
+        .collect();
+    assert_eq!(settling.len(), 1);
+    assert!(settling[0] >= 2500, "the whole utterance: {settling:?}");
+    let line_of = |text: &str| live.iter().find(|e| e.stable && e.text.contains(text));
+    let stopped = line_of("停止").map(|e| e.seq);
+    assert!(!revised.is_empty() && revised.iter().all(|e| e.revision && e.stable));
+    let fixed = revised.iter().find(|e| Some(e.seq) == stopped).unwrap();
+    assert!(fixed.text.contains("停滞"), "{revised:?}");
+    // The live text is what was committed; nothing is settled twice.
+    assert_eq!(rec.committed_text(), "甚至出现交易几乎停止的情况。");
+    assert!(rec.settle().await.is_empty());
+}
+
+#[tokio::test]
+async fn without_settling_no_second_decode_runs() {
+    let (rec, calls) = scripted(|_, ms| vec![segment("请到前面的窗口办理。", ms, -0.2)]);
+    let mut rec = {
+        let mut cfg = StreamConfig::new(Lang::Zh);
+        cfg.settle = false;
+        StreamRecognizer::new(rec.engine.clone(), cfg)
+    };
+    let mut pcm = quiet(300);
+    pcm.extend(talking(2000));
+    pcm.extend(quiet(1000));
+    feed(&mut rec, &pcm).await;
+    let n = calls.load(Ordering::SeqCst);
+    assert!(!rec.settle_due());
+    assert!(rec.settle().await.is_empty());
+    assert_eq!(calls.load(Ordering::SeqCst), n);
+}
+
+#[tokio::test]
+async fn the_end_of_a_stream_does_not_decode_a_breath() {
+    let (mut rec, calls) = scripted(|_, ms| vec![segment("谢谢大家谢谢大家谢谢大家", ms, -0.3)]);
+    let mut pcm = quiet(300);
+    pcm.extend(voice(200));
+    feed(&mut rec, &pcm).await;
+    let events = rec.finish().await;
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        0,
+        "200 ms of sound is not decoded"
+    );
+    assert!(stable(&events).is_empty(), "{events:?}");
+}
+
+#[tokio::test]
+async fn the_end_of_a_stream_decodes_real_speech_and_commits_it() {
+    let (mut rec, calls) = scripted(|_, ms| vec![segment("请到前面的窗口办理", ms, -0.3)]);
+    // Under one decode interval, so only the end decodes it.
+    let mut pcm = quiet(300);
+    pcm.extend(voice(600));
+    feed(&mut rec, &pcm).await;
+    let events = rec.finish().await;
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(stable(&events), ["请到前面的窗口办理"]);
+    assert!(!rec.has_pending_audio());
+}
