@@ -2,6 +2,7 @@
 //! that make its Mandarin usable, and subtitle formats.
 
 pub mod agreement;
+pub mod event;
 pub mod format;
 pub mod guard;
 pub mod itn;
@@ -16,8 +17,9 @@ pub mod text;
 pub mod transcribe;
 pub mod vad;
 
+pub use event::CaptionEvent;
 pub use replay::{stream_clip, Pace, StreamRun};
-pub use stream::{CaptionEvent, Commit, StreamConfig, StreamRecognizer, StreamStats};
+pub use stream::{Commit, StreamConfig, StreamRecognizer, StreamStats};
 
 use crate::asr::{Lang, Segment};
 use agreement::Unit;

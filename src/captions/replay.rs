@@ -1,7 +1,8 @@
 //! Replays a recorded clip through a stream recognizer at real-time pace, timing each
 //! committed unit: the latency figures of the tests and `signrelay-bench captions`.
 
-use super::stream::{CaptionEvent, Commit, StreamConfig, StreamRecognizer};
+use super::event::CaptionEvent;
+use super::stream::{Commit, StreamConfig, StreamRecognizer};
 use crate::asr::Engine;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

@@ -5,8 +5,8 @@
 //! read the live line at once and see it replaced a few seconds later, like a captioner's
 //! correction (same `seq`, a higher `rev`); a line a captioner has touched is not revised.
 
+use super::event::CaptionEvent;
 use super::guard::Repeats;
-use super::stream::CaptionEvent;
 use super::{caption_text, segments_to_units, text};
 use crate::asr::{Lang, Segment};
 

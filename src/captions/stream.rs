@@ -2,12 +2,12 @@
 //! the current buffer; LocalAgreement-2 decides what is final; pauses flush the utterance.
 
 use super::agreement::{Agreement, Unit};
+use super::event::CaptionEvent;
 use super::guard::{invented, Repeats};
 use super::settle::{Settler, SETTLE_BEAM};
 use super::vad::{Vad, FRAME};
 use super::{build_prompt, caption_text, join_units, segments_to_units};
 use crate::asr::{AsrError, DecodeRequest, Engine, Lang};
-use serde::Serialize;
 use std::time::Duration;
 
 const SAMPLES_PER_MS: usize = 16;
@@ -25,30 +25,6 @@ const COVER_SLACK_MS: u64 = 1000;
 const GAP_FRAMES: u64 = 20;
 /// Audio heard after a word before it is committed on one decode's spelling.
 const DEFAULT_DEADLINE_MS: u64 = 1500;
-
-/// One caption update. Stable text is never taken back, and only a settling revision replaces
-/// it; an unstable event replaces the previous unstable one (it is the recognizer's current
-/// guess at what follows).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CaptionEvent {
-    /// Sequence number of the stable text this belongs to (an unstable event carries the
-    /// number the next stable event will have).
-    pub seq: u64,
-    /// Start of the text's audio, ms from the stream's start.
-    pub start_ms: u64,
-    /// End of the text's audio.
-    pub end_ms: u64,
-    /// The text.
-    pub text: String,
-    /// Final or not.
-    pub stable: bool,
-    /// Character ranges `[start, end)` of `text` the decoder was unsure of.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub unsure: Vec<[u32; 2]>,
-    /// The settling pass's text for stable line `seq`, sent earlier: it replaces that line.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub revision: bool,
-}
 
 /// Why the last stable text was committed: where caption latency comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
