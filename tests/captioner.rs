@@ -96,6 +96,14 @@ fn line(text: &str, n: u64) -> CaptionLine {
     }
 }
 
+/// Creates an event as the organizer; its id.
+async fn create_event(addr: SocketAddr, body: &str) -> String {
+    let res = call(addr, Some("org"), "POST", "/api/events", body).await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    let created: EventCreated = serde_json::from_str(&res.body).unwrap();
+    created.event.id
+}
+
 /// The next caption of a stream (status frames are skipped).
 async fn caption(sse: &mut SseStream) -> CaptionLine {
     let deadline = Instant::now() + T;
@@ -155,17 +163,11 @@ async fn open(addr: SocketAddr, id: &str, view: &str, who: Option<&str>) -> SseS
 async fn a_captioner_corrects_accepts_types_and_teaches_and_every_view_follows() {
     let srv = server().await;
     let addr = srv.addr;
-    let res = call(
+    let id = create_event(
         addr,
-        Some("org"),
-        "POST",
-        "/api/events",
         r#"{"title":"新闻发布会","correction_window_ms":4000}"#,
     )
     .await;
-    assert_eq!(res.status, 201, "{}", res.body);
-    let created: EventCreated = serde_json::from_str(&res.body).unwrap();
-    let id = created.event.id.clone();
     let ev = srv.briefings.get(&id).unwrap();
     let base = format!("/api/events/{id}");
 
@@ -530,17 +532,7 @@ async fn a_captioner_corrects_accepts_types_and_teaches_and_every_view_follows()
 async fn the_recognizers_settled_text_replaces_its_live_line_everywhere_but_not_a_persons() {
     let srv = server().await;
     let addr = srv.addr;
-    let res = call(
-        addr,
-        Some("org"),
-        "POST",
-        "/api/events",
-        r#"{"title":"发布会"}"#,
-    )
-    .await;
-    assert_eq!(res.status, 201, "{}", res.body);
-    let created: EventCreated = serde_json::from_str(&res.body).unwrap();
-    let id = created.event.id.clone();
+    let id = create_event(addr, r#"{"title":"发布会"}"#).await;
     let ev = srv.briefings.get(&id).unwrap();
     let mut live = open(addr, &id, "live", None).await;
     // The recognizer's lines 7 and 8 are the event's first two.
