@@ -18,7 +18,7 @@ pub struct StreamRun {
     pub latencies: Vec<f64>,
     /// Latency of each unit of a line the settling pass revised, to its revision.
     pub settle_latencies: Vec<f64>,
-    /// Lines committed, and lines the settling pass revised.
+    /// Lines committed.
     pub lines: usize,
     /// Lines the settling pass revised.
     pub revised: usize,

@@ -130,11 +130,7 @@ impl Settler {
     pub fn long_cut(&self, fed_ms: u64) -> Option<u64> {
         let last = self.lines.last()?;
         let mid = |l: &Pending| (l.start_ms + l.end_ms) / 2;
-        let ends_sentence = |l: &Pending| {
-            l.text
-                .trim_end()
-                .ends_with(['。', '！', '？', '.', '!', '?'])
-        };
+        let ends_sentence = |l: &Pending| text::ends_sentence(&l.text);
         let (any_pause, after_sentence, most) =
             (self.span_ms, self.span_ms * 3 / 5, self.span_ms * 5 / 4);
         let at_pause = self.gaps.iter().rev().find(|g| {
@@ -229,12 +225,13 @@ impl Settler {
         }
         let settled = parts.join(sep);
         let live: Vec<String> = span.lines.iter().map(|l| l.text.clone()).collect();
-        if !believable(&live.join(sep), &settled) {
+        let live_text = live.join(sep);
+        if !believable(&live_text, &settled) {
             tracing::debug!(
                 lines = live.len(),
                 "settling decode not believable; live lines stand"
             );
-            self.prompt = live.join(sep);
+            self.prompt = live_text;
             return Vec::new();
         }
         self.prompt = settled.clone();

@@ -103,8 +103,6 @@ pub struct StreamStats {
     pub decode_time: Duration,
     /// Decodes skipped because the recognizer was saturated.
     pub skipped: u64,
-    /// Settling decodes run (their time is in `decode_time`; they are not in `decodes`).
-    pub settles: u64,
     /// Audio fed, ms.
     pub audio_ms: u64,
     /// Voiced audio fed, ms.
@@ -425,7 +423,7 @@ impl StreamRecognizer {
                 return Vec::new();
             }
         };
-        self.stats.settles += 1;
+        // Counted in the time, not in `decodes`: the live pass did not catch up by it.
         self.stats.decode_time += if self.modeled_cost {
             modeled_settle_time(len_ms)
         } else {
@@ -572,11 +570,7 @@ impl StreamRecognizer {
         let sentence_end = committed
             .iter()
             .rev()
-            .find(|u| {
-                u.text
-                    .trim_end()
-                    .ends_with(['。', '！', '？', '.', '!', '?'])
-            })
+            .find(|u| super::text::ends_sentence(&u.text))
             .map(|u| u.end_ms);
         let buf_ms = (self.buf.len() / SAMPLES_PER_MS) as u64;
         let cut = match sentence_end {

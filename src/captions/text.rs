@@ -94,6 +94,11 @@ pub fn is_hallucination(segment: &str) -> bool {
         .any(|h| normalize(h).replace(' ', "") == n)
 }
 
+/// True when text ends a sentence (。！？ or . ! ?), where captions may be cut.
+pub fn ends_sentence(s: &str) -> bool {
+    s.trim_end().ends_with(['。', '！', '？', '.', '!', '?'])
+}
+
 /// Splits text into units: one per Chinese character (with its trailing punctuation), one per
 /// word otherwise (with its leading space and punctuation).
 pub fn units(s: &str) -> Vec<String> {
