@@ -223,6 +223,9 @@ pub struct CaptionsConfig {
     pub workers: usize,
     /// whisper.cpp threads per decode.
     pub threads_per_worker: usize,
+    /// Decodes of the settling pass at once. They run at idle CPU priority, beside the live
+    /// decodes, and use only the time those leave; 0 runs them on the live workers.
+    pub background_workers: usize,
 }
 
 impl Default for CaptionsConfig {
@@ -234,6 +237,7 @@ impl Default for CaptionsConfig {
             hotwords: Vec::new(),
             workers: 1,
             threads_per_worker: 2,
+            background_workers: 1,
         }
     }
 }

@@ -71,6 +71,7 @@ async fn load_captions(cfg: &CaptionsConfig) -> Option<LiveCaptions> {
         workers: cfg.workers,
         threads_per_worker: cfg.threads_per_worker,
         beam: 1,
+        background_workers: cfg.background_workers,
     };
     let loaded = tokio::task::spawn_blocking(move || Engine::load(&path, engine_cfg)).await;
     match loaded {

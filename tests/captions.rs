@@ -42,6 +42,7 @@ fn engine() -> &'static Engine {
                 workers: 1,
                 threads_per_worker: 2,
                 beam: 1,
+                background_workers: 1,
             },
         )
         .unwrap_or_else(|e| {

@@ -31,6 +31,10 @@ pub struct EngineConfig {
     pub threads_per_worker: usize,
     /// Beam width; 1 is greedy.
     pub beam: usize,
+    /// Workers for background decodes (`Engine::decode_background`, the settling pass). They
+    /// run at the lowest CPU priority, so they take only the time live decodes leave idle
+    /// and never hold a live decode up; 0 sends background decodes to the live workers.
+    pub background_workers: usize,
 }
 
 impl Default for EngineConfig {
@@ -39,6 +43,7 @@ impl Default for EngineConfig {
             workers: 1,
             threads_per_worker: 2,
             beam: 1,
+            background_workers: 1,
         }
     }
 }
@@ -147,6 +152,8 @@ unsafe extern "C" fn abort_requested(flag: *mut std::ffi::c_void) -> bool {
 #[derive(Clone)]
 pub struct Engine {
     jobs: std_mpsc::SyncSender<Job>,
+    /// The background workers' queue, if there are any.
+    background: Option<std_mpsc::SyncSender<Job>>,
     /// Decodes queued or running.
     pending: Arc<AtomicUsize>,
 }
@@ -161,45 +168,36 @@ impl Engine {
         let ctx = WhisperContext::new_with_params(path, WhisperContextParameters::default())
             .map_err(|e| AsrError::BadModel(format!("{}: {e}", path.display())))?;
         let ctx = Arc::new(ctx);
-        // A short queue: callers learn at once that the CPU is saturated and degrade.
-        let (tx, rx) = std_mpsc::sync_channel::<Job>(cfg.workers * 2);
-        let rx = Arc::new(std::sync::Mutex::new(rx));
-        let pending = Arc::new(AtomicUsize::new(0));
-        for i in 0..cfg.workers.max(1) {
-            let ctx = ctx.clone();
-            let rx = rx.clone();
-            let c = cfg.clone();
-            std::thread::Builder::new()
-                .name(format!("whisper-{i}"))
-                .spawn(move || worker(ctx, rx, c))
-                .map_err(AsrError::Io)?;
-        }
-        Ok(Self { jobs: tx, pending })
+        let jobs = spawn_workers(&ctx, &cfg, Lane::Live, cfg.workers.max(1))?;
+        let background = if cfg.background_workers > 0 {
+            Some(spawn_workers(
+                &ctx,
+                &cfg,
+                Lane::Background,
+                cfg.background_workers,
+            )?)
+        } else {
+            None
+        };
+        Ok(Self {
+            jobs,
+            background,
+            pending: Arc::new(AtomicUsize::new(0)),
+        })
     }
 
     /// Decodes on a worker thread; fails fast with `Unavailable` when every worker is busy
     /// and the queue is full. Dropping the returned future cancels the decode.
     pub async fn decode(&self, req: DecodeRequest) -> Result<Decoded, AsrError> {
-        let (tx, rx) = oneshot::channel();
-        let cancel = Arc::new(AtomicBool::new(false));
-        let _cancel_on_drop = CancelOnDrop(cancel.clone());
-        self.jobs
-            .try_send(Job::Decode(
-                req,
-                Reply::Async(tx),
-                cancel,
-                Pending::new(&self.pending),
-            ))
-            .map_err(|e| match e {
-                std_mpsc::TrySendError::Full(_) => {
-                    AsrError::Unavailable("all recognizer workers are busy")
-                }
-                std_mpsc::TrySendError::Disconnected(_) => {
-                    AsrError::Unavailable("recognizer stopped")
-                }
-            })?;
-        rx.await
-            .map_err(|_| AsrError::Unavailable("recognizer worker died"))?
+        submit(&self.jobs, &self.pending, req).await
+    }
+
+    /// Decodes on a background worker: it waits for CPU time live decodes leave idle, so it
+    /// may take far longer than `decode` but never delays one. Fails fast with `Unavailable`
+    /// when the background queue is full; dropping the future cancels the decode.
+    pub async fn decode_background(&self, req: DecodeRequest) -> Result<Decoded, AsrError> {
+        let lane = self.background.as_ref().unwrap_or(&self.jobs);
+        submit(lane, &self.pending, req).await
     }
 
     /// Decodes and waits, blocking the calling thread (offline transcription). It queues
@@ -227,22 +225,128 @@ impl Engine {
     /// An engine whose decodes `answer` makes up: the streaming rules are tested against
     /// scripted recognizer output, without a model or its timing.
     #[cfg(test)]
-    pub(crate) fn scripted<F>(mut answer: F) -> Self
+    pub(crate) fn scripted<F>(answer: F) -> Self
     where
         F: FnMut(&DecodeRequest) -> Result<Decoded, AsrError> + Send + 'static,
     {
-        let (tx, rx) = std_mpsc::sync_channel::<Job>(2);
-        std::thread::spawn(move || {
-            for Job::Decode(req, reply, _cancel, pending) in rx {
-                let res = answer(&req);
-                drop(pending);
-                reply.send(res);
-            }
-        });
         Self {
-            jobs: tx,
+            jobs: scripted_lane(answer),
+            background: None,
             pending: Arc::new(AtomicUsize::new(0)),
         }
+    }
+
+    /// A scripted engine with a background lane of its own, answered by `background`.
+    #[cfg(test)]
+    pub(crate) fn scripted_lanes<F, G>(live: F, background: G) -> Self
+    where
+        F: FnMut(&DecodeRequest) -> Result<Decoded, AsrError> + Send + 'static,
+        G: FnMut(&DecodeRequest) -> Result<Decoded, AsrError> + Send + 'static,
+    {
+        Self {
+            jobs: scripted_lane(live),
+            background: Some(scripted_lane(background)),
+            pending: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+}
+
+/// A worker thread that answers each job with `answer`.
+#[cfg(test)]
+fn scripted_lane<F>(mut answer: F) -> std_mpsc::SyncSender<Job>
+where
+    F: FnMut(&DecodeRequest) -> Result<Decoded, AsrError> + Send + 'static,
+{
+    let (tx, rx) = std_mpsc::sync_channel::<Job>(2);
+    std::thread::spawn(move || {
+        for Job::Decode(req, reply, _cancel, pending) in rx {
+            let res = answer(&req);
+            drop(pending);
+            reply.send(res);
+        }
+    });
+    tx
+}
+
+/// Which work a worker takes, and so its CPU priority.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    /// Live captions: below media forwarding, above everything else here.
+    Live,
+    /// Work nobody waits for at once (the settling pass): only idle CPU time.
+    Background,
+}
+
+/// Starts `n` workers of one lane on a shared queue and returns the queue.
+fn spawn_workers(
+    ctx: &Arc<WhisperContext>,
+    cfg: &EngineConfig,
+    lane: Lane,
+    n: usize,
+) -> Result<std_mpsc::SyncSender<Job>, AsrError> {
+    // A short queue: callers learn at once that the CPU is saturated and degrade.
+    let (tx, rx) = std_mpsc::sync_channel::<Job>(n * 2);
+    let rx = Arc::new(std::sync::Mutex::new(rx));
+    for i in 0..n {
+        let ctx = ctx.clone();
+        let rx = rx.clone();
+        let c = cfg.clone();
+        let name = match lane {
+            Lane::Live => format!("whisper-{i}"),
+            Lane::Background => format!("whisper-bg-{i}"),
+        };
+        std::thread::Builder::new()
+            .name(name)
+            .spawn(move || worker(ctx, rx, c, lane))
+            .map_err(AsrError::Io)?;
+    }
+    Ok(tx)
+}
+
+/// Queues a decode if there is room and awaits its result.
+async fn submit(
+    jobs: &std_mpsc::SyncSender<Job>,
+    pending: &Arc<AtomicUsize>,
+    req: DecodeRequest,
+) -> Result<Decoded, AsrError> {
+    let (tx, rx) = oneshot::channel();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let _cancel_on_drop = CancelOnDrop(cancel.clone());
+    jobs.try_send(Job::Decode(
+        req,
+        Reply::Async(tx),
+        cancel,
+        Pending::new(pending),
+    ))
+    .map_err(|e| match e {
+        std_mpsc::TrySendError::Full(_) => AsrError::Unavailable("all recognizer workers are busy"),
+        std_mpsc::TrySendError::Disconnected(_) => AsrError::Unavailable("recognizer stopped"),
+    })?;
+    rx.await
+        .map_err(|_| AsrError::Unavailable("recognizer worker died"))?
+}
+
+/// Lowers the calling thread's CPU priority for its lane (whisper.cpp's own threads, started
+/// from it, inherit it).
+fn lower_priority(lane: Lane) {
+    // SAFETY: gettid has no effects beyond returning this thread's id.
+    let tid = unsafe { libc::syscall(libc::SYS_gettid) } as libc::pid_t;
+    if lane == Lane::Background {
+        // SCHED_IDLE runs a thread only on a core nothing else wants (below even nice 19): a
+        // background decode waits for idle time instead of slowing a live one.
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: `param` is a valid sched_param for the call's duration.
+        if unsafe { libc::sched_setscheduler(tid, libc::SCHED_IDLE, &param) } == 0 {
+            return;
+        }
+        tracing::debug!("no idle scheduling for background decodes; using nice 19");
+    }
+    // Captions may fall behind; media must not. A nicer value makes the kernel run forwarding
+    // first when the cores are busy.
+    let nice = if lane == Lane::Live { 10 } else { 19 };
+    // SAFETY: setpriority has no memory effects; on Linux, `who` = this thread's id.
+    if unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice) } != 0 {
+        tracing::debug!("could not lower the recognizer's priority");
     }
 }
 
@@ -250,20 +354,9 @@ fn worker(
     ctx: Arc<WhisperContext>,
     rx: Arc<std::sync::Mutex<std_mpsc::Receiver<Job>>>,
     cfg: EngineConfig,
+    lane: Lane,
 ) {
-    // Captions may fall behind; media must not. A nicer value makes the kernel run forwarding
-    // first when the cores are busy (whisper.cpp's own threads inherit it).
-    // SAFETY: setpriority has no memory effects; on Linux, `who` = this thread's id.
-    let rc = unsafe {
-        libc::setpriority(
-            libc::PRIO_PROCESS,
-            libc::syscall(libc::SYS_gettid) as libc::id_t,
-            10,
-        )
-    };
-    if rc != 0 {
-        tracing::debug!("could not lower the recognizer's priority");
-    }
+    lower_priority(lane);
     loop {
         let job = {
             let guard = rx.lock().unwrap_or_else(|p| p.into_inner());
@@ -421,4 +514,37 @@ fn run(
         segments,
         elapsed: started.elapsed(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy_after(lane: Lane) -> (i32, i32) {
+        std::thread::spawn(move || {
+            lower_priority(lane);
+            // SAFETY: plain queries of this thread's own scheduling.
+            unsafe {
+                let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+                (
+                    libc::sched_getscheduler(0),
+                    libc::getpriority(libc::PRIO_PROCESS, tid),
+                )
+            }
+        })
+        .join()
+        .unwrap_or((-1, -1))
+    }
+
+    #[test]
+    fn background_decodes_get_only_idle_time_and_live_ones_stay_below_media() {
+        let (live_policy, live_nice) = policy_after(Lane::Live);
+        assert_eq!(live_policy, libc::SCHED_OTHER);
+        assert_eq!(live_nice, 10);
+        let (bg_policy, bg_nice) = policy_after(Lane::Background);
+        assert!(
+            bg_policy == libc::SCHED_IDLE || bg_nice == 19,
+            "policy {bg_policy}, nice {bg_nice}"
+        );
+    }
 }

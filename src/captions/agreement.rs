@@ -40,6 +40,9 @@ pub struct Agreement {
     deadline_ms: u64,
     /// Units the last push committed for being overdue rather than agreed.
     last_overdue: usize,
+    /// The decoded audio starts after all committed text (`audio_from`): no hypothesis can
+    /// hold committed words, so one without them is placed as surely as one with them.
+    committed_gone: bool,
 }
 
 impl Agreement {
@@ -79,6 +82,15 @@ impl Agreement {
         self.committed_end_ms
     }
 
+    /// The audio decodes hear now starts at `start_ms` (the stream cut its buffer). Once that
+    /// is past all committed text, the next hypothesis is all new speech and the deadline
+    /// may commit from it: without this, the first words after every sentence-end cut could
+    /// only be committed by agreement, and two decodes flipping a digit string ("1380…")
+    /// held it and all after it for 7 s.
+    pub fn audio_from(&mut self, start_ms: u64) {
+        self.committed_gone = start_ms >= self.committed_end_ms;
+    }
+
     /// Feeds a new hypothesis (absolute times). Returns the newly committed units and the
     /// uncommitted tail (which the next hypothesis may still change).
     pub fn push(&mut self, hyp: Vec<Unit>) -> (Vec<Unit>, Vec<Unit>) {
@@ -96,11 +108,12 @@ impl Agreement {
         let mut new = hyp;
         // Words first: find where the committed text ends in the new hypothesis. Times are
         // only a fallback, since Whisper's are rough.
-        let anchored = self.committed_tail.is_empty() || self.drop_through_committed(&mut new);
-        if !anchored {
+        let found = self.committed_tail.is_empty() || self.drop_through_committed(&mut new);
+        if !found {
             let end = self.committed_end_ms;
             new.retain(|u| end == 0 || u.start_ms + OVERLAP_TOLERANCE_MS > end);
         }
+        let anchored = found || self.committed_gone;
         let agree = self
             .prev
             .iter()
@@ -172,6 +185,8 @@ impl Agreement {
     fn record(&mut self, committed: &[Unit]) {
         if let Some(last) = committed.last() {
             self.committed_end_ms = self.committed_end_ms.max(last.end_ms);
+            // Committed text is inside the decoded audio again.
+            self.committed_gone = false;
         }
         self.committed_tail.extend(committed.iter().map(Unit::key));
         let excess = self.committed_tail.len().saturating_sub(MAX_NGRAM);
@@ -420,6 +435,36 @@ mod tests {
         let (c, t) = a.push_heard(hyp("alpha beta gamma delta epsilon", 1000), 10_000);
         assert!(c.is_empty(), "{}", text(&c));
         assert_eq!(text(&t), "alpha beta gamma delta epsilon");
+    }
+
+    #[test]
+    fn after_the_audio_of_all_committed_text_is_cut_away_the_deadline_applies_again() {
+        // "one two three" committed, ending at 850 ms; the next sentence disagrees with itself
+        // ("alpha beta" / "alfa beta"). While the buffer may still hold committed audio, a
+        // hypothesis without the committed words is placed by times only: nothing overdue.
+        let decode = |a: &mut Agreement| {
+            a.push_heard(hyp("alpha beta gamma delta", 1000), 0);
+            a.push_heard(hyp("alfa beta gamma delta epsilon", 1000), 3200)
+        };
+        let committed = || {
+            let mut a = Agreement::new().with_deadline(1000);
+            a.push_heard(hyp("one two three", 0), 0);
+            a.push_heard(hyp("one two three", 0), 0);
+            a.flush();
+            a
+        };
+        let mut a = committed();
+        a.audio_from(500);
+        assert!(decode(&mut a).0.is_empty());
+        // Cut at 900 ms, after it: what ended 1 s before the 3200 ms heard is committed.
+        let mut a = committed();
+        a.audio_from(900);
+        let (c, t) = decode(&mut a);
+        assert_eq!(text(&c), "alfa beta gamma delta");
+        assert_eq!(text(&t), "epsilon");
+        // Its own commit is inside the audio again: the words must be found once more.
+        let (c, _) = a.push_heard(hyp("zeta eta theta", 3000), 9000);
+        assert!(c.is_empty(), "{}", text(&c));
     }
 
     #[test]

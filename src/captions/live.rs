@@ -2,9 +2,10 @@
 //! bounded queue (a full queue loses caption audio, never media), a task turns it into 16 kHz
 //! audio and feeds a streaming recognizer, and each caption update goes to a sink.
 
+use super::stream::SettleInFlight;
 use super::tap::OpusTap;
 use super::{CaptionEvent, StreamConfig, StreamRecognizer};
-use crate::asr::{Engine, Lang};
+use crate::asr::{AsrError, Engine, Lang};
 use crate::clock::unix_ms;
 use crate::metrics::Histogram;
 use crate::signal::{CaptionLine, CaptionStatus, Role};
@@ -322,12 +323,25 @@ async fn run(
         reported_behind: false,
         last_report: now,
     };
+    // The settling decode out on a background worker, if any.
+    let mut settling: Option<SettleInFlight> = None;
     // A decode that is running when the stream is told to stop is abandoned (and cancelled).
     loop {
         let next = tokio::select! {
             biased;
             _ = &mut stop => { break; }
-            r = tokio::time::timeout(IDLE_COMMIT.min(HEALTH_EVERY), rx.recv()) => r,
+            decoded = settled(&mut settling) => Wake::Settled(decoded),
+            r = tokio::time::timeout(IDLE_COMMIT.min(HEALTH_EVERY), rx.recv()) => Wake::Audio(r),
+        };
+        let next = match next {
+            Wake::Audio(r) => r,
+            Wake::Settled(decoded) => {
+                // Revisions of lines that went out already; the live pass went on meanwhile.
+                if let Some(s) = settling.take() {
+                    out.send(rec.end_settle(s.job, decoded), rec.stats().degraded);
+                }
+                continue;
+            }
         };
         let first = match next {
             Ok(Some(Decoded::Audio(pcm))) => Some(pcm),
@@ -392,14 +406,9 @@ async fn run(
             }
             out.send(evs, st.degraded);
         }
-        if rec.settle_due() {
-            // A finished utterance decoded again, whole: its live lines went out already.
-            let degraded = rec.stats().degraded || lost_audio;
-            let Some(evs) = reporting(rec.settle(), &mut stop, &mut lag, &out, degraded).await
-            else {
-                break;
-            };
-            out.send(evs, rec.stats().degraded);
+        if settling.is_none() {
+            // A finished utterance decoded again, whole, beside the live pass.
+            settling = rec.begin_settle();
         }
         if !rec.has_pending_audio() {
             lag.caught_up_at = Instant::now();
@@ -414,10 +423,18 @@ async fn run(
     // The last words, unless the recognizer is too busy to say them soon.
     if let Ok(evs) = tokio::time::timeout(FINAL_DECODE_LIMIT, rec.finish()).await {
         out.send(evs, rec.stats().degraded);
-        // The transcript keeps the settled text of the last utterance too.
-        if let Ok(evs) = tokio::time::timeout(FINAL_DECODE_LIMIT, rec.settle()).await {
-            out.send(evs, rec.stats().degraded);
-        }
+        // The transcript keeps the settled text of the last utterances too.
+        let last = async {
+            if let Some(s) = settling.take() {
+                let decoded = s.decode.await;
+                out.send(rec.end_settle(s.job, decoded), rec.stats().degraded);
+            }
+            while rec.settle_due() {
+                let evs = rec.settle().await;
+                out.send(evs, rec.stats().degraded);
+            }
+        };
+        let _ = tokio::time::timeout(FINAL_DECODE_LIMIT, last).await;
     }
     out.sink.status(CaptionStatus {
         speaker: out.speaker.id.clone(),
@@ -425,6 +442,22 @@ async fn run(
         degraded: false,
     });
     tracing::info!(speaker = %out.speaker.id, "captioning ended");
+}
+
+/// What woke the caption task.
+enum Wake {
+    /// Audio, its end, or a quiet spell.
+    Audio(Result<Option<Decoded>, tokio::time::error::Elapsed>),
+    /// The settling decode that was out finished.
+    Settled(Result<crate::asr::Decoded, AsrError>),
+}
+
+/// The result of the settling decode out, when it comes; never if none is out.
+async fn settled(s: &mut Option<SettleInFlight>) -> Result<crate::asr::Decoded, AsrError> {
+    match s {
+        Some(s) => (&mut s.decode).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Runs a decode while telling the pages every [`HEALTH_EVERY`] that captions are behind (a
@@ -525,6 +558,149 @@ mod tests {
         assert_eq!(s.len(), 2);
         assert_eq!(s[1].behind_ms, 0);
         assert!(!s[1].degraded);
+    }
+
+    /// Keeps every caption line.
+    #[derive(Default)]
+    struct Lines(Mutex<Vec<CaptionLine>>);
+
+    impl CaptionSink for Lines {
+        fn caption(&self, line: CaptionLine) {
+            self.0.lock().unwrap().push(line);
+        }
+        fn status(&self, _status: CaptionStatus) {}
+    }
+
+    impl Lines {
+        async fn wait_for(&self, what: &str, test: impl Fn(&[CaptionLine]) -> bool) {
+            for _ in 0..500 {
+                if test(&self.0.lock().unwrap()) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            panic!("no {what} in {:?}", self.0.lock().unwrap());
+        }
+    }
+
+    /// Speech-like sound, then a pause that ends the utterance.
+    fn utterance() -> Vec<f32> {
+        let mut pcm = Vec::new();
+        for _ in 0..5 {
+            pcm.extend((0..400 * 16).map(|i| (i as f32 * 0.12).sin() * 0.3));
+            pcm.extend(std::iter::repeat_n(0.0, 100 * 16));
+        }
+        pcm.extend(std::iter::repeat_n(0.0, 1000 * 16));
+        pcm
+    }
+
+    #[tokio::test]
+    async fn a_settling_decode_never_holds_up_the_next_live_line() {
+        // The background lane answers only when the test lets it: meanwhile the speaker goes
+        // on, and that utterance's live line must go out.
+        let (gate, opened) = std::sync::mpsc::channel::<()>();
+        let second_said = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let said = second_said.clone();
+        let mut settles = 0;
+        let engine = Engine::scripted_lanes(
+            move |req| {
+                let ms = (req.pcm.len() / 16) as u64;
+                let text = if said.load(Ordering::SeqCst) {
+                    "材料请交给我。"
+                } else {
+                    "请到前面的窗口办理。"
+                };
+                Ok(crate::asr::Decoded {
+                    segments: vec![crate::asr::Segment {
+                        start_ms: 0,
+                        end_ms: ms,
+                        text: text.into(),
+                        no_speech: 0.01,
+                        char_p: Vec::new(),
+                        avg_logprob: -0.2,
+                    }],
+                    elapsed: Duration::from_millis(5),
+                })
+            },
+            move |req| {
+                let _ = opened.recv();
+                settles += 1;
+                Ok(crate::asr::Decoded {
+                    segments: vec![crate::asr::Segment {
+                        start_ms: 0,
+                        end_ms: (req.pcm.len() / 16) as u64,
+                        text: if settles == 1 {
+                            "请到前面的窗口办理吧。"
+                        } else {
+                            "材料请交给我吧。"
+                        }
+                        .into(),
+                        no_speech: 0.01,
+                        char_p: Vec::new(),
+                        avg_logprob: -0.2,
+                    }],
+                    elapsed: Duration::from_millis(5),
+                })
+            },
+        );
+        let rec = StreamRecognizer::new(engine, StreamConfig::new(Lang::Zh));
+        let sink = Arc::new(Lines::default());
+        let (pcm_tx, pcm_rx) = mpsc::channel(1000);
+        let (_stop_tx, stop_rx) = oneshot::channel();
+        let task = tokio::spawn(run(
+            emitter(Arc::new(Seen::default())).speaker,
+            pcm_rx,
+            stop_rx,
+            Arc::new(AtomicU64::new(0)),
+            rec,
+            sink.clone(),
+            Arc::new(LiveStats::default()),
+        ));
+        let stable = |l: &[CaptionLine]| l.iter().filter(|l| l.stable && !l.review.settled).count();
+        for piece in utterance().chunks(1600) {
+            pcm_tx.send(Decoded::Audio(piece.to_vec())).await.unwrap();
+        }
+        sink.wait_for("first line", |l| stable(l) == 1).await;
+        second_said.store(true, Ordering::SeqCst);
+        for piece in utterance().chunks(1600) {
+            pcm_tx.send(Decoded::Audio(piece.to_vec())).await.unwrap();
+        }
+        sink.wait_for("second line", |l| stable(l) == 2).await;
+        assert!(
+            !sink.0.lock().unwrap().iter().any(|l| l.review.settled),
+            "nothing settled yet"
+        );
+        let first = sink
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|l| l.stable)
+            .unwrap()
+            .seq;
+        // Both settling decodes may now answer: the first utterance's, then the second's.
+        gate.send(()).unwrap();
+        gate.send(()).unwrap();
+        sink.wait_for("first line settled", |l| {
+            l.iter()
+                .any(|l| l.review.settled && l.seq == first && l.text.contains('吧'))
+        })
+        .await;
+        pcm_tx.send(Decoded::End(Vec::new())).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("the task ends")
+            .unwrap();
+        // Both utterances were settled, the second after the end at the latest.
+        assert_eq!(
+            sink.0
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|l| l.review.settled)
+                .count(),
+            2
+        );
     }
 
     #[test]

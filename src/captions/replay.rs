@@ -2,10 +2,11 @@
 //! committed unit: the latency figures of the tests and `signrelay-bench captions`.
 
 use super::event::CaptionEvent;
-use super::stream::{Commit, StreamConfig, StreamRecognizer};
-use crate::asr::Engine;
+use super::stream::{modeled_settle_time, Commit, SettleJob, StreamConfig, StreamRecognizer};
+use crate::asr::{AsrError, Decoded, Engine};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
+use tokio::task::JoinHandle;
 
 /// Result of streaming one clip.
 #[derive(Debug, Clone, Default)]
@@ -24,12 +25,16 @@ pub struct StreamRun {
     pub revised: usize,
     /// The same latencies by why their text was committed.
     pub by_commit: BTreeMap<Commit, Vec<f64>>,
-    /// Decode time, s.
+    /// Live decode time, s.
     pub decode_secs: f64,
+    /// Settling decode time, s (beside the live decodes).
+    pub settle_secs: f64,
     /// Audio length, s.
     pub audio_secs: f64,
     /// All events in order.
     pub events: Vec<CaptionEvent>,
+    /// When each of `events` went out, s from the clip's start (on the pace's clock).
+    pub sent_at: Vec<f64>,
 }
 
 /// How audio is fed to the recognizer.
@@ -41,7 +46,9 @@ pub enum Pace {
     AsFast,
     /// Real-time pace on a simulated clock on which each decode takes
     /// `modeled_decode_time`: the same decode points and text in every run (on any machine,
-    /// under any load), with the latencies the reference machine would see.
+    /// under any load), with the latencies the reference machine would see. A settling
+    /// decode, beside the live ones at idle priority, advances only while no live decode
+    /// runs and needs `modeled_settle_time` of that.
     Modeled,
 }
 
@@ -87,18 +94,24 @@ pub async fn stream_clip(engine: &Engine, cfg: StreamConfig, pcm: &[f32], pace: 
                     }
                 }
                 run.events.push(e);
+                run.sent_at.push(t_emit);
             }
         };
     let elapsed = |sim_now: f64| match pace {
         Pace::Modeled => sim_now,
         _ => started.elapsed().as_secs_f64(),
     };
+    let mut settling = Background::default();
     while fed < pcm.len() {
         if pace == Pace::Modeled {
             // Everything that arrived while the last decode ran, and the next 100 ms.
             let due = ((sim_now * 16_000.0) as usize / chunk + 1) * chunk;
             let to = due.max(fed + chunk).min(pcm.len());
-            sim_now = sim_now.max(to as f64 / 16_000.0);
+            let idle_until = to as f64 / 16_000.0;
+            if let Some(done) = settling.idle(sim_now, idle_until) {
+                record(settling.end(&mut rec).await, None, &mut run, done);
+            }
+            sim_now = sim_now.max(idle_until);
             rec.push_audio(&pcm[fed..to]);
             fed = to;
         } else if pace == Pace::RealTime {
@@ -117,26 +130,39 @@ pub async fn stream_clip(engine: &Engine, cfg: StreamConfig, pcm: &[f32], pace: 
             rec.push_audio(&pcm[fed..to]);
             fed = to;
         }
+        if pace != Pace::Modeled && settling.finished() {
+            record(
+                settling.end(&mut rec).await,
+                None,
+                &mut run,
+                elapsed(sim_now),
+            );
+        }
         let spent = rec.stats().decode_time;
         let evs = rec.step().await;
         sim_now += (rec.stats().decode_time - spent).as_secs_f64();
         record(evs, rec.last_commit(), &mut run, elapsed(sim_now));
-        if rec.settle_due() {
-            // The live loop runs it right after the step, before taking more audio.
-            let spent = rec.stats().decode_time;
-            let evs = rec.settle().await;
-            sim_now += (rec.stats().decode_time - spent).as_secs_f64();
-            record(evs, None, &mut run, elapsed(sim_now));
-        }
+        // As the live task does: the settling decode goes out right after the step.
+        settling.begin(&mut rec, pace);
     }
     let spent = rec.stats().decode_time;
     let evs = rec.finish().await;
     sim_now += (rec.stats().decode_time - spent).as_secs_f64();
     record(evs, rec.last_commit(), &mut run, elapsed(sim_now));
-    let spent = rec.stats().decode_time;
-    let evs = rec.settle().await;
-    sim_now += (rec.stats().decode_time - spent).as_secs_f64();
-    record(evs, None, &mut run, elapsed(sim_now));
+    // The settling decodes still to come: the one out, then the rest one by one.
+    loop {
+        if pace == Pace::Modeled {
+            if let Some(done) = settling.idle(sim_now, f64::INFINITY) {
+                sim_now = done;
+            }
+        }
+        let evs = settling.end(&mut rec).await;
+        record(evs, None, &mut run, elapsed(sim_now));
+        settling.begin(&mut rec, pace);
+        if settling.out.is_none() {
+            break;
+        }
+    }
     let sep = if cfg_lang == crate::asr::Lang::Zh {
         ""
     } else {
@@ -150,7 +176,69 @@ pub async fn stream_clip(engine: &Engine, cfg: StreamConfig, pcm: &[f32], pace: 
         .join(sep);
     run.live_text = rec.committed_text().to_owned();
     run.decode_secs = rec.stats().decode_time.as_secs_f64();
+    run.settle_secs = rec.stats().settle_time.as_secs_f64();
     run
+}
+
+/// The replay's settling decode out, if any, run as the live task runs it: spawned beside the
+/// live decodes.
+#[derive(Default)]
+struct Background {
+    out: Option<(SettleJob, JoinHandle<Result<Decoded, AsrError>>)>,
+    /// Idle time it still needs on the simulated clock, s (`Pace::Modeled`).
+    left: f64,
+}
+
+impl Background {
+    /// Sends the next settling decode out if one is due and none is out.
+    fn begin(&mut self, rec: &mut StreamRecognizer, pace: Pace) {
+        if self.out.is_some() {
+            return;
+        }
+        if let Some(s) = rec.begin_settle() {
+            if pace == Pace::Modeled {
+                self.left = modeled_settle_time(s.job.audio_ms()).as_secs_f64();
+            }
+            self.out = Some((s.job, tokio::spawn(s.decode)));
+        }
+    }
+
+    /// The live pass is idle from `from` to `until` on the simulated clock: when the decode
+    /// out finishes in that time, the moment it does.
+    fn idle(&mut self, from: f64, until: f64) -> Option<f64> {
+        self.out.as_ref()?;
+        spend_idle(&mut self.left, from, until)
+    }
+
+    /// True when the decode out has finished (real time).
+    fn finished(&self) -> bool {
+        self.out.as_ref().is_some_and(|(_, h)| h.is_finished())
+    }
+
+    /// Waits for the decode out and returns the revisions it makes.
+    async fn end(&mut self, rec: &mut StreamRecognizer) -> Vec<CaptionEvent> {
+        let Some((job, handle)) = self.out.take() else {
+            return Vec::new();
+        };
+        let decoded = handle
+            .await
+            .unwrap_or(Err(AsrError::Unavailable("settling decode task failed")));
+        rec.end_settle(job, decoded)
+    }
+}
+
+/// Spends the idle time from `from` to `until` on a decode that still needs `left` of it;
+/// the moment it is done, if it is done by `until`.
+fn spend_idle(left: &mut f64, from: f64, until: f64) -> Option<f64> {
+    let idle = (until - from).max(0.0);
+    if idle >= *left {
+        let done = from + *left;
+        *left = 0.0;
+        Some(done)
+    } else {
+        *left -= idle;
+        None
+    }
 }
 
 /// Characters (Chinese) or words (other scripts) of a caption line: the units latency is
@@ -169,4 +257,26 @@ fn reading_units(text: &str) -> usize {
 /// Where the audio of unit `i` of `n` of a line ends, s: its times spread evenly.
 fn unit_end(e: &CaptionEvent, i: usize, n: usize) -> f64 {
     (e.start_ms as f64 + (e.end_ms - e.start_ms) as f64 * (i + 1) as f64 / n as f64) / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spend_idle;
+
+    #[test]
+    fn a_background_decode_advances_only_in_the_live_passs_idle_time() {
+        // 1.5 s of work: 0.4 s idle, then a live decode (no idle), then idle again.
+        let mut left = 1.5;
+        assert_eq!(spend_idle(&mut left, 0.0, 0.4), None);
+        assert!((left - 1.1).abs() < 1e-9);
+        // A live decode from 0.4 to 1.2 s spends none of it; idle from 1.2 on finishes it.
+        assert_eq!(spend_idle(&mut left, 1.2, 1.2), None);
+        let done = spend_idle(&mut left, 1.2, 5.0);
+        assert!(done.is_some_and(|t| (t - 2.3).abs() < 1e-9), "{done:?}");
+        assert_eq!(left, 0.0);
+        // A clock that did not move spends nothing.
+        let mut left = 0.5;
+        assert_eq!(spend_idle(&mut left, 3.0, 2.0), None);
+        assert_eq!(left, 0.5);
+    }
 }

@@ -42,6 +42,8 @@ pub struct Span {
     pub pcm: Vec<f32>,
     /// Where it starts, ms from the stream's start.
     pub start_ms: u64,
+    /// How long it is, ms (its audio goes to the decoder, this stays).
+    pub len_ms: u64,
     lines: Vec<Pending>,
 }
 
@@ -193,6 +195,7 @@ impl Settler {
             return None;
         }
         Some(Span {
+            len_ms: (pcm.len() / SAMPLES_PER_MS) as u64,
             pcm,
             start_ms,
             lines: self.lines.drain(..before).collect(),
@@ -208,7 +211,7 @@ impl Settler {
         segments: &[Segment],
         hotwords: &[String],
     ) -> Vec<CaptionEvent> {
-        let len_ms = (span.pcm.len() / SAMPLES_PER_MS) as u64;
+        let len_ms = span.len_ms;
         let sep = if self.lang == Lang::Zh { "" } else { " " };
         let mut parts = Vec::new();
         for s in segments {

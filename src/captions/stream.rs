@@ -7,7 +7,8 @@ use super::guard::{invented, Repeats};
 use super::settle::{Settler, SETTLE_BEAM};
 use super::vad::{Vad, FRAME};
 use super::{build_prompt, caption_text, join_units, segments_to_units};
-use crate::asr::{AsrError, DecodeRequest, Engine, Lang};
+use crate::asr::{AsrError, DecodeRequest, Decoded, Engine, Lang};
+use futures::future::BoxFuture;
 use std::time::Duration;
 
 const SAMPLES_PER_MS: usize = 16;
@@ -20,6 +21,9 @@ const LOUD_MS_PER_CHAR: u64 = 500;
 const LOUD_MS_PER_WORD: u64 = 800;
 /// Loud speech beyond that allowed for (a filler, a word Whisper rightly left out).
 const COVER_SLACK_MS: u64 = 1000;
+/// Loud speech a decode must leave unread, beyond its allowance, to be read again without
+/// context (`skipped_speech`).
+const SKIPPED_MS: u64 = 2000;
 /// Frames without loud speech (the voice detector's hangover aside) that make a pause the
 /// settling pass may cut at: 400 ms, a pause between sentences more than within one.
 const GAP_FRAMES: u64 = 20;
@@ -101,6 +105,8 @@ pub struct StreamStats {
     pub decodes: u64,
     /// Total decode time.
     pub decode_time: Duration,
+    /// Time the settling decodes took (beside the live ones, on background workers).
+    pub settle_time: Duration,
     /// Decodes skipped because the recognizer was saturated.
     pub skipped: u64,
     /// Audio fed, ms.
@@ -143,10 +149,52 @@ pub struct StreamRecognizer {
     modeled_cost: bool,
     /// Finished utterances waiting for their settling decode.
     settler: Settler,
-    /// Settle the audio up to here at the next `settle`.
-    settle_through: Option<u64>,
+    /// Where the next settling spans end, in order. Kept apart rather than merged: while
+    /// one decode is out, two utterances that end meanwhile are settled one by one, not as
+    /// one span that may outgrow Whisper's 30 s window.
+    settle_through: std::collections::VecDeque<u64>,
+    /// A settling decode is out (`begin_settle` until `end_settle`): the next waits for it,
+    /// since its prompt is this one's settled text.
+    settling: bool,
     /// Frames since the last loud one.
     quiet_frames: u64,
+}
+
+/// The most loud speech `units` can account for: about three times what saying them takes,
+/// and a filler's worth more.
+fn speech_allowance(units: &[Unit]) -> u64 {
+    units
+        .iter()
+        .map(|u| {
+            if u.text.chars().any(super::text::is_cjk) {
+                LOUD_MS_PER_CHAR
+            } else {
+                LOUD_MS_PER_WORD
+            }
+        })
+        .sum::<u64>()
+        + COVER_SLACK_MS
+}
+
+/// A settling decode handed out by `StreamRecognizer::begin_settle`.
+pub struct SettleInFlight {
+    /// What `end_settle` needs to revise the lines.
+    pub job: SettleJob,
+    /// The decode, on a background worker; dropping it cancels the decode.
+    pub decode: BoxFuture<'static, Result<Decoded, AsrError>>,
+}
+
+/// The span a settling decode reads and the terms its prompt had.
+pub struct SettleJob {
+    span: super::settle::Span,
+    words: Vec<String>,
+}
+
+impl SettleJob {
+    /// Length of the audio decoded, ms.
+    pub fn audio_ms(&self) -> u64 {
+        self.span.len_ms
+    }
 }
 
 /// Time one greedy decode of a buffer takes on the reference machine (two cores, Whisper base
@@ -154,6 +202,12 @@ pub struct StreamRecognizer {
 pub fn modeled_decode_time(buf_ms: u64) -> Duration {
     Duration::from_millis(150 + buf_ms * 7 / 100)
 }
+
+/// How much longer a live decode takes while a settling decode runs beside it at idle
+/// priority (`signrelay-bench decode` with a `chrt -i 0 … --beam 5` loop beside it: 2 s
+/// 112 → 153 ms, 6 s 238 → 303 ms, 12 s 448 → 586 ms): the cores' caches and the moments a
+/// live decode leaves a core idle are shared.
+pub const BESIDE_SETTLE_SLOWDOWN: f64 = 1.3;
 
 /// Time one settling decode (beam 5) takes on the reference machine (`signrelay-bench decode
 /// --beam 5`).
@@ -194,7 +248,8 @@ impl StreamRecognizer {
             last_commit: None,
             modeled_cost: false,
             settler,
-            settle_through: None,
+            settle_through: std::collections::VecDeque::new(),
+            settling: false,
             quiet_frames: 0,
         }
     }
@@ -347,6 +402,12 @@ impl StreamRecognizer {
             return events;
         };
         let (mut committed, mut tail) = self.agreement.push_heard(hyp, self.decoded_to_ms);
+        tracing::trace!(
+            committed = committed.len(),
+            tail = tail.len(),
+            overdue = self.agreement.last_overdue(),
+            "agreement output"
+        );
         self.last_commit = Some(if self.agreement.last_overdue() > 0 {
             Commit::Overdue
         } else {
@@ -387,27 +448,30 @@ impl StreamRecognizer {
             self.settler.long_cut(self.fed_ms)
         };
         if let Some(t) = through {
-            self.settle_through = Some(self.settle_through.map_or(t, |s| s.max(t)));
+            if self.settle_through.back().is_none_or(|last| t > *last) {
+                self.settle_through.push_back(t);
+            }
         }
     }
 
-    /// True when a finished utterance waits for its settling decode (`settle`).
+    /// True when a finished utterance waits for its settling decode (`begin_settle`) and
+    /// none is out.
     pub fn settle_due(&self) -> bool {
-        self.settle_through.is_some()
+        !self.settle_through.is_empty() && !self.settling
     }
 
-    /// Decodes the finished utterance once more, whole and with beam search, and returns the
-    /// revisions of its live lines (events with `revision`). Separate from `step` so that
-    /// the live lines go out before this slower decode runs.
-    pub async fn settle(&mut self) -> Vec<CaptionEvent> {
-        let Some(through) = self.settle_through.take() else {
-            return Vec::new();
-        };
-        let Some(mut span) = self.settler.take(through) else {
-            return Vec::new();
-        };
+    /// Hands out the settling decode of the finished utterance: its audio once more, whole
+    /// and with beam search, on a background worker. The caller runs `decode` beside the
+    /// live pass (it takes only CPU time live decodes leave) and gives its result to
+    /// `end_settle`; until then no other settling decode is due. Split from `step` so that
+    /// the live lines go out first and are never held up by it.
+    pub fn begin_settle(&mut self) -> Option<SettleInFlight> {
+        if self.settling {
+            return None;
+        }
+        let through = self.settle_through.pop_front()?;
+        let mut span = self.settler.take(through)?;
         let words = self.words();
-        let len_ms = (span.pcm.len() / SAMPLES_PER_MS) as u64;
         let req = DecodeRequest {
             pcm: std::mem::take(&mut span.pcm),
             lang: self.cfg.lang,
@@ -415,21 +479,45 @@ impl StreamRecognizer {
             fit_audio_ctx: true,
             beam: Some(SETTLE_BEAM),
         };
-        let d = match self.engine.decode(req).await {
+        self.settling = true;
+        let engine = self.engine.clone();
+        Some(SettleInFlight {
+            job: SettleJob { span, words },
+            decode: Box::pin(async move { engine.decode_background(req).await }),
+        })
+    }
+
+    /// The revisions of the live lines a settling decode makes (events with `revision`);
+    /// none if it failed or was cancelled (the live lines stand).
+    pub fn end_settle(
+        &mut self,
+        job: SettleJob,
+        decoded: Result<Decoded, AsrError>,
+    ) -> Vec<CaptionEvent> {
+        self.settling = false;
+        let d = match decoded {
             Ok(d) => d,
             Err(e) => {
-                // The live lines stand.
                 tracing::debug!(error = %e, "settling decode not run");
                 return Vec::new();
             }
         };
-        // Counted in the time, not in `decodes`: the live pass did not catch up by it.
-        self.stats.decode_time += if self.modeled_cost {
-            modeled_settle_time(len_ms)
+        self.stats.settle_time += if self.modeled_cost {
+            modeled_settle_time(job.span.len_ms)
         } else {
             d.elapsed
         };
-        self.settler.revise(span, &d.segments, &words)
+        self.settler.revise(job.span, &d.segments, &job.words)
+    }
+
+    /// `begin_settle`, its decode and `end_settle` in one, waiting for the decode (the end
+    /// of a stream, tests).
+    pub async fn settle(&mut self) -> Vec<CaptionEvent> {
+        let Some(s) = self.begin_settle() else {
+            return Vec::new();
+        };
+        let decoded = s.decode.await;
+        self.end_settle(s.job, decoded)
     }
 
     /// The stream's hotwords and the terms learnt so far.
@@ -479,7 +567,7 @@ impl StreamRecognizer {
     /// as invented (a whole-buffer hallucination, often running past the audio's end).
     async fn decode(&mut self) -> Result<Option<Vec<Unit>>, AsrError> {
         let words = self.words();
-        let req = DecodeRequest {
+        let mut req = DecodeRequest {
             pcm: self.buf.clone(),
             lang: self.cfg.lang,
             prompt: build_prompt(self.cfg.lang, &words, &self.prompt_text),
@@ -488,12 +576,30 @@ impl StreamRecognizer {
         };
         let decoded_to = self.fed_ms;
         let len_ms = (self.buf.len() / SAMPLES_PER_MS) as u64;
-        let d = self.engine.decode(req).await?;
-        let elapsed = if self.modeled_cost {
-            modeled_decode_time(len_ms)
-        } else {
-            d.elapsed
-        };
+        let retry = req.clone();
+        let mut d = self.engine.decode(req).await?;
+        let mut elapsed = self.decode_cost(len_ms, &d);
+        let mut units = segments_to_units(&d.segments, self.buf_start_ms, len_ms, &words);
+        if !self.prompt_text.is_empty() && self.skipped_speech(&units) {
+            // Whisper read the prompt's last words again and stopped, leaving seconds of
+            // speech unread (then the buffer stalls and is cut unheard). The same audio
+            // without the committed text as context reads on.
+            req = retry;
+            req.prompt = build_prompt(self.cfg.lang, &words, "");
+            if let Ok(again) = self.engine.decode(req).await {
+                elapsed += self.decode_cost(len_ms, &again);
+                let more = segments_to_units(&again.segments, self.buf_start_ms, len_ms, &words);
+                tracing::debug!(
+                    before = units.len(),
+                    after = more.len(),
+                    "skipped speech decoded again without context"
+                );
+                if more.len() > units.len() {
+                    units = more;
+                    d = again;
+                }
+            }
+        }
         self.decoded_to_ms = decoded_to;
         self.stats.decodes += 1;
         self.stats.decode_time += elapsed;
@@ -505,11 +611,29 @@ impl StreamRecognizer {
             self.chunk = (self.chunk * 4 / 5).max(self.cfg.min_chunk);
             self.stats.degraded = self.chunk > self.cfg.min_chunk;
         }
-        let units = segments_to_units(&d.segments, self.buf_start_ms, len_ms, &words);
         if units.is_empty() && d.segments.iter().any(|s| invented(s).is_some()) {
             return Ok(None);
         }
         Ok(Some(units))
+    }
+
+    /// What a decode of `len_ms` of buffer counts as having taken.
+    fn decode_cost(&self, len_ms: u64, d: &Decoded) -> Duration {
+        if !self.modeled_cost {
+            d.elapsed
+        } else if self.settling {
+            modeled_decode_time(len_ms).mul_f64(BESIDE_SETTLE_SLOWDOWN)
+        } else {
+            modeled_decode_time(len_ms)
+        }
+    }
+
+    /// True when a hypothesis accounts for under a third of the loud speech in the buffer
+    /// (the allowance of `covered_until`), with at least `SKIPPED_MS` of it left over: the
+    /// decode stopped early rather than heard little.
+    fn skipped_speech(&mut self, units: &[Unit]) -> bool {
+        let loud = self.loud_ms_in_buffer();
+        loud > speech_allowance(units) + SKIPPED_MS
     }
 
     fn emit(&mut self, committed: &[Unit], tail: &[Unit]) -> Vec<CaptionEvent> {
@@ -600,19 +724,13 @@ impl StreamRecognizer {
     /// which the agreement recognises.
     fn covered_until(&mut self, t: u64) -> u64 {
         self.loud_ms_in_buffer();
-        let budget: u64 = self
+        let said: Vec<Unit> = self
             .in_buffer
             .iter()
             .filter(|u| u.end_ms <= t)
-            .map(|u| {
-                if u.text.chars().any(super::text::is_cjk) {
-                    LOUD_MS_PER_CHAR
-                } else {
-                    LOUD_MS_PER_WORD
-                }
-            })
-            .sum::<u64>()
-            + COVER_SLACK_MS;
+            .cloned()
+            .collect();
+        let budget = speech_allowance(&said);
         match self.loud_frames.get((budget / 20) as usize) {
             Some(&at) if at < t => at,
             _ => t,
@@ -626,6 +744,7 @@ impl StreamRecognizer {
         let n = (((t_ms - self.buf_start_ms) as usize) * SAMPLES_PER_MS).min(self.buf.len());
         self.buf.drain(..n);
         self.buf_start_ms += (n / SAMPLES_PER_MS) as u64;
+        self.agreement.audio_from(self.buf_start_ms);
         self.retire(self.buf_start_ms);
     }
 

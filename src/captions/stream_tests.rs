@@ -251,3 +251,85 @@ async fn the_end_of_a_stream_decodes_real_speech_and_commits_it() {
     assert_eq!(stable(&events), ["请到前面的窗口办理"]);
     assert!(!rec.has_pending_audio());
 }
+
+#[tokio::test]
+async fn live_lines_go_on_while_a_settling_decode_is_out_and_the_next_waits_for_it() {
+    // Two utterances. The first one's settling decode is handed out and not finished while
+    // the second is spoken: the second's live line still goes out, its own settling waits
+    // (its prompt is the first one's settled text), and a failed decode leaves the lines.
+    let second_said = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let said = second_said.clone();
+    let (mut rec, calls) = scripted(move |_, ms| {
+        let text = if said.load(Ordering::SeqCst) {
+            "材料请交给我。"
+        } else {
+            "请到前面的窗口办理。"
+        };
+        vec![segment(text, ms, -0.2)]
+    });
+    let mut pcm = quiet(300);
+    pcm.extend(talking(2000));
+    pcm.extend(quiet(1000));
+    feed(&mut rec, &pcm).await;
+    let first = rec.begin_settle().expect("the first utterance is due");
+    second_said.store(true, Ordering::SeqCst);
+    assert!(rec.begin_settle().is_none() && !rec.settle_due());
+    let before = calls.load(Ordering::SeqCst);
+    let mut pcm = talking(2000);
+    pcm.extend(quiet(1000));
+    let second = feed(&mut rec, &pcm).await;
+    assert!(calls.load(Ordering::SeqCst) > before, "live decodes ran");
+    assert_eq!(stable(&second), ["材料请交给我。"]);
+    assert!(!rec.settle_due(), "one settling decode out at a time");
+    drop(first.decode);
+    let none = rec.end_settle(
+        first.job,
+        Err(AsrError::Unavailable("all recognizer workers are busy")),
+    );
+    assert!(none.is_empty());
+    assert!(rec.settle_due(), "the second utterance's turn");
+    let next = rec.begin_settle().expect("due");
+    assert!(next.job.audio_ms() >= 2000);
+}
+
+#[tokio::test]
+async fn speech_a_decode_skipped_after_reading_its_context_again_is_read_without_it() {
+    // With the last sentence in its prompt, the decoder reads that sentence's end again and
+    // stops, whatever the buffer holds after it. Decoded again without the committed text
+    // as context, the buffer's speech is read and committed.
+    let prompts = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = prompts.clone();
+    let engine = Engine::scripted(move |req| {
+        let ms = (req.pcm.len() / SAMPLES_PER_MS) as u64;
+        let with_context = req.prompt.contains("窗口办理");
+        seen.lock().unwrap().push(with_context);
+        let text = if ms < 3000 && !with_context {
+            "请到前面的窗口办理。"
+        } else if with_context {
+            "前面的窗口办理。"
+        } else {
+            "材料请交给工作人员审核一下然后等待叫号。"
+        };
+        Ok(Decoded {
+            segments: vec![segment(text, ms, -0.2)],
+            elapsed: Duration::from_millis(5),
+        })
+    });
+    let mut rec = StreamRecognizer::new(engine, StreamConfig::new(Lang::Zh));
+    let mut pcm = quiet(300);
+    pcm.extend(talking(2000));
+    pcm.extend(quiet(1000));
+    let first = feed(&mut rec, &pcm).await;
+    assert_eq!(stable(&first), ["请到前面的窗口办理。"]);
+    let mut pcm = talking(10_000);
+    pcm.extend(quiet(1000));
+    let second = feed(&mut rec, &pcm).await;
+    assert_eq!(
+        stable(&second).concat(),
+        "材料请交给工作人员审核一下然后等待叫号。"
+    );
+    // Short buffers of it were not decoded twice: only once the skipped speech ran long.
+    let p = prompts.lock().unwrap();
+    let retries = p.windows(2).filter(|w| w[0] && !w[1]).count();
+    assert!(retries >= 1 && retries < p.len() / 2, "{p:?}");
+}

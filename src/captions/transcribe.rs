@@ -94,6 +94,8 @@ pub fn run(o: &Options) -> Result<String, String> {
             workers: 1,
             threads_per_worker: o.threads.max(1),
             beam: o.beam.max(1),
+            // `--stream` settles utterances in the background.
+            background_workers: 1,
         },
     )
     .map_err(|e| e.to_string())?;

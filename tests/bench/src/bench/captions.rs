@@ -152,8 +152,13 @@ pub async fn run(a: CaptionBenchArgs) -> Result<(), String> {
             let lines: Vec<String> = r
                 .events
                 .iter()
-                .filter(|e| e.stable)
-                .filter_map(|e| serde_json::to_string(e).ok())
+                .zip(&r.sent_at)
+                .filter(|(e, _)| e.stable)
+                .filter_map(|(e, t)| {
+                    let mut v = serde_json::to_value(e).ok()?;
+                    v["sent_s"] = serde_json::json!((t * 1000.0).round() / 1000.0);
+                    serde_json::to_string(&v).ok()
+                })
                 .collect();
             let path = dir.join(format!("{}.jsonl", c.file.trim_end_matches(".wav")));
             std::fs::write(&path, lines.join("\n") + "\n")
@@ -247,6 +252,7 @@ pub async fn run(a: CaptionBenchArgs) -> Result<(), String> {
                 workers: k.min(cores),
                 threads_per_worker: threads,
                 beam: 1,
+                background_workers: 1,
             },
         )
         .map_err(|e| e.to_string())?;

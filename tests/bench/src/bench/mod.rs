@@ -21,6 +21,7 @@ pub(crate) fn load_engine(
             workers: 1,
             threads_per_worker: cores(),
             beam,
+            background_workers: 1,
         },
     )
     .map_err(|e| e.to_string())
