@@ -340,6 +340,8 @@ async fn run(
                 if let Some(s) = settling.take() {
                     out.send(rec.end_settle(s.job, decoded), rec.stats().degraded);
                 }
+                // The next span may be waiting for this one.
+                settling = rec.begin_settle();
                 continue;
             }
         };

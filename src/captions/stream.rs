@@ -567,16 +567,20 @@ impl StreamRecognizer {
     /// as invented (a whole-buffer hallucination, often running past the audio's end).
     async fn decode(&mut self) -> Result<Option<Vec<Unit>>, AsrError> {
         let words = self.words();
-        let mut req = DecodeRequest {
-            pcm: self.buf.clone(),
-            lang: self.cfg.lang,
-            prompt: build_prompt(self.cfg.lang, &words, &self.prompt_text),
+        let lang = self.cfg.lang;
+        let request = move |prompt: String, pcm: Vec<f32>| DecodeRequest {
+            pcm,
+            lang,
+            prompt,
             fit_audio_ctx: true,
             beam: None,
         };
+        let req = request(
+            build_prompt(self.cfg.lang, &words, &self.prompt_text),
+            self.buf.clone(),
+        );
         let decoded_to = self.fed_ms;
         let len_ms = (self.buf.len() / SAMPLES_PER_MS) as u64;
-        let retry = req.clone();
         let mut d = self.engine.decode(req).await?;
         let mut elapsed = self.decode_cost(len_ms, &d);
         let mut units = segments_to_units(&d.segments, self.buf_start_ms, len_ms, &words);
@@ -584,8 +588,7 @@ impl StreamRecognizer {
             // Whisper read the prompt's last words again and stopped, leaving seconds of
             // speech unread (then the buffer stalls and is cut unheard). The same audio
             // without the committed text as context reads on.
-            req = retry;
-            req.prompt = build_prompt(self.cfg.lang, &words, "");
+            let req = request(build_prompt(self.cfg.lang, &words, ""), self.buf.clone());
             if let Ok(again) = self.engine.decode(req).await {
                 elapsed += self.decode_cost(len_ms, &again);
                 let more = segments_to_units(&again.segments, self.buf_start_ms, len_ms, &words);
