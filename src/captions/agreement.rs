@@ -43,6 +43,10 @@ pub struct Agreement {
     /// The decoded audio starts after all committed text (`audio_from`): no hypothesis can
     /// hold committed words, so one without them is placed as surely as one with them.
     committed_gone: bool,
+    /// Where the decoded audio starts (`audio_from`), ms.
+    audio_start_ms: u64,
+    /// End times of the last committed units, to count those still inside the audio.
+    recent_ends: std::collections::VecDeque<u64>,
 }
 
 impl Agreement {
@@ -89,6 +93,25 @@ impl Agreement {
     /// held it and all after it for 7 s.
     pub fn audio_from(&mut self, start_ms: u64) {
         self.committed_gone = start_ms >= self.committed_end_ms;
+        self.audio_start_ms = start_ms;
+        while self.recent_ends.front().is_some_and(|e| *e <= start_ms) {
+            self.recent_ends.pop_front();
+        }
+    }
+
+    /// True when committed words found ending `p` units into a hypothesis can be the
+    /// committed text read again: a decode reads about as many units for it as were committed
+    /// for the audio still decoded (`READ_AGAIN_SLACK` more). Deeper, the same words are a
+    /// later phrase that repeats them: the decode after a cut that left two committed
+    /// characters in the buffer matched "的直播" 50 characters in, and all before it, ten
+    /// seconds of speech never committed, was dropped as read before.
+    fn reachable(&self, p: usize) -> bool {
+        let in_audio = self
+            .recent_ends
+            .iter()
+            .filter(|e| **e > self.audio_start_ms)
+            .count();
+        p <= in_audio * 3 / 2 + READ_AGAIN_SLACK
     }
 
     /// Feeds a new hypothesis (absolute times). Returns the newly committed units and the
@@ -189,6 +212,9 @@ impl Agreement {
             self.committed_gone = false;
         }
         self.committed_tail.extend(committed.iter().map(Unit::key));
+        self.recent_ends.extend(committed.iter().map(|u| u.end_ms));
+        let excess = self.recent_ends.len().saturating_sub(MAX_IN_AUDIO);
+        self.recent_ends.drain(..excess);
         let excess = self.committed_tail.len().saturating_sub(MAX_NGRAM);
         self.committed_tail.drain(..excess);
     }
@@ -212,7 +238,7 @@ impl Agreement {
             // Two words or one may well occur again elsewhere in the buffer: only near the
             // committed end's time do they place it.
             let found: Vec<usize> = (n..=last_start)
-                .filter(|&p| keys[p - n..p] == *want)
+                .filter(|&p| keys[p - n..p] == *want && self.reachable(p))
                 .filter(|&p| {
                     n >= 3 || new[p - 1].end_ms.abs_diff(self.committed_end_ms) <= SHORT_MATCH_MS
                 })
@@ -229,7 +255,9 @@ impl Agreement {
             let want = &tail[..tail.len() - skip];
             let n = want.len();
             let found: Vec<usize> = (n..=keys.len().min(n + SEARCH_SLACK))
-                .filter(|&p| keys[p - n..p] == *want && p + skip <= keys.len())
+                .filter(|&p| {
+                    keys[p - n..p] == *want && p + skip <= keys.len() && self.reachable(p + skip)
+                })
                 .collect();
             if let Some(p) = self.nearest_end(new, &found, skip) {
                 new.drain(..p + skip);
@@ -255,6 +283,11 @@ impl Agreement {
 /// of fast Mandarin holds 80 characters (at 40, committed words past the 40th were missed
 /// and an earlier occurrence of their last two taken, and the text between read again).
 const SEARCH_SLACK: usize = 80;
+/// Units more than the committed text still inside the audio that a decode may read
+/// before the committed end (see `Agreement::reachable`).
+const READ_AGAIN_SLACK: usize = 8;
+/// Committed units whose times are kept: more than a 12 s buffer holds.
+const MAX_IN_AUDIO: usize = 200;
 /// How far from the committed end's time a match of one or two words may lie.
 const SHORT_MATCH_MS: u64 = 4000;
 /// Units a deadline may commit beyond what the previous hypothesis said.
@@ -465,6 +498,31 @@ mod tests {
         // Its own commit is inside the audio again: the words must be found once more.
         let (c, _) = a.push_heard(hyp("zeta eta theta", 3000), 9000);
         assert!(c.is_empty(), "{}", text(&c));
+    }
+
+    #[test]
+    fn committed_words_far_deeper_than_the_committed_audio_are_a_later_phrase() {
+        // "a b c d e" committed; the buffer is then cut so only "d e" are still in it. A
+        // decode reads twelve new words and then a phrase that repeats "a b c" with two
+        // words after it (as the committed text would be, its last two spelt otherwise): not
+        // the committed text, which would be at the head. Nothing of the new speech may be
+        // dropped as read before.
+        let mut a = Agreement::new();
+        a.push(hyp("a b c d e", 0));
+        a.push(hyp("a b c d e", 0));
+        a.flush();
+        a.audio_from(850);
+        let words = "n1 n2 n3 n4 n5 n6 n7 n8 n9 n10 n11 n12 a b c x y";
+        let (_, t) = a.push(hyp(words, 1500));
+        assert_eq!(text(&t), words);
+        // Near the head it is the committed text read again, as before.
+        let mut a = Agreement::new();
+        a.push(hyp("a b c d e", 0));
+        a.push(hyp("a b c d e", 0));
+        a.flush();
+        a.audio_from(850);
+        let (_, t) = a.push(hyp("b c d e f g", 0));
+        assert_eq!(text(&t), "f g");
     }
 
     #[test]

@@ -158,6 +158,9 @@ pub struct StreamRecognizer {
     settling: bool,
     /// Frames since the last loud one.
     quiet_frames: u64,
+    /// Decode without the committed text as context until the buffer is next cut (see
+    /// `skipped_speech`).
+    context_off: bool,
 }
 
 /// The most loud speech `units` can account for: about three times what saying them takes,
@@ -251,6 +254,7 @@ impl StreamRecognizer {
             settle_through: std::collections::VecDeque::new(),
             settling: false,
             quiet_frames: 0,
+            context_off: false,
         }
     }
 
@@ -575,8 +579,15 @@ impl StreamRecognizer {
             fit_audio_ctx: true,
             beam: None,
         };
+        // Once a decode read on only without it, the context stays out until the buffer
+        // moves on: each decode with it would stop again and need a second one.
+        let context = if self.context_off {
+            ""
+        } else {
+            &self.prompt_text
+        };
         let req = request(
-            build_prompt(self.cfg.lang, &words, &self.prompt_text),
+            build_prompt(self.cfg.lang, &words, context),
             self.buf.clone(),
         );
         let decoded_to = self.fed_ms;
@@ -584,7 +595,7 @@ impl StreamRecognizer {
         let mut d = self.engine.decode(req).await?;
         let mut elapsed = self.decode_cost(len_ms, &d);
         let mut units = segments_to_units(&d.segments, self.buf_start_ms, len_ms, &words);
-        if !self.prompt_text.is_empty() && self.skipped_speech(&units) {
+        if !context.is_empty() && self.skipped_speech(&units) {
             // Whisper read the prompt's last words again and stopped, leaving seconds of
             // speech unread (then the buffer stalls and is cut unheard). The same audio
             // without the committed text as context reads on.
@@ -600,6 +611,7 @@ impl StreamRecognizer {
                 if more.len() > units.len() {
                     units = more;
                     d = again;
+                    self.context_off = true;
                 }
             }
         }
@@ -744,6 +756,7 @@ impl StreamRecognizer {
         if t_ms <= self.buf_start_ms {
             return;
         }
+        self.context_off = false;
         let n = (((t_ms - self.buf_start_ms) as usize) * SAMPLES_PER_MS).min(self.buf.len());
         self.buf.drain(..n);
         self.buf_start_ms += (n / SAMPLES_PER_MS) as u64;

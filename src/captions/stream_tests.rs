@@ -329,7 +329,13 @@ async fn speech_a_decode_skipped_after_reading_its_context_again_is_read_without
         "材料请交给工作人员审核一下然后等待叫号。"
     );
     // Short buffers of it were not decoded twice: only once the skipped speech ran long.
+    // After that the context stays out until the buffer moves on, so there is one retry.
     let p = prompts.lock().unwrap();
     let retries = p.windows(2).filter(|w| w[0] && !w[1]).count();
-    assert!(retries >= 1 && retries < p.len() / 2, "{p:?}");
+    assert_eq!(retries, 1, "{p:?}");
+    let first = p.windows(2).position(|w| w[0] && !w[1]).unwrap_or(0) + 1;
+    assert!(
+        p.len() > first + 1 && p[first..].iter().all(|c| !c),
+        "{p:?}"
+    );
 }
