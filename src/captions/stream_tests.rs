@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::asr::{Decoded, Segment};
+use crate::captions::settle::SETTLE_BEAM;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
