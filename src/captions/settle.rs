@@ -95,6 +95,16 @@ impl Settler {
         }
     }
 
+    /// Audio held for settling, ms.
+    pub fn held_ms(&self) -> u64 {
+        (self.pcm.len() / SAMPLES_PER_MS) as u64
+    }
+
+    /// Where the audio held starts, ms.
+    pub fn start_ms(&self) -> u64 {
+        self.start_ms
+    }
+
     /// A pause of 400 ms or more ended; `at_ms` is its middle.
     pub fn gap(&mut self, at_ms: u64) {
         if at_ms > self.start_ms {
@@ -255,6 +265,13 @@ impl Settler {
                 revision: true,
             })
             .collect()
+    }
+}
+
+impl Span {
+    /// Live lines it covers.
+    pub fn lines_len(&self) -> usize {
+        self.lines.len()
     }
 }
 

@@ -271,6 +271,7 @@ impl StreamRecognizer {
         self.stats.audio_ms = self.fed_ms;
         if self.cfg.settle {
             self.settler.push_audio(pcm, !self.voiced_in_buf);
+            self.shed_settle_backlog();
         }
         if !self.voiced_in_buf {
             // Nothing said: keep only a short pre-roll so the next word's onset is not cut.

@@ -46,7 +46,36 @@ pub fn modeled_settle_time(buf_ms: u64) -> Duration {
 const SETTLE_FIXED_MS: u64 = 300;
 const SETTLE_PER_S_MS: u64 = 120;
 
+/// Most audio held for settling while decodes are out or due: settling decodes take only
+/// idle CPU time, and on a saturated machine they may not run at all; the oldest spans are
+/// then left as their live lines rather than held without bound (64 KB a second).
+const MAX_SETTLE_BACKLOG_MS: u64 = 120_000;
+
 impl StreamRecognizer {
+    /// Gives up settling the oldest held audio once more than `MAX_SETTLE_BACKLOG_MS` of it
+    /// waits: its live lines stand.
+    pub(super) fn shed_settle_backlog(&mut self) {
+        let held = self.settler.held_ms();
+        if held <= MAX_SETTLE_BACKLOG_MS {
+            return;
+        }
+        let start = self.settler.start_ms();
+        // The oldest planned span, or as much as is over the bound.
+        let through = self
+            .settle_through
+            .pop_front()
+            .unwrap_or(start + held - MAX_SETTLE_BACKLOG_MS)
+            .max(start + held - MAX_SETTLE_BACKLOG_MS);
+        while self.settle_through.front().is_some_and(|t| *t <= through) {
+            self.settle_through.pop_front();
+        }
+        let lines = self.settler.take(through).map_or(0, |s| s.lines_len());
+        tracing::debug!(
+            lines,
+            "settling behind; the oldest lines stay as first committed"
+        );
+    }
+
     /// Marks what the next `settle` decodes: the whole utterance after a pause, a long run of
     /// speech without one at a sentence end.
     pub(super) fn plan_settle(&mut self, utterance_over: bool) {

@@ -340,3 +340,52 @@ async fn speech_a_decode_skipped_after_reading_its_context_again_is_read_without
         "{p:?}"
     );
 }
+
+#[tokio::test]
+async fn settling_that_never_gets_cpu_time_holds_no_more_than_its_bound() {
+    // The first settling decode goes out and never returns (its idle-priority worker gets
+    // no CPU time); the speaker goes on for three minutes. The audio held for settling stays
+    // bounded and the live lines keep coming; the oldest are left as first committed.
+    const WHO: [&str; 6] = ["市民", "老人", "家属", "志愿者", "工作人员", "记者"];
+    const WHAT: [&str; 10] = [
+        "请到窗口办理",
+        "请先取号",
+        "请出示证件",
+        "请稍等片刻",
+        "请填写表格",
+        "请到二楼",
+        "请排队等候",
+        "请保管好材料",
+        "请注意安全",
+        "请留下电话",
+    ];
+    let utterance = Arc::new(AtomicUsize::new(0));
+    let said = utterance.clone();
+    let (mut rec, _) = scripted(move |_, ms| {
+        let i = said.load(Ordering::SeqCst);
+        let text = format!("{}{}。", WHO[i % 6], WHAT[i % 10]);
+        vec![segment(&text, ms, -0.2)]
+    });
+    let mut pcm = quiet(300);
+    pcm.extend(talking(2000));
+    pcm.extend(quiet(1000));
+    feed(&mut rec, &pcm).await;
+    let _stuck = rec.begin_settle().expect("due");
+    let mut lines = 0;
+    for i in 1..=60 {
+        utterance.store(i, Ordering::SeqCst);
+        let mut pcm = talking(2000);
+        pcm.extend(quiet(1000));
+        lines += stable(&feed(&mut rec, &pcm).await).len();
+        assert!(
+            rec.settler.held_ms() <= 120_000 + 200,
+            "{}",
+            rec.settler.held_ms()
+        );
+    }
+    assert_eq!(lines, 60, "every utterance's live line went out");
+    assert!(
+        rec.settler.held_ms() >= 100_000,
+        "the bound, not less, is held"
+    );
+}
