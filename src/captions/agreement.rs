@@ -40,13 +40,10 @@ pub struct Agreement {
     deadline_ms: u64,
     /// Units the last push committed for being overdue rather than agreed.
     last_overdue: usize,
-    /// The decoded audio starts after all committed text (`audio_from`): no hypothesis can
-    /// hold committed words, so one without them is placed as surely as one with them.
-    committed_gone: bool,
-    /// Where the decoded audio starts (`audio_from`), ms.
-    audio_start_ms: u64,
-    /// End times of the last committed units, to count those still inside the audio.
-    recent_ends: std::collections::VecDeque<u64>,
+    /// End times of the committed units still inside the decoded audio (`audio_from` drops
+    /// those cut away). None left: no hypothesis can hold committed words, so one without
+    /// them is placed as surely as one with them.
+    ends_in_audio: std::collections::VecDeque<u64>,
 }
 
 impl Agreement {
@@ -92,10 +89,8 @@ impl Agreement {
     /// only be committed by agreement, and two decodes flipping a digit string ("1380…")
     /// held it and all after it for 7 s.
     pub fn audio_from(&mut self, start_ms: u64) {
-        self.committed_gone = start_ms >= self.committed_end_ms;
-        self.audio_start_ms = start_ms;
-        while self.recent_ends.front().is_some_and(|e| *e <= start_ms) {
-            self.recent_ends.pop_front();
+        while self.ends_in_audio.front().is_some_and(|e| *e <= start_ms) {
+            self.ends_in_audio.pop_front();
         }
     }
 
@@ -106,12 +101,7 @@ impl Agreement {
     /// characters in the buffer matched "的直播" 50 characters in, and all before it, ten
     /// seconds of speech never committed, was dropped as read before.
     fn reachable(&self, p: usize) -> bool {
-        let in_audio = self
-            .recent_ends
-            .iter()
-            .filter(|e| **e > self.audio_start_ms)
-            .count();
-        p <= in_audio * 3 / 2 + READ_AGAIN_SLACK
+        p <= self.ends_in_audio.len() * 3 / 2 + READ_AGAIN_SLACK
     }
 
     /// Feeds a new hypothesis (absolute times). Returns the newly committed units and the
@@ -136,7 +126,7 @@ impl Agreement {
             let end = self.committed_end_ms;
             new.retain(|u| end == 0 || u.start_ms + OVERLAP_TOLERANCE_MS > end);
         }
-        let anchored = found || self.committed_gone;
+        let anchored = found || self.ends_in_audio.is_empty();
         let agree = self
             .prev
             .iter()
@@ -208,13 +198,12 @@ impl Agreement {
     fn record(&mut self, committed: &[Unit]) {
         if let Some(last) = committed.last() {
             self.committed_end_ms = self.committed_end_ms.max(last.end_ms);
-            // Committed text is inside the decoded audio again.
-            self.committed_gone = false;
         }
         self.committed_tail.extend(committed.iter().map(Unit::key));
-        self.recent_ends.extend(committed.iter().map(|u| u.end_ms));
-        let excess = self.recent_ends.len().saturating_sub(MAX_IN_AUDIO);
-        self.recent_ends.drain(..excess);
+        self.ends_in_audio
+            .extend(committed.iter().map(|u| u.end_ms));
+        let excess = self.ends_in_audio.len().saturating_sub(MAX_IN_AUDIO);
+        self.ends_in_audio.drain(..excess);
         let excess = self.committed_tail.len().saturating_sub(MAX_NGRAM);
         self.committed_tail.drain(..excess);
     }

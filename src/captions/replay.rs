@@ -27,8 +27,6 @@ pub struct StreamRun {
     pub by_commit: BTreeMap<Commit, Vec<f64>>,
     /// Live decode time, s.
     pub decode_secs: f64,
-    /// Settling decode time, s (beside the live decodes).
-    pub settle_secs: f64,
     /// Audio length, s.
     pub audio_secs: f64,
     /// All events in order.
@@ -176,7 +174,6 @@ pub async fn stream_clip(engine: &Engine, cfg: StreamConfig, pcm: &[f32], pace: 
         .join(sep);
     run.live_text = rec.committed_text().to_owned();
     run.decode_secs = rec.stats().decode_time.as_secs_f64();
-    run.settle_secs = rec.stats().settle_time.as_secs_f64();
     run
 }
 

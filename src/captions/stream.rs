@@ -104,8 +104,6 @@ pub struct StreamStats {
     pub decodes: u64,
     /// Total decode time.
     pub decode_time: Duration,
-    /// Time the settling decodes took (beside the live ones, on background workers).
-    pub settle_time: Duration,
     /// Decodes skipped because the recognizer was saturated.
     pub skipped: u64,
     /// Audio fed, ms.
@@ -164,9 +162,9 @@ pub struct StreamRecognizer {
 
 /// The most loud speech `units` can account for: about three times what saying them takes,
 /// and a filler's worth more.
-fn speech_allowance(units: &[Unit]) -> u64 {
+fn speech_allowance<'a>(units: impl IntoIterator<Item = &'a Unit>) -> u64 {
     units
-        .iter()
+        .into_iter()
         .map(|u| {
             if u.text.chars().any(super::text::is_cjk) {
                 LOUD_MS_PER_CHAR
@@ -619,13 +617,7 @@ impl StreamRecognizer {
     /// which the agreement recognises.
     fn covered_until(&mut self, t: u64) -> u64 {
         self.loud_ms_in_buffer();
-        let said: Vec<Unit> = self
-            .in_buffer
-            .iter()
-            .filter(|u| u.end_ms <= t)
-            .cloned()
-            .collect();
-        let budget = speech_allowance(&said);
+        let budget = speech_allowance(self.in_buffer.iter().filter(|u| u.end_ms <= t));
         match self.loud_frames.get((budget / 20) as usize) {
             Some(&at) if at < t => at,
             _ => t,

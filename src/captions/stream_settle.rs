@@ -142,11 +142,6 @@ impl StreamRecognizer {
                 return Vec::new();
             }
         };
-        self.stats.settle_time += if self.modeled_cost {
-            modeled_settle_time(job.span.len_ms)
-        } else {
-            d.elapsed
-        };
         self.settler.revise(job.span, &d.segments, &job.words)
     }
 

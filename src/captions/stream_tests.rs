@@ -44,6 +44,14 @@ fn segment(text: &str, len_ms: u64, avg_logprob: f32) -> Segment {
     }
 }
 
+/// A scripted decode's result.
+fn decoded(segments: Vec<Segment>) -> Decoded {
+    Decoded {
+        segments,
+        elapsed: Duration::from_millis(5),
+    }
+}
+
 /// A recognizer that answers its n-th decode with `script(n, buffer_ms)`, and counts them.
 fn scripted(
     script: impl Fn(usize, u64) -> Vec<Segment> + Send + 'static,
@@ -53,10 +61,7 @@ fn scripted(
     let engine = Engine::scripted(move |req| {
         let n = seen.fetch_add(1, Ordering::SeqCst);
         let ms = (req.pcm.len() / SAMPLES_PER_MS) as u64;
-        Ok(Decoded {
-            segments: script(n, ms),
-            elapsed: Duration::from_millis(5),
-        })
+        Ok(decoded(script(n, ms)))
     });
     (
         StreamRecognizer::new(engine, StreamConfig::new(Lang::Zh)),
@@ -169,10 +174,7 @@ async fn a_finished_utterance_is_settled_by_one_whole_decode_after_its_live_line
             "甚至出现交易几乎停止的情况。"
         };
         let ms = (req.pcm.len() / SAMPLES_PER_MS) as u64;
-        Ok(Decoded {
-            segments: vec![segment(text, ms, -0.2)],
-            elapsed: Duration::from_millis(5),
-        })
+        Ok(decoded(vec![segment(text, ms, -0.2)]))
     });
     let mut rec = StreamRecognizer::new(engine, StreamConfig::new(Lang::Zh));
     let mut pcm = quiet(300);
@@ -311,10 +313,7 @@ async fn speech_a_decode_skipped_after_reading_its_context_again_is_read_without
         } else {
             "材料请交给工作人员审核一下然后等待叫号。"
         };
-        Ok(Decoded {
-            segments: vec![segment(text, ms, -0.2)],
-            elapsed: Duration::from_millis(5),
-        })
+        Ok(decoded(vec![segment(text, ms, -0.2)]))
     });
     let mut rec = StreamRecognizer::new(engine, StreamConfig::new(Lang::Zh));
     let mut pcm = quiet(300);
