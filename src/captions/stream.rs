@@ -308,6 +308,7 @@ impl StreamRecognizer {
             return Vec::new();
         }
         let pause = self.in_pause();
+        let earlier_end = self.agreement.committed_end_ms();
         if self.loud_ms_in_buffer() < MIN_LOUD_MS {
             if pause {
                 // Only a breath or a sentence's tail: nothing to say.
@@ -360,7 +361,7 @@ impl StreamRecognizer {
             if pause {
                 self.reset_buffer(self.fed_ms);
             } else {
-                self.trim(&committed);
+                self.trim(&committed, earlier_end);
             }
             if !pause {
                 self.plan_settle(false);
@@ -394,7 +395,7 @@ impl StreamRecognizer {
         if pause {
             self.reset_buffer(self.fed_ms);
         } else {
-            self.trim(&committed);
+            self.trim(&committed, earlier_end);
         }
         if !pause {
             self.plan_settle(false);
@@ -583,12 +584,19 @@ impl StreamRecognizer {
 
     /// Cuts the buffer after a committed sentence end, or after all committed text once the
     /// buffer is long (whisper_streaming's buffer grows to ~30 s; ours stays short).
-    fn trim(&mut self, committed: &[Unit]) {
+    /// `earlier_end` is where the text committed before `committed` ended.
+    fn trim(&mut self, committed: &[Unit], earlier_end: u64) {
+        // The sentence ends after every word before it, wherever the decodes placed them:
+        // units committed from different decodes are not in time order ("…直播" placed to
+        // 58.46 s by one decode, "片段。" to 57.88 s by the next), and a cut at the last
+        // unit's own end left committed words at the head of the buffer. Whisper, prompted
+        // with them, read them again and stopped, and the speech after waited seconds for
+        // two decodes to agree on the fragment at the head.
         let sentence_end = committed
             .iter()
-            .rev()
-            .find(|u| super::text::ends_sentence(&u.text))
-            .map(|u| u.end_ms);
+            .rposition(|u| super::text::ends_sentence(&u.text))
+            .and_then(|i| committed[..=i].iter().map(|u| u.end_ms).max())
+            .map(|t| t.max(earlier_end));
         let buf_ms = (self.buf.len() / SAMPLES_PER_MS) as u64;
         let cut = match sentence_end {
             Some(t) => Some(self.covered_until(t)),

@@ -388,3 +388,38 @@ async fn settling_that_never_gets_cpu_time_holds_no_more_than_its_bound() {
         "the bound, not less, is held"
     );
 }
+
+#[tokio::test]
+async fn a_sentence_end_cut_leaves_none_of_the_committed_words_in_the_buffer() {
+    // Early decodes stretch the first words over the whole buffer; later ones place the
+    // sentence where it was said. The sentence's end then lies before words committed from
+    // the early decodes, and the cut at it left them at the buffer's head, where the decoder,
+    // prompted with them, read them again and stopped.
+    let (mut rec, _) = scripted(|_, ms| {
+        if ms < 3500 {
+            vec![segment("请到前面的", ms, -0.2)]
+        } else {
+            vec![Segment {
+                start_ms: 0,
+                end_ms: 1600,
+                ..segment("请到前面的窗口办理。", 0, -0.2)
+            }]
+        }
+    });
+    let mut pcm = quiet(300);
+    pcm.extend(talking(5000));
+    let events = feed(&mut rec, &pcm).await;
+    assert_eq!(stable(&events).concat(), "请到前面的窗口办理。");
+    let committed_end = events
+        .iter()
+        .filter(|e| e.stable && !e.text.is_empty())
+        .map(|e| e.end_ms)
+        .max()
+        .unwrap_or(0);
+    assert!(committed_end > 1600, "{events:?}");
+    assert!(
+        rec.buf_start_ms >= committed_end,
+        "buffer starts at {} ms, committed words end at {committed_end} ms",
+        rec.buf_start_ms
+    );
+}
