@@ -44,6 +44,9 @@ pub struct Agreement {
     /// those cut away). None left: no hypothesis can hold committed words, so one without
     /// them is placed as surely as one with them.
     ends_in_audio: std::collections::VecDeque<u64>,
+    /// The last committed units' keys, further back than `committed_tail`: what a decode
+    /// that reads its prompt back can repeat.
+    recent: std::collections::VecDeque<String>,
 }
 
 impl Agreement {
@@ -102,6 +105,27 @@ impl Agreement {
     /// seconds of speech never committed, was dropped as read before.
     fn reachable(&self, p: usize) -> bool {
         p <= self.ends_in_audio.len() * 3 / 2 + READ_AGAIN_SLACK
+    }
+
+    /// Whether committed words found ending the hypothesis head `head` (its last `skip`
+    /// units spelt otherwise) are committed text. With committed audio still decoded, where
+    /// they lie decides (`reachable`). With none, they can only be the prompt read back,
+    /// which repeats the committed text's end: the whole head must be that end. A new
+    /// sentence that ends as the last one did ("身份证请到窗口办理。", then "材料请到窗口
+    /// 办理。") was dropped as read before.
+    fn is_committed(&self, head: &[String], skip: usize) -> bool {
+        if !self.ends_in_audio.is_empty() {
+            return self.reachable(head.len());
+        }
+        let said = self.recent.len().saturating_sub(skip);
+        let head = &head[..head.len() - skip.min(head.len())];
+        let same = head
+            .iter()
+            .rev()
+            .zip(self.recent.range(..said).rev())
+            .take_while(|(a, b)| a == b)
+            .count();
+        same == head.len()
     }
 
     /// Feeds a new hypothesis (absolute times). Returns the newly committed units and the
@@ -206,6 +230,9 @@ impl Agreement {
         self.ends_in_audio.drain(..excess);
         let excess = self.committed_tail.len().saturating_sub(MAX_NGRAM);
         self.committed_tail.drain(..excess);
+        self.recent.extend(committed.iter().map(Unit::key));
+        let excess = self.recent.len().saturating_sub(MAX_READ_BACK);
+        self.recent.drain(..excess);
     }
 
     /// A decode of a buffer that still holds committed audio repeats the committed words near
@@ -227,7 +254,7 @@ impl Agreement {
             // Two words or one may well occur again elsewhere in the buffer: only near the
             // committed end's time do they place it.
             let found: Vec<usize> = (n..=last_start)
-                .filter(|&p| keys[p - n..p] == *want && self.reachable(p))
+                .filter(|&p| keys[p - n..p] == *want && self.is_committed(&keys[..p], 0))
                 .filter(|&p| {
                     n >= 3 || new[p - 1].end_ms.abs_diff(self.committed_end_ms) <= SHORT_MATCH_MS
                 })
@@ -245,7 +272,9 @@ impl Agreement {
             let n = want.len();
             let found: Vec<usize> = (n..=keys.len().min(n + SEARCH_SLACK))
                 .filter(|&p| {
-                    keys[p - n..p] == *want && p + skip <= keys.len() && self.reachable(p + skip)
+                    keys[p - n..p] == *want
+                        && p + skip <= keys.len()
+                        && self.is_committed(&keys[..p + skip], skip)
                 })
                 .collect();
             if let Some(p) = self.nearest_end(new, &found, skip) {
@@ -275,6 +304,8 @@ const SEARCH_SLACK: usize = 80;
 /// Units more than the committed text still inside the audio that a decode may read
 /// before the committed end (see `Agreement::reachable`).
 const READ_AGAIN_SLACK: usize = 8;
+/// Committed units a read-back is compared with: a few sentences.
+const MAX_READ_BACK: usize = 64;
 /// Committed units whose times are kept: more than a 12 s buffer holds.
 const MAX_IN_AUDIO: usize = 200;
 /// How far from the committed end's time a match of one or two words may lie.
@@ -512,6 +543,32 @@ mod tests {
         a.audio_from(850);
         let (_, t) = a.push(hyp("b c d e f g", 0));
         assert_eq!(text(&t), "f g");
+    }
+
+    #[test]
+    fn with_no_committed_audio_left_only_the_prompt_read_back_is_committed_text() {
+        // A sentence is committed and its audio cut away (a pause). The next sentence ends
+        // with the same five words: it is new speech, all of it.
+        let committed = || {
+            let mut a = Agreement::new();
+            a.push(hyp("id card please go to window three", 0));
+            a.push(hyp("id card please go to window three", 0));
+            a.flush();
+            a.audio_from(5000);
+            a
+        };
+        let mut a = committed();
+        let said = "forms please go to window three";
+        let (_, t) = a.push(hyp(said, 6000));
+        assert_eq!(text(&t), said);
+        // The decoder reading its prompt back at the head of the next sentence: dropped,
+        // however much of it it reads back.
+        let mut a = committed();
+        let (_, t) = a.push(hyp("go to window three next please", 6000));
+        assert_eq!(text(&t), "next please");
+        let mut a = committed();
+        let (_, t) = a.push(hyp("id card please go to window three next", 6000));
+        assert_eq!(text(&t), "next");
     }
 
     #[test]

@@ -423,3 +423,31 @@ async fn a_sentence_end_cut_leaves_none_of_the_committed_words_in_the_buffer() {
         rec.buf_start_ms
     );
 }
+
+#[tokio::test]
+async fn a_sentence_after_a_pause_that_ends_as_the_last_one_did_is_kept() {
+    // Two counter clerks' instructions that end alike. The second is new speech, not the
+    // first read again; only a read-back of the prompt at its head is dropped.
+    let engine = Engine::scripted(move |req| {
+        let ms = (req.pcm.len() / SAMPLES_PER_MS) as u64;
+        let text = if !req.prompt.contains("身份证请到窗口办理") {
+            "身份证请到窗口办理。"
+        } else if !req.prompt.contains("材料请到窗口办理") {
+            "材料请到窗口办理。"
+        } else {
+            "到窗口办理。明天再来。"
+        };
+        Ok(decoded(vec![segment(text, ms, -0.2)]))
+    });
+    let mut rec = StreamRecognizer::new(engine, StreamConfig::new(Lang::Zh));
+    let mut pcm = quiet(300);
+    for _ in 0..3 {
+        pcm.extend(talking(2500));
+        pcm.extend(quiet(1200));
+    }
+    let events = feed(&mut rec, &pcm).await;
+    assert_eq!(
+        stable(&events).concat(),
+        "身份证请到窗口办理。材料请到窗口办理。明天再来。"
+    );
+}
