@@ -149,14 +149,10 @@ impl Agreement {
         if !found {
             let end = self.committed_end_ms;
             new.retain(|u| end == 0 || u.start_ms + OVERLAP_TOLERANCE_MS > end);
+            self.align_heads(&mut new);
         }
         let anchored = found || self.ends_in_audio.is_empty();
-        let agree = self
-            .prev
-            .iter()
-            .zip(new.iter())
-            .take_while(|(a, b)| a.key() == b.key())
-            .count();
+        let agree = common_prefix(&self.prev, &new);
         let agree = self.informed_agreement(agree, &new);
         let agreed = agree;
         // Only where the committed words were found: placed by times alone, the head of the
@@ -172,6 +168,26 @@ impl Agreement {
         self.record(&committed);
         self.prev = tail.clone();
         (committed, tail)
+    }
+
+    /// Lines up the heads of the previous hypothesis and `new` when `new` was placed by times
+    /// alone. Its times are the decode's segment spread evenly over its units, so which unit
+    /// comes first after the committed end moves by one from decode to decode ("党西南非洲…"
+    /// then "西南非洲…"); compared from their first units, two decodes that agree on
+    /// everything else never agreed, and the speech waited seconds for a pause or a cut.
+    /// A unit one head has and the other lacks is dropped: it lies at the committed end,
+    /// where neither decode can tell it from committed text.
+    fn align_heads(&mut self, new: &mut Vec<Unit>) {
+        if self.prev.is_empty() || common_prefix(&self.prev, new) > 0 {
+            return;
+        }
+        if common_prefix(&self.prev[1..], new) >= MIN_REALIGNED {
+            tracing::trace!(dropped = "previous", "hypothesis heads lined up");
+            self.prev.remove(0);
+        } else if new.len() > 1 && common_prefix(&self.prev, &new[1..]) >= MIN_REALIGNED {
+            tracing::trace!(dropped = "new", "hypothesis heads lined up");
+            new.remove(0);
+        }
     }
 
     /// Extends the agreed prefix `agree` of `new` past a difference the previous hypothesis
@@ -295,6 +311,18 @@ impl Agreement {
             .copied()
             .min_by_key(|&p| new[p + skip - 1].end_ms.abs_diff(self.committed_end_ms))
     }
+}
+
+/// Units two heads one unit apart must agree on to be lined up (`Agreement::align_heads`):
+/// one could be chance.
+const MIN_REALIGNED: usize = 2;
+
+/// How many units `a` and `b` agree on from their heads.
+fn common_prefix(a: &[Unit], b: &[Unit]) -> usize {
+    a.iter()
+        .zip(b)
+        .take_while(|(x, y)| x.key() == y.key())
+        .count()
 }
 
 /// How far past the head of a hypothesis the committed words are looked for: a 12 s buffer
@@ -517,6 +545,34 @@ mod tests {
         assert_eq!(text(&t), "epsilon");
         // Its own commit is inside the audio again: the words must be found once more.
         let (c, _) = a.push_heard(hyp("zeta eta theta", 3000), 9000);
+        assert!(c.is_empty(), "{}", text(&c));
+    }
+
+    #[test]
+    fn heads_placed_by_times_one_unit_apart_still_agree() {
+        // "one two three" committed and still in the audio; decodes spell it otherwise, so
+        // times place them, and one keeps a unit at the committed end the other drops.
+        let committed = || {
+            let mut a = Agreement::new();
+            a.push(hyp("one two three", 0));
+            a.push(hyp("one two three", 0));
+            a.flush();
+            a
+        };
+        let mut a = committed();
+        a.push(hyp("x alpha beta gamma", 800));
+        let (c, t) = a.push(hyp("alpha beta gamma delta", 1100));
+        assert_eq!(text(&c), "alpha beta gamma");
+        assert_eq!(text(&t), "delta");
+        let mut a = committed();
+        a.push(hyp("alpha beta gamma", 1100));
+        let (c, t) = a.push(hyp("x alpha beta gamma delta", 800));
+        assert_eq!(text(&c), "alpha beta gamma");
+        assert_eq!(text(&t), "delta");
+        // One unit in common after the shift is no agreement.
+        let mut a = committed();
+        a.push(hyp("x alpha beta", 800));
+        let (c, _) = a.push(hyp("alpha gamma delta", 1100));
         assert!(c.is_empty(), "{}", text(&c));
     }
 
