@@ -179,6 +179,38 @@ pub fn invented(s: &Segment) -> Option<&'static str> {
     None
 }
 
+/// Shortest sentence (in units) whose echo is taken for a loop.
+const MIN_ECHO_UNITS: usize = 3;
+/// Share of the middle sentence's units found, in order, in the sentence it shortens.
+const ECHO_SHARE: f64 = 0.75;
+
+/// Where a loop that rephrases itself starts, if one does: a sentence, then a shortened copy
+/// of it, then the sentence again ("It's a very pleasant. It's a pleasant. It's a very
+/// pleasant." over an "um"). Whisper's greedy decoder does this over a hesitation or a
+/// filler, and the exact-repeat guards miss it since the copies differ. `keys` are the
+/// units' normalised keys, `ends` whether each ends a sentence; the answer is the first
+/// unit of the copy, from which the decode is not believed.
+pub fn sentence_loop_start(keys: &[String], ends: &[bool]) -> Option<usize> {
+    let mut sentences: Vec<(usize, usize)> = Vec::new();
+    let mut start = 0;
+    for (i, end) in ends.iter().enumerate() {
+        if *end {
+            sentences.push((start, i + 1));
+            start = i + 1;
+        }
+    }
+    let words = |(a, b): (usize, usize)| -> Vec<&String> {
+        keys[a..b].iter().filter(|k| !k.is_empty()).collect()
+    };
+    sentences.windows(3).find_map(|w| {
+        let (first, copy, again) = (words(w[0]), words(w[1]), words(w[2]));
+        (again.len() >= MIN_ECHO_UNITS
+            && again == first
+            && share_in_order(&copy, &first) >= ECHO_SHARE)
+            .then_some(w[1].0)
+    })
+}
+
 /// Remembers the last lines shown, to drop a line that says one of them again: Whisper
 /// re-reads the sentence in its prompt when the audio after it is quiet or unclear.
 #[derive(Debug, Default)]
@@ -356,6 +388,36 @@ mod tests {
             0.0,
         );
         assert_eq!(invented(&dense), Some("too dense for its audio"));
+    }
+
+    #[test]
+    fn a_sentence_said_again_after_a_shortened_copy_of_it_is_a_loop() {
+        let cut = |text: &str| {
+            let units = crate::captions::text::units(text);
+            let keys: Vec<String> = units.iter().map(|u| normalize(u)).collect();
+            let ends: Vec<bool> = units
+                .iter()
+                .map(|u| crate::captions::text::ends_sentence(u))
+                .collect();
+            sentence_loop_start(&keys, &ends).map(|i| units[..i].concat())
+        };
+        assert_eq!(
+            cut("our presence. It's a very pleasant. It's a pleasant. It's a very pleasant. It")
+                .as_deref(),
+            Some("our presence. It's a very pleasant.")
+        );
+        assert_eq!(
+            cut("会议开始了。大家好欢迎。大家好。大家好欢迎。").as_deref(),
+            Some("会议开始了。大家好欢迎。")
+        );
+        // A sentence said again after a different one, a short reply said twice, a
+        // sentence that only starts like the first: speech.
+        assert_eq!(cut("请到三号窗口。带上身份证。请到三号窗口。"), None);
+        assert_eq!(cut("好的。好。好的。"), None);
+        assert_eq!(
+            cut("It's a very pleasant. It's a pleasant. It's a very good day."),
+            None
+        );
     }
 
     #[test]

@@ -161,10 +161,18 @@ fn cut_loops_across_segments(units: Vec<Unit>) -> Vec<Unit> {
     let key: Vec<String> = units.iter().map(|u| text::normalize(&u.text)).collect();
     let kept = text::repetitions_kept(&key, 2);
     let kept_keys: Vec<String> = kept.iter().map(|&i| key[i].clone()).collect();
-    let kept: Vec<usize> = text::doubled_kept(&kept_keys, MIN_DOUBLED_UNITS)
+    let mut kept: Vec<usize> = text::doubled_kept(&kept_keys, MIN_DOUBLED_UNITS)
         .into_iter()
         .map(|j| kept[j])
         .collect();
+    let kept_keys: Vec<String> = kept.iter().map(|&i| key[i].clone()).collect();
+    let ends: Vec<bool> = kept
+        .iter()
+        .map(|&i| text::ends_sentence(&units[i].text))
+        .collect();
+    if let Some(at) = guard::sentence_loop_start(&kept_keys, &ends) {
+        kept.truncate(at);
+    }
     if kept.len() == units.len() {
         return units;
     }
