@@ -23,13 +23,11 @@ pub async fn server() -> signrelay::server::Running {
 
 /// A test server, its configuration tuned first.
 pub async fn server_with(tune: impl FnOnce(&mut Config)) -> signrelay::server::Running {
+    // A fresh data dir: one named only by process id and a counter outlives its run, and a
+    // later run with the same (recycled) pid found an earlier run's call records in it.
     let mut cfg = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: std::env::temp_dir().join(format!(
-            "signrelay-sig-{}-{}",
-            std::process::id(),
-            DIRS.fetch_add(1, Ordering::SeqCst)
-        )),
+        data_dir: temp_dir("sig"),
         ..Config::default()
     };
     // The load generator's audio is not speech; captions are tested in tests/events.rs.
