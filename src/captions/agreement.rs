@@ -360,6 +360,15 @@ mod tests {
             .collect()
     }
 
+    /// A state in which `words` (from 0 ms) were agreed on and committed.
+    fn said(words: &str) -> Agreement {
+        let mut a = Agreement::new();
+        a.push(hyp(words, 0));
+        a.push(hyp(words, 0));
+        a.flush();
+        a
+    }
+
     fn text(u: &[Unit]) -> String {
         u.iter()
             .map(|u| u.text.as_str())
@@ -552,13 +561,7 @@ mod tests {
     fn heads_placed_by_times_one_unit_apart_still_agree() {
         // "one two three" committed and still in the audio; decodes spell it otherwise, so
         // times place them, and one keeps a unit at the committed end the other drops.
-        let committed = || {
-            let mut a = Agreement::new();
-            a.push(hyp("one two three", 0));
-            a.push(hyp("one two three", 0));
-            a.flush();
-            a
-        };
+        let committed = || said("one two three");
         let mut a = committed();
         a.push(hyp("x alpha beta gamma", 800));
         let (c, t) = a.push(hyp("alpha beta gamma delta", 1100));
@@ -606,10 +609,7 @@ mod tests {
         // A sentence is committed and its audio cut away (a pause). The next sentence ends
         // with the same five words: it is new speech, all of it.
         let committed = || {
-            let mut a = Agreement::new();
-            a.push(hyp("id card please go to window three", 0));
-            a.push(hyp("id card please go to window three", 0));
-            a.flush();
+            let mut a = said("id card please go to window three");
             a.audio_from(5000);
             a
         };

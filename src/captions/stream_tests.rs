@@ -69,6 +69,18 @@ fn scripted(
     )
 }
 
+/// A Mandarin recognizer whose decodes say `script(prompt, buffer_ms)`, as one segment over
+/// the whole buffer: the decoder's answer depends on what its prompt holds.
+fn prompted(
+    script: impl Fn(&str, u64) -> &'static str + Send + Sync + 'static,
+) -> StreamRecognizer {
+    let engine = Engine::scripted(move |req| {
+        let ms = (req.pcm.len() / SAMPLES_PER_MS) as u64;
+        Ok(decoded(vec![segment(script(&req.prompt, ms), ms, -0.2)]))
+    });
+    StreamRecognizer::new(engine, StreamConfig::new(Lang::Zh))
+}
+
 /// Feeds `pcm` in 100 ms pieces, stepping after each like the live tap does.
 async fn feed(rec: &mut StreamRecognizer, pcm: &[f32]) -> Vec<CaptionEvent> {
     let mut out = Vec::new();
@@ -302,20 +314,17 @@ async fn speech_a_decode_skipped_after_reading_its_context_again_is_read_without
     // as context, the buffer's speech is read and committed.
     let prompts = Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = prompts.clone();
-    let engine = Engine::scripted(move |req| {
-        let ms = (req.pcm.len() / SAMPLES_PER_MS) as u64;
-        let with_context = req.prompt.contains("窗口办理");
+    let mut rec = prompted(move |prompt, ms| {
+        let with_context = prompt.contains("窗口办理");
         seen.lock().unwrap().push(with_context);
-        let text = if ms < 3000 && !with_context {
+        if ms < 3000 && !with_context {
             "请到前面的窗口办理。"
         } else if with_context {
             "前面的窗口办理。"
         } else {
             "材料请交给工作人员审核一下然后等待叫号。"
-        };
-        Ok(decoded(vec![segment(text, ms, -0.2)]))
+        }
     });
-    let mut rec = StreamRecognizer::new(engine, StreamConfig::new(Lang::Zh));
     let mut pcm = quiet(300);
     pcm.extend(talking(2000));
     pcm.extend(quiet(1000));
@@ -428,18 +437,15 @@ async fn a_sentence_end_cut_leaves_none_of_the_committed_words_in_the_buffer() {
 async fn a_sentence_after_a_pause_that_ends_as_the_last_one_did_is_kept() {
     // Two counter clerks' instructions that end alike. The second is new speech, not the
     // first read again; only a read-back of the prompt at its head is dropped.
-    let engine = Engine::scripted(move |req| {
-        let ms = (req.pcm.len() / SAMPLES_PER_MS) as u64;
-        let text = if !req.prompt.contains("身份证请到窗口办理") {
+    let mut rec = prompted(|prompt, _| {
+        if !prompt.contains("身份证请到窗口办理") {
             "身份证请到窗口办理。"
-        } else if !req.prompt.contains("材料请到窗口办理") {
+        } else if !prompt.contains("材料请到窗口办理") {
             "材料请到窗口办理。"
         } else {
             "到窗口办理。明天再来。"
-        };
-        Ok(decoded(vec![segment(text, ms, -0.2)]))
+        }
     });
-    let mut rec = StreamRecognizer::new(engine, StreamConfig::new(Lang::Zh));
     let mut pcm = quiet(300);
     for _ in 0..3 {
         pcm.extend(talking(2500));
