@@ -31,7 +31,6 @@ const MAX_NGRAM: usize = 5;
 #[derive(Debug, Default)]
 pub struct Agreement {
     committed_end_ms: u64,
-    committed_tail: Vec<String>,
     prev: Vec<Unit>,
     /// Units at the end of a hypothesis that heard too little audio after them to be a vote.
     provisional: usize,
@@ -44,9 +43,9 @@ pub struct Agreement {
     /// those cut away). None left: no hypothesis can hold committed words, so one without
     /// them is placed as surely as one with them.
     ends_in_audio: std::collections::VecDeque<u64>,
-    /// The last committed units' keys, further back than `committed_tail`: what a decode
-    /// that reads its prompt back can repeat.
-    recent: std::collections::VecDeque<String>,
+    /// The last committed units' keys: the head of a hypothesis is searched for the last
+    /// `MAX_NGRAM` of them, and a prompt read back repeats them.
+    recent: Vec<String>,
 }
 
 impl Agreement {
@@ -107,6 +106,11 @@ impl Agreement {
         p <= self.ends_in_audio.len() * 3 / 2 + READ_AGAIN_SLACK
     }
 
+    /// The last committed units' keys, as many as are searched for.
+    fn committed_tail(&self) -> &[String] {
+        &self.recent[self.recent.len().saturating_sub(MAX_NGRAM)..]
+    }
+
     /// Whether committed words found ending the hypothesis head `head` (its last `skip`
     /// units spelt otherwise) are committed text. With committed audio still decoded, where
     /// they lie decides (`reachable`). With none, they can only be the prompt read back,
@@ -122,7 +126,7 @@ impl Agreement {
         let same = head
             .iter()
             .rev()
-            .zip(self.recent.range(..said).rev())
+            .zip(self.recent[..said].iter().rev())
             .take_while(|(a, b)| a == b)
             .count();
         same == head.len()
@@ -139,13 +143,13 @@ impl Agreement {
     pub fn push_heard(&mut self, hyp: Vec<Unit>, heard_to_ms: u64) -> (Vec<Unit>, Vec<Unit>) {
         tracing::trace!(
             hyp_units = hyp.len(),
-            tail_units = self.committed_tail.len(),
+            tail_units = self.committed_tail().len(),
             "agreement input"
         );
         let mut new = hyp;
         // Words first: find where the committed text ends in the new hypothesis. Times are
         // only a fallback, since Whisper's are rough.
-        let found = self.committed_tail.is_empty() || self.drop_through_committed(&mut new);
+        let found = self.recent.is_empty() || self.drop_through_committed(&mut new);
         if !found {
             let end = self.committed_end_ms;
             new.retain(|u| end == 0 || u.start_ms + OVERLAP_TOLERANCE_MS > end);
@@ -239,13 +243,10 @@ impl Agreement {
         if let Some(last) = committed.last() {
             self.committed_end_ms = self.committed_end_ms.max(last.end_ms);
         }
-        self.committed_tail.extend(committed.iter().map(Unit::key));
         self.ends_in_audio
             .extend(committed.iter().map(|u| u.end_ms));
         let excess = self.ends_in_audio.len().saturating_sub(MAX_IN_AUDIO);
         self.ends_in_audio.drain(..excess);
-        let excess = self.committed_tail.len().saturating_sub(MAX_NGRAM);
-        self.committed_tail.drain(..excess);
         self.recent.extend(committed.iter().map(Unit::key));
         let excess = self.recent.len().saturating_sub(MAX_READ_BACK);
         self.recent.drain(..excess);
@@ -255,7 +256,7 @@ impl Agreement {
     /// its head. Finds the last committed words there (two or more, or one right at the head)
     /// and drops everything up to them. Returns false when they are not found.
     fn drop_through_committed(&self, new: &mut Vec<Unit>) -> bool {
-        let tail = &self.committed_tail;
+        let tail = self.committed_tail();
         if tail.is_empty() {
             return false;
         }
@@ -586,19 +587,13 @@ mod tests {
         // words after it (as the committed text would be, its last two spelt otherwise): not
         // the committed text, which would be at the head. Nothing of the new speech may be
         // dropped as read before.
-        let mut a = Agreement::new();
-        a.push(hyp("a b c d e", 0));
-        a.push(hyp("a b c d e", 0));
-        a.flush();
+        let mut a = said("a b c d e");
         a.audio_from(850);
         let words = "n1 n2 n3 n4 n5 n6 n7 n8 n9 n10 n11 n12 a b c x y";
         let (_, t) = a.push(hyp(words, 1500));
         assert_eq!(text(&t), words);
         // Near the head it is the committed text read again, as before.
-        let mut a = Agreement::new();
-        a.push(hyp("a b c d e", 0));
-        a.push(hyp("a b c d e", 0));
-        a.flush();
+        let mut a = said("a b c d e");
         a.audio_from(850);
         let (_, t) = a.push(hyp("b c d e f g", 0));
         assert_eq!(text(&t), "f g");

@@ -59,13 +59,12 @@ impl StreamRecognizer {
         if held <= MAX_SETTLE_BACKLOG_MS {
             return;
         }
-        let start = self.settler.start_ms();
+        let over = self.settler.start_ms() + held - MAX_SETTLE_BACKLOG_MS;
         // The oldest planned span, or as much as is over the bound.
         let through = self
             .settle_through
             .pop_front()
-            .unwrap_or(start + held - MAX_SETTLE_BACKLOG_MS)
-            .max(start + held - MAX_SETTLE_BACKLOG_MS);
+            .map_or(over, |t| t.max(over));
         while self.settle_through.front().is_some_and(|t| *t <= through) {
             self.settle_through.pop_front();
         }
