@@ -112,7 +112,7 @@ impl Reply {
 }
 
 enum Job {
-    Decode(DecodeRequest, Reply, Arc<AtomicBool>, Pending),
+    Decode(DecodeRequest, Reply, Arc<AtomicBool>),
 }
 
 /// Set when whoever asked for a decode no longer waits for it: a queued job is skipped and a
@@ -125,7 +125,9 @@ impl Drop for CancelOnDrop {
     }
 }
 
-/// Counts a decode as pending until it is dropped, whatever way the decode ends.
+/// Counts a decode as pending while someone waits for it, whatever way the wait ends. Held
+/// by the asker, not the job: a cancelled job waits in the queue of a worker that may not run
+/// for long (the background lane's gets only idle CPU), and nobody waits for it.
 struct Pending(Arc<AtomicUsize>);
 
 impl Pending {
@@ -205,12 +207,12 @@ impl Engine {
     /// than it has workers (oversubscribed cores made decoding many times slower).
     pub fn decode_blocking(&self, req: &DecodeRequest) -> Result<Decoded, AsrError> {
         let (tx, rx) = std_mpsc::channel();
+        let _pending = Pending::new(&self.pending);
         self.jobs
             .send(Job::Decode(
                 req.clone(),
                 Reply::Blocking(tx),
                 Arc::new(AtomicBool::new(false)),
-                Pending::new(&self.pending),
             ))
             .map_err(|_| AsrError::Unavailable("recognizer stopped"))?;
         rx.recv()
@@ -259,10 +261,8 @@ where
 {
     let (tx, rx) = std_mpsc::sync_channel::<Job>(2);
     std::thread::spawn(move || {
-        for Job::Decode(req, reply, _cancel, pending) in rx {
-            let res = answer(&req);
-            drop(pending);
-            reply.send(res);
+        for Job::Decode(req, reply, _cancel) in rx {
+            reply.send(answer(&req));
         }
     });
     tx
@@ -312,16 +312,14 @@ async fn submit(
     let (tx, rx) = oneshot::channel();
     let cancel = Arc::new(AtomicBool::new(false));
     let _cancel_on_drop = CancelOnDrop(cancel.clone());
-    jobs.try_send(Job::Decode(
-        req,
-        Reply::Async(tx),
-        cancel,
-        Pending::new(pending),
-    ))
-    .map_err(|e| match e {
-        std_mpsc::TrySendError::Full(_) => AsrError::Unavailable("all recognizer workers are busy"),
-        std_mpsc::TrySendError::Disconnected(_) => AsrError::Unavailable("recognizer stopped"),
-    })?;
+    let _pending = Pending::new(pending);
+    jobs.try_send(Job::Decode(req, Reply::Async(tx), cancel))
+        .map_err(|e| match e {
+            std_mpsc::TrySendError::Full(_) => {
+                AsrError::Unavailable("all recognizer workers are busy")
+            }
+            std_mpsc::TrySendError::Disconnected(_) => AsrError::Unavailable("recognizer stopped"),
+        })?;
     rx.await
         .map_err(|_| AsrError::Unavailable("recognizer worker died"))?
 }
@@ -362,7 +360,7 @@ fn worker(
             let guard = rx.lock().unwrap_or_else(|p| p.into_inner());
             guard.recv()
         };
-        let Ok(Job::Decode(req, reply, cancel, pending)) = job else {
+        let Ok(Job::Decode(req, reply, cancel)) = job else {
             break;
         };
         if cancel.load(Ordering::Relaxed) {
@@ -381,7 +379,6 @@ fn worker(
             tracing::error!("recognizer panicked on one decode; it goes on");
             Err(AsrError::Whisper("the decoder failed on this audio".into()))
         });
-        drop(pending);
         reply.send(res);
     }
 }
@@ -519,6 +516,49 @@ fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_cancelled_decode_stops_counting_though_its_worker_never_gets_to_it() {
+        // The background worker is stuck on one decode (no idle CPU); a second queues behind
+        // it. Both askers give up: nothing is waited for any more, whenever the worker runs.
+        let (release, stuck) = std_mpsc::channel::<()>();
+        let stuck = std::sync::Mutex::new(stuck);
+        let engine = Engine::scripted_lanes(
+            |_| Err(AsrError::Unavailable("unused")),
+            move |_| {
+                let _ = stuck.lock().map(|r| r.recv());
+                Err(AsrError::Unavailable("released"))
+            },
+        );
+        let req = || DecodeRequest {
+            pcm: vec![0.0; 1600],
+            lang: Lang::Zh,
+            prompt: String::new(),
+            fit_audio_ctx: true,
+            beam: Some(5),
+        };
+        let asks: Vec<_> = (0..2)
+            .map(|_| {
+                let e = engine.clone();
+                let r = req();
+                tokio::spawn(async move { e.decode_background(r).await })
+            })
+            .collect();
+        for _ in 0..200 {
+            if engine.queue_depth() == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(engine.queue_depth(), 2, "both asked");
+        for a in asks {
+            a.abort();
+            let _ = a.await;
+        }
+        assert_eq!(engine.queue_depth(), 0);
+        let _ = release.send(());
+        let _ = release.send(());
+    }
 
     fn policy_after(lane: Lane) -> (i32, i32) {
         std::thread::spawn(move || {
